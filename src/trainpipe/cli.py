@@ -1,0 +1,110 @@
+"""Argument handling every script shares: --config, --force, dotted overrides; exit codes 0/1/2/3."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from trainpipe.errors import UserError
+
+log = logging.getLogger("trainpipe")
+
+
+def _parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--config", default="config.yaml", help="YAML config (default: config.yaml)")
+    p.add_argument("--force", action="store_true", help="rerun even when the output is up to date")
+    p.add_argument("overrides", nargs="*", help="dotted.key=value overrides")
+    return p
+
+
+def _fail(exc: BaseException) -> int:
+    from trainpipe.secrets import redact
+
+    if isinstance(exc, UserError):
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    print(f"error: unexpected failure: {redact(repr(exc))} (traceback in logs/<stage>/run.log)", file=sys.stderr)
+    return 1
+
+
+def stage_main(stage: str, argv: list[str] | None = None) -> int:
+    """Entry point of scripts/N_<stage>.py."""
+    args = _parser(f"trainpipe stage: {stage}").parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from trainpipe.config import load_config
+        from trainpipe.pipeline import run_stage
+        from trainpipe.runlog import setup_console
+
+        setup_console()
+        cfg = load_config(args.config, args.overrides)
+        run_stage(cfg, stage, force=args.force, argv=sys.argv)
+        return 0
+    except (UserError, Exception) as exc:  # noqa: BLE001 - every failure becomes an exit status
+        return _fail(exc)
+
+
+SCRIPTS = {
+    "collect": "1_collect_data.py", "cpt": "2_train_cpt.py", "sft": "3_train_sft.py",
+    "rl": "4_train_rl.py", "evaluate": "5_evaluate.py", "deploy": "6_deploy.py",
+}
+TRAINING = ("cpt", "sft", "rl")
+
+
+def pipeline_main(argv: list[str] | None = None) -> int:
+    """Entry point of scripts/run_full_pipeline.py: each enabled stage in its own process."""
+    p = _parser("run every enabled trainpipe stage in order")
+    p.add_argument("--from", dest="start", choices=list(SCRIPTS))
+    p.add_argument("--to", dest="end", choices=list(SCRIPTS))
+    p.add_argument("--only", choices=list(SCRIPTS))
+    p.add_argument("--status", action="store_true", help="print a table of stage states and exit")
+    args = p.parse_args(argv)
+    try:
+        from trainpipe.config import load_config
+        from trainpipe.pipeline import enabled, status_rows
+
+        cfg = load_config(args.config, args.overrides)
+        if args.status:
+            print(format_status(status_rows(cfg)))
+            return 0
+        names = list(SCRIPTS)
+        if args.only:
+            names = [args.only]
+        else:
+            names = names[names.index(args.start or "collect"): names.index(args.end or "deploy") + 1]
+        for name in names:
+            if not enabled(cfg, name):
+                print(f"== {name}: disabled (input passes through)", file=sys.stderr)
+                continue
+            print(f"== {name}", file=sys.stderr)
+            code = subprocess.call(_stage_command(cfg, name, args))
+            if code != 0:
+                print(f"error: stage {name} failed with exit status {code}", file=sys.stderr)
+                return code
+        return 0
+    except (UserError, Exception) as exc:  # noqa: BLE001
+        return _fail(exc)
+
+
+def _stage_command(cfg, name: str, args) -> list[str]:
+    script = str(Path(__file__).resolve().parents[2] / "scripts" / SCRIPTS[name])
+    tail = [script, "--config", args.config, *(["--force"] if args.force else []), *args.overrides]
+    launch = cfg.launch
+    if name in TRAINING and (launch.num_processes > 1 or launch.accelerate_config):
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(launch.num_processes)]
+        if launch.accelerate_config:
+            cmd += ["--config_file", launch.accelerate_config]
+        return cmd + tail
+    return [sys.executable, *tail]
+
+
+def format_status(rows: list[dict]) -> str:
+    cols = ("stage", "state", "fingerprint", "finished_at", "key_metric")
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
+    lines += ["  ".join(str(r[c]).ljust(widths[c]) for c in cols) for r in rows]
+    return "\n".join(lines)

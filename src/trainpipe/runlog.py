@@ -1,0 +1,55 @@
+"""Per-stage logging: console plus logs/<stage>/run.log (redacted), and logs/<stage>/config.resolved.yaml."""
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from trainpipe.errors import UserError
+from trainpipe.secrets import RedactingFilter, redact
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_console(level: int = logging.INFO) -> None:
+    root = logging.getLogger()
+    if any(getattr(h, "_trainpipe_console", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.addFilter(RedactingFilter())
+    handler._trainpipe_console = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("httpx", "urllib3", "filelock", "datasets", "fsspec"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextmanager
+def stage_logging(log_dir: Path, cfg, stage: str, argv: list[str] | None = None) -> Iterator[None]:
+    """Attach run.log for the stage; an unexpected failure leaves its traceback there."""
+    from trainpipe.pipeline import resolved_yaml
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    setup_console()
+    handler = logging.FileHandler(log_dir / "run.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    log = logging.getLogger("trainpipe")
+    (log_dir / "config.resolved.yaml").write_text(redact(resolved_yaml(cfg)), encoding="utf-8")
+    if argv is not None:
+        log.info("command: %s", redact(" ".join(argv)))
+    try:
+        yield
+    except UserError:
+        raise
+    except BaseException:
+        log.exception("stage %s failed", stage)
+        raise
+    finally:
+        root.removeHandler(handler)
+        handler.close()

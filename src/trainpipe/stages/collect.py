@@ -1,0 +1,194 @@
+"""Collect stage: load every configured source and task generator into canonical, validated, de-duplicated
+datasets with stable held-out splits, plus stats and a contamination report.
+
+Reads data.sources; writes data_cache/collect/<use>/ (datasets train/eval), stats.json and contamination.json.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from trainpipe import artifacts
+from trainpipe.config import Config
+from trainpipe.errors import UserError
+from trainpipe.pipeline import Stage, StageIO
+
+log = logging.getLogger("trainpipe.collect")
+
+
+def run(cfg: Config, io: StageIO) -> dict:
+    from trainpipe.data import hygiene
+    from trainpipe.data.sources import load_sources
+
+    data = cfg.data
+    tokenizer = _tokenizer(cfg, io)
+    loaded = load_sources([s for s in data.sources if s.kind != "task"], data, os.getcwd(),
+                          count_tokens=_token_counter(tokenizer))
+    by_use = {u: _mix_sources(recs, data) for u, recs in _group_by_source(loaded.records).items()}
+    task_prompts, task_sft = _task_records(cfg)
+    by_use.setdefault("prompts", []).extend(task_prompts)
+    by_use.setdefault("sft", []).extend(task_sft)
+    dropped, splits = {}, {}
+    for use, records in by_use.items():
+        if not records:
+            continue
+        records, dropped[use] = hygiene.dedup(records, use, data.dedup) if data.dedup != "none" else (records, 0)
+        splits[use] = _split(use, records, data, splits.get("prompts"))
+    contamination = _contamination(splits, data)
+    stats = _stats(splits, loaded, dropped, tokenizer)
+    for use, (train, held) in splits.items():
+        _save(io.out / use, use, train, held)
+    artifacts.write_json_atomic(io.out / "stats.json", stats)
+    artifacts.write_json_atomic(io.out / "contamination.json", contamination)
+    io.logs.mkdir(parents=True, exist_ok=True)
+    artifacts.write_json_atomic(io.logs / "stats.json", stats)
+    return {"counts": stats["counts"], "skipped": loaded.skipped, "dropped_duplicates": dropped,
+            "contamination": contamination, "key_metric": "records", "records": sum(
+                len(t) + len(e) for t, e in splits.values())}
+
+
+def _tokenizer(cfg: Config, io: StageIO):
+    from trainpipe.models.load import EMBEDDED, TINY, embedded_tokenizer, ensure_base, load_tokenizer
+
+    if cfg.model.base in (EMBEDDED, TINY):
+        return embedded_tokenizer()  # same tokenizer; avoids converting weights just to count tokens
+    return load_tokenizer(ensure_base(cfg.model, io.layout), cfg.model)
+
+
+def _token_counter(tokenizer):
+    def count(record: dict) -> int:
+        if "messages" in record:
+            return len(tokenizer.apply_chat_template(record["messages"], tokenize=True))
+        text = record.get("text") or record.get("prompt") or ""
+        return len(tokenizer(text if isinstance(text, str) else str(text), add_special_tokens=False)["input_ids"])
+    return count
+
+
+def _group_by_source(records: dict[str, list[dict]]) -> dict[str, list[list[dict]]]:
+    out: dict[str, dict[str, list[dict]]] = {}
+    for use, recs in records.items():
+        for r in recs:
+            out.setdefault(use, {}).setdefault(r["source"], []).append(r)
+    return {u: list(groups.values()) for u, groups in out.items()}
+
+
+def _mix_sources(groups: list[list[dict]], data) -> list[dict]:
+    from trainpipe.data.hygiene import mix
+
+    weights = {s.path: s.weight for s in data.sources if s.kind != "task"}
+    if len(groups) == 1 or len({weights.get(g[0]["source"], 1.0) for g in groups}) == 1:
+        return [r for g in groups for r in g]
+    return mix([(g, weights.get(g[0]["source"], 1.0), None) for g in groups], data.seed)
+
+
+def _task_records(cfg: Config) -> tuple[list[dict], list[dict]]:
+    """Generated tasks give RL/eval prompts and gold SFT conversations that share one id (and so one split)."""
+    from trainpipe.data.records import record_id
+    from trainpipe.tasks import get_task
+
+    prompts, sft = [], []
+    for src in (s for s in cfg.data.sources if s.kind == "task"):
+        if not src.task:
+            raise UserError("data.sources: a source with kind=task needs 'task' (arithmetic, sat, abd, ded)")
+        seed = cfg.data.seed if src.seed is None else src.seed
+        items = get_task(src.task).generate(seed, src.n, src.difficulty)[: src.limit or None]
+        name = f"task:{src.task}:{src.difficulty}"
+        for item in items:
+            rid = record_id({"prompt": item.prompt, "task": item.task, "answer": item.answer})
+            if src.use in ("auto", "prompts"):
+                prompts.append({"id": rid, "source": name, "prompt": item.prompt, "task": item.task,
+                                "answer": item.answer})
+            if src.use in ("auto", "sft"):
+                sft.append({"id": rid, "source": name, "weight": 1.0, "reward": None, "step_rewards": [],
+                            "task_id": rid, "meta": "{}", "messages": [
+                                {"role": "user", "content": item.prompt},
+                                {"role": "assistant", "content": item.solution}]})
+    return prompts, sft
+
+
+def _split(use: str, records: list[dict], data, prompt_split) -> tuple[list[dict], list[dict]]:
+    from trainpipe.data.hygiene import split_records
+
+    if use == "sft" and prompt_split is not None:
+        # A generated task's gold answer must sit in the same split as its prompt, or eval leaks into training.
+        held_ids = {r["id"] for r in prompt_split[1]}
+        task_ids = {r["id"] for r in prompt_split[0]} | held_ids
+        tied = [r for r in records if r.get("task_id") in task_ids]
+        free = [r for r in records if r.get("task_id") not in task_ids]
+        train, held = split_records(free, data.eval_fraction, data.eval_max, data.seed)
+        return ([r for r in tied if r["task_id"] not in held_ids] + train,
+                [r for r in tied if r["task_id"] in held_ids] + held)
+    group = (lambda r: r["task"]) if use == "prompts" else None
+    return split_records(records, data.eval_fraction, data.eval_max, data.seed, group)
+
+
+def _texts(use: str, records: list[dict]) -> list[str]:
+    if use == "sft":
+        return ["\n".join(m["content"] for m in r["messages"]) for r in records]
+    if use == "cpt":
+        return [r["text"] for r in records]
+    if use == "prompts":
+        return [r["prompt"] for r in records]
+    return []
+
+
+def _contamination(splits: dict, data) -> dict:
+    from trainpipe.data.hygiene import contamination_report
+
+    train_texts = [t for use in ("sft", "cpt") if use in splits for t in _texts(use, splits[use][0])]
+    eval_sets = {f"{use}:eval": _texts(use, splits[use][1]) for use in ("prompts", "sft", "cpt") if use in splits}
+    report = contamination_report(train_texts, {k: v for k, v in eval_sets.items() if v}, data.contamination_ngram)
+    bad = {k: v for k, v in report.items() if v["share"] > data.contamination_max}
+    if bad:
+        detail = ", ".join(f"{k}: {v['overlapping']}/{v['total']}" for k, v in bad.items())
+        raise UserError(f"contamination check failed: held-out records share {data.contamination_ngram}-grams with "
+                        f"training data ({detail}); above data.contamination_max={data.contamination_max}")
+    return report
+
+
+def _stats(splits: dict, loaded, dropped: dict, tokenizer) -> dict:
+    import numpy as np
+
+    counter = _token_counter(tokenizer)
+    counts, lengths = {}, {}
+    for use, (train, held) in splits.items():
+        counts[use] = {"train": len(train), "eval": len(held)}
+        lens = [counter(r) for r in train[:2000]] if use in ("sft", "cpt", "prompts") else []
+        if lens:
+            lengths[use] = {f"p{q}": int(np.percentile(lens, q)) for q in (50, 90, 99)} | {"max": max(lens)}
+    return {"counts": counts, "token_lengths": lengths, "per_source": loaded.per_source,
+            "skipped": loaded.skipped, "dropped_duplicates": dropped}
+
+
+def _save(folder: Path, use: str, train: list[dict], held: list[dict]) -> None:
+    import pyarrow as pa
+    from datasets import Dataset, DatasetDict
+
+    from trainpipe.data.records import arrow_schema
+
+    schema = arrow_schema(use)
+    splits = {name: Dataset(pa.Table.from_pylist(rows, schema=schema)) for name, rows in
+              (("train", train), ("eval", held))}
+    DatasetDict(splits).save_to_disk(str(folder))
+
+
+def input_files(cfg: Config) -> list[Path]:
+    from trainpipe.data.readers import expand_paths
+
+    files: list[Path] = []
+    for src in cfg.data.sources:
+        if src.kind == "task" or not src.path:
+            continue
+        if os.path.isdir(src.path):
+            files += sorted(p for p in Path(src.path).rglob("*") if p.is_file())
+        elif src.kind == "file":
+            try:
+                files += [Path(f) for f in expand_paths(src.path, os.getcwd())]
+            except UserError:
+                continue  # reported with its file name when the stage reads it
+    return files
+
+
+STAGE = Stage(name="collect", reads=(), config_sections=("data", "model"), run=run, input_files=input_files)
+

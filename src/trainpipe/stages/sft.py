@@ -1,0 +1,50 @@
+"""SFT stage: TRL SFTTrainer (LoRA or full) on the collect stage's conversations, loss on assistant tokens only.
+
+Reads data_cache/collect/sft and the previous model (CPT or base); writes models/sft/ and checkpoints/sft/.
+"""
+from __future__ import annotations
+
+import logging
+
+from trainpipe.config import Config
+from trainpipe.pipeline import Stage, StageIO
+
+log = logging.getLogger("trainpipe.sft")
+
+
+def run(cfg: Config, io: StageIO) -> dict:
+    from datasets import Dataset, load_from_disk
+    from trl import SFTConfig
+
+    from trainpipe.models.load import load_model, load_tokenizer
+    from trainpipe.training import driver
+    from trainpipe.training.sft_data import build_examples
+    from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
+
+    sft = cfg.sft
+    tokenizer = load_tokenizer(io.model_in, cfg.model)
+    records = load_from_disk(str(io.upstream["collect"] / "sft"))["train"]
+    examples, report = build_examples(records, tokenizer, sft, cfg.data.max_length, cfg.data.on_bad_record)
+    log.info("sft: %d examples, %d trained tokens", report["examples"], report["trained_tokens"])
+    model = load_model(io.model_in, cfg.model, dtype=_train_dtype())
+    args = SFTConfig(**driver.common_args(sft, io, driver.count_params(model)), max_length=None,
+                     padding_free=sft.packing, dataset_kwargs={"skip_prepare_dataset": False},
+                     train_sampling_strategy="group_by_length" if sft.group_by_length else "random")
+    trainer = TrainpipeSFTTrainer(
+        model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
+        peft_config=driver.peft_config(sft.lora), data_collator=WeightedCollator(
+            pad_token_id=tokenizer.pad_token_id, padding_free=sft.packing),
+        loss=sft.loss, nlirg=vars(sft.nlirg), loss_mode="sft")
+    metrics = driver.train(trainer, sft, io, force=io.force)
+    kind = driver.save_model(trainer.model, tokenizer, io.out, sft.merge_adapters)
+    return {**report, **metrics, "model_kind": kind, "key_metric": "train_loss"}
+
+
+def _train_dtype():
+    import torch
+
+    return torch.float32  # master weights stay fp32; autocast supplies bf16 compute where the hardware has it
+
+
+STAGE = Stage(name="sft", reads=("collect", "cpt"), config_sections=("model", "data.max_length", "sft"),
+              run=run, needs_model=True)

@@ -1,0 +1,102 @@
+"""Checkpoint discovery and completeness: a checkpoint counts only once a marker follows its fsynced files.
+
+Reads/writes checkpoints/<stage>/checkpoint-N/ (HF Trainer state) and checkpoints/<stage>/owner.json.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from trainpipe import artifacts
+from trainpipe.errors import UserError
+
+log = logging.getLogger("trainpipe.checkpoints")
+MARKER = "COMPLETE"
+OWNER = "owner.json"
+_STEP = re.compile(r"^checkpoint-(\d+)$")
+
+
+def list_checkpoints(folder: Path) -> list[tuple[int, Path, bool]]:
+    """(step, path, complete) for every checkpoint-N folder, oldest first."""
+    out = []
+    if Path(folder).is_dir():
+        for p in Path(folder).iterdir():
+            if (m := _STEP.match(p.name)) and p.is_dir():
+                out.append((int(m.group(1)), p, (p / MARKER).exists()))
+    return sorted(out)
+
+
+def latest_complete(folder: Path) -> Path | None:
+    done = [p for _, p, ok in list_checkpoints(folder) if ok]
+    return done[-1] if done else None
+
+
+def drop_incomplete(folder: Path) -> None:
+    for _, p, ok in list_checkpoints(folder):
+        if not ok:
+            log.info("removing incomplete checkpoint %s", p)
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def prepare_resume(ckpt_dir: Path, resume: str, fingerprint: str, published_fp: str | None,
+                   force: bool) -> str | None:
+    """Decide what to resume from: a checkpoint path, or None to start fresh (clearing old state)."""
+    ckpt_dir = Path(ckpt_dir)
+    if resume not in ("auto", "never"):
+        path = Path(resume)
+        if not (path / MARKER).exists() and not (path / "trainer_state.json").exists():
+            raise UserError(f"resume={resume}: not a complete checkpoint directory")
+        return str(path)
+    owner = _read_owner(ckpt_dir)
+    has_state = bool(list_checkpoints(ckpt_dir))
+    if has_state and owner != fingerprint and not (force or resume == "never" or owner == published_fp):
+        raise UserError(
+            f"{ckpt_dir} holds checkpoints of an unfinished run with a different config or data "
+            f"(fingerprint {owner}, now {fingerprint}); rerun with --force to start fresh, or restore the old config")
+    if force or resume == "never" or owner != fingerprint:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    artifacts.write_json_atomic(ckpt_dir / OWNER, {"fingerprint": fingerprint})
+    drop_incomplete(ckpt_dir)
+    latest = latest_complete(ckpt_dir)
+    if latest is not None:
+        log.info("resuming from %s", latest)
+    return str(latest) if latest else None
+
+
+def _read_owner(ckpt_dir: Path) -> str | None:
+    try:
+        return json.loads((ckpt_dir / OWNER).read_text())["fingerprint"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+class CompleteMarker(TrainerCallback):
+    """Marks each saved checkpoint complete after fsync, then keeps the newest `keep` complete ones.
+
+    HF's own rotation runs before the new checkpoint is known to be whole, so it could delete the only
+    complete one; the trainer therefore gets save_total_limit=None and rotation happens here instead."""
+
+    def __init__(self, keep: int):
+        self.keep = keep
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return control
+        path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if path.is_dir():
+            artifacts.fsync_tree(path)
+            with open(path / MARKER, "w") as fh:
+                fh.write(str(state.global_step))
+                fh.flush()
+                os.fsync(fh.fileno())
+            done = [p for _, p, ok in list_checkpoints(Path(args.output_dir)) if ok]
+            for old in done[: max(0, len(done) - self.keep)]:
+                shutil.rmtree(old, ignore_errors=True)
+        return control

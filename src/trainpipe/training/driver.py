@@ -1,0 +1,88 @@
+"""Shared plumbing of training stages: TRL config from our TrainConfig, LoRA, resume, and publishing the model.
+
+Writes checkpoints/<stage>/ while training and a plain HF model folder (merged or adapter) into the stage output.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from trainpipe.config import LoraConfig, TrainConfig
+from trainpipe.training import checkpoints, hardware
+
+log = logging.getLogger("trainpipe.training")
+
+
+def common_args(tc: TrainConfig, io, n_params: int) -> dict:
+    """Arguments every TRL config of ours shares, with precision and checkpointing chosen from the hardware."""
+    precision = hardware.training_precision(tc.precision)
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(io.logs / "tensorboard")
+    return dict(
+        output_dir=str(io.checkpoints), learning_rate=tc.learning_rate, num_train_epochs=tc.epochs,
+        max_steps=tc.max_steps, per_device_train_batch_size=tc.batch_size,
+        gradient_accumulation_steps=tc.grad_accum, warmup_steps=tc.warmup_ratio, lr_scheduler_type=tc.lr_scheduler,
+        weight_decay=tc.weight_decay, max_grad_norm=tc.max_grad_norm, seed=tc.seed, data_seed=tc.seed,
+        bf16=precision == "bf16", fp16=precision == "fp16",
+        gradient_checkpointing=hardware.use_gradient_checkpointing(tc.gradient_checkpointing, n_params),
+        save_strategy="steps", save_steps=tc.save_steps, save_total_limit=None, logging_steps=tc.logging_steps,
+        logging_first_step=True, report_to=["tensorboard"], use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0, torch_compile=tc.torch_compile, remove_unused_columns=False,
+        include_num_input_tokens_seen="non_padding", disable_tqdm=False,
+    )
+
+
+def peft_config(lora: LoraConfig, task_type: str = "CAUSAL_LM"):
+    if not lora.enabled:
+        return None
+    from peft import LoraConfig as PeftLora
+
+    targets = "all-linear" if lora.target_modules == ["all-linear"] else list(lora.target_modules)
+    return PeftLora(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets,
+                    task_type=task_type, bias="none")
+
+
+def train(trainer, tc: TrainConfig, io, force: bool = False) -> dict:
+    """Run trainer.train with resume from the latest complete checkpoint; returns timing metrics."""
+    from trainpipe.artifacts import read_manifest
+
+    published = read_manifest(io.layout.output(io.name))
+    resume = checkpoints.prepare_resume(io.checkpoints, tc.resume, io.fingerprint,
+                                        (published or {}).get("fingerprint"), force)
+    trainer.add_callback(checkpoints.CompleteMarker(tc.save_total_limit))
+    started = time.time()
+    result = trainer.train(resume_from_checkpoint=resume)
+    seconds = time.time() - started
+    state = trainer.state
+    tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
+    history = [h for h in state.log_history if "loss" in h]
+    return {
+        "train_loss": round(float(result.training_loss), 4), "steps": int(state.global_step),
+        "resumed_from": resume, "train_seconds": round(seconds, 1), "tokens_seen": tokens,
+        "first_logged_loss": history[0]["loss"] if history else None,
+        "last_logged_loss": history[-1]["loss"] if history else None,
+    }
+
+
+def save_model(model, tokenizer, out: Path, merge: bool) -> str:
+    """Write a plain HF folder: LoRA merged into full-precision weights by default, or the adapter alone."""
+    from peft import PeftModel
+
+    if isinstance(model, PeftModel):
+        if merge:
+            model = model.merge_and_unload()
+            kind = "merged"
+        else:
+            kind = "adapter"
+    else:
+        kind = "full"
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return kind
+
+
+def count_params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
