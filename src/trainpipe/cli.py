@@ -65,13 +65,13 @@ def pipeline_main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         from trainpipe.config import load_config
-        from trainpipe.pipeline import enabled, status_rows
+        from trainpipe.pipeline import enabled, stages, status_rows
 
         cfg = load_config(args.config, args.overrides)
         if args.status:
             print(format_status(status_rows(cfg)))
             return 0
-        names = list(SCRIPTS)
+        names = [n for n in SCRIPTS if n in stages()]
         if args.only:
             names = [args.only]
         else:

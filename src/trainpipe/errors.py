@@ -17,11 +17,11 @@ class GateFailure(UserError):
 class DataError(UserError):
     """A record that cannot be used, located by file, line (or record number) and field."""
 
-    def __init__(self, file: str, line: int | None, field: str | None, expected: str, reason: str = "invalid"):
+    def __init__(self, file: str, line: int | str | None, field: str | None, expected: str, reason: str = "invalid"):
         self.file, self.line, self.field, self.expected, self.reason = file, line, field, expected, reason
         where = f"{file}:{line}" if line is not None else str(file)
-        what = f" field '{field}'" if field else ""
-        super().__init__(f"{where}:{what} {expected}".replace(": :", ":"))
+        what = f" field '{field}':" if field else ""
+        super().__init__(f"{where}:{what} {expected}")
 
 
 class StageOrderError(UserError):

@@ -50,9 +50,17 @@ class StageIO:
 
 
 def stages() -> dict[str, Stage]:
-    from trainpipe.stages import collect, evaluate, sft
+    """Every stage in pipeline order (each module under trainpipe.stages declares one STAGE)."""
+    import importlib
 
-    return {s.name: s for s in (collect.STAGE, sft.STAGE, evaluate.STAGE)}
+    found = {}
+    for name in ORDER:
+        try:
+            found[name] = importlib.import_module(f"trainpipe.stages.{name}").STAGE
+        except ModuleNotFoundError as exc:
+            if exc.name != f"trainpipe.stages.{name}":
+                raise
+    return found
 
 
 def enabled(cfg: Config, name: str) -> bool:

@@ -37,17 +37,17 @@ def chat_then(tmp_path, bad: dict | str) -> DataError:
     ('{"messages": [', "x.jsonl:2: expected one JSON object per line; invalid JSON at column 15 "
                        "(Expecting value)", "unparseable"),
     ('["a"]', "x.jsonl:2: expected a JSON object; got array", "wrong_type"),
-    ({"messages": "hi"}, "x.jsonl:2: field 'messages' expected a list of messages; got string", "wrong_type"),
+    ({"messages": "hi"}, "x.jsonl:2: field 'messages': expected a list of messages; got string", "wrong_type"),
     ({"messages": [{"role": "user", "content": 3}, {"role": "assistant", "content": "a"}]},
-     "x.jsonl:2: field 'messages[0].content' expected a string; got number", "wrong_type"),
+     "x.jsonl:2: field 'messages[0].content': expected a string; got number", "wrong_type"),
     ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": " \n"}]},
-     "x.jsonl:2: field 'messages[1].content' expected non-empty text", "empty_text"),
+     "x.jsonl:2: field 'messages[1].content': expected non-empty text", "empty_text"),
     ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"},
                    {"role": "bot", "content": "b"}]},
-     "x.jsonl:2: field 'messages[2].role' expected one of system, user, assistant; got 'bot'", "unknown_role"),
+     "x.jsonl:2: field 'messages[2].role': expected one of system, user, assistant; got 'bot'", "unknown_role"),
     ({"messages": [{"role": "user", "content": "q"}]},
-     "x.jsonl:2: field 'messages' expected at least one assistant turn", "no_assistant"),
-    ({"messages": None}, "x.jsonl:2: field 'messages' expected a value; the field is missing", "missing_field"),
+     "x.jsonl:2: field 'messages': expected at least one assistant turn", "no_assistant"),
+    ({"messages": None}, "x.jsonl:2: field 'messages': expected a value; the field is missing", "missing_field"),
     ({"text": "plain"}, "x.jsonl:2: expected a record in the file's format (chat, from its first record); "
                         "got one in the text format", "mixed_format"),
 ])
@@ -67,7 +67,7 @@ def test_json_list_names_the_record(tmp_path):
     rows = [{"instruction": "q", "output": "a"}, {"instruction": "q", "output": ""}]
     (tmp_path / "l.json").write_text(json.dumps(rows), encoding="utf-8")
     err = error_of(tmp_path, "l.json")
-    assert str(err) == "l.json:record 2: field 'output' expected non-empty text"
+    assert str(err) == "l.json:record 2: field 'output': expected non-empty text"
     (tmp_path / "broken.json").write_text('[\n {"text": "a"},\n {"text": }\n]', encoding="utf-8")
     assert str(error_of(tmp_path, "broken.json")) == (
         "broken.json:3: expected valid JSON; invalid JSON at column 11 (Expecting value)")
@@ -75,35 +75,35 @@ def test_json_list_names_the_record(tmp_path):
 
 def test_json_file_holding_json_lines_is_read_as_jsonl(tmp_path):
     write_lines(tmp_path / "lines.json", ['{"text": "a"}', '{"text": 5}'])
-    assert str(error_of(tmp_path, "lines.json")) == "lines.json:2: field 'text' expected a string; got number"
+    assert str(error_of(tmp_path, "lines.json")) == "lines.json:2: field 'text': expected a string; got number"
 
 
 def test_csv_names_the_row_line(tmp_path):
     (tmp_path / "k.csv").write_text('prompt,completion,label\n"two\nlines",ok,true\nq,ok,maybe\n', encoding="utf-8")
-    assert str(error_of(tmp_path, "k.csv")) == "k.csv:4: field 'label' expected true or false; got string 'maybe'"
+    assert str(error_of(tmp_path, "k.csv")) == "k.csv:4: field 'label': expected true or false; got string 'maybe'"
     (tmp_path / "w.csv").write_text("text,extra\nfine,1\nbad\n", encoding="utf-8")
     assert str(error_of(tmp_path, "w.csv")) == "w.csv:3: expected 2 columns like the header; got 1"
 
 
 def test_parquet_names_the_row(tmp_path):
     pd.DataFrame({"prompt": ["a", "b"], "answer": ["1", None]}).to_parquet(tmp_path / "p.parquet")
-    assert str(error_of(tmp_path, "p.parquet")) == "p.parquet:row 2: field 'answer' expected a value; the field is missing"
+    assert str(error_of(tmp_path, "p.parquet")) == "p.parquet:row 2: field 'answer': expected a value; the field is missing"
 
 
 def test_mapped_column_is_named_as_in_the_file(tmp_path):
     write_lines(tmp_path / "m.jsonl", [json.dumps({"question": "q", "solution": "a"}), json.dumps({"question": ""})])
     err = error_of(tmp_path, "m.jsonl", columns={"prompt": "question", "answer": "solution"})
-    assert str(err) == "m.jsonl:2: field 'question' expected non-empty text"
+    assert str(err) == "m.jsonl:2: field 'question': expected non-empty text"
 
 
 def test_nested_field_of_trajectory(tmp_path):
     row = {"instruction": "do", "steps": [{"thought": "t", "action": "a"}, {"thought": "", "action": " "}]}
     write_lines(tmp_path / "t.jsonl", [json.dumps(row)])
-    assert str(error_of(tmp_path, "t.jsonl")) == "t.jsonl:1: field 'steps[1].action' expected a non-empty thought or action"
+    assert str(error_of(tmp_path, "t.jsonl")) == "t.jsonl:1: field 'steps[1].action': expected a non-empty thought or action"
     write_lines(tmp_path / "s.jsonl", [json.dumps({"instruction": "do", "response": "Step 1:\nThought: x\nAction: y"}),
                                        json.dumps({"instruction": "do", "response": "no steps here"})])
     assert str(error_of(tmp_path, "s.jsonl")) == (
-        "s.jsonl:2: field 'response' expected 'Step N:' blocks with Thought/Action/Observation")
+        "s.jsonl:2: field 'response': expected 'Step N:' blocks with Thought/Action/Observation")
 
 
 def test_unknown_format(tmp_path):
@@ -172,7 +172,7 @@ def test_skip_counts_per_reason_with_first_three_examples(tmp_path):
     assert result.skipped == {
         "unparseable": {"count": 5, "examples": [f"s.jsonl:{n}: {oops}" for n in (2, 3, 4)]},
         "unknown_role": {"count": 1, "examples": [
-            "s.jsonl:7: field 'messages[0].role' expected one of system, user, assistant; got 'bot'"]},
+            "s.jsonl:7: field 'messages[0].role': expected one of system, user, assistant; got 'bot'"]},
     }
 
 
