@@ -145,9 +145,12 @@ class SftConfig(TrainConfig):
 
 @dataclass
 class RewardConfig:
-    name: str = "task"  # task, format, length, external
+    name: str = "task"  # task, format, length, external, env (see trainpipe.rl.rewards)
     weight: float = 1.0
     target_length: int = 256  # length: tokens beyond this are penalised
+    field: str = "reward"  # external: sft record column, or key of its meta JSON, holding the raw score
+    low: float = 0.0  # external: raw score mapped to -1
+    high: float = 1.0  # external: raw score mapped to +1
 
 
 @dataclass
@@ -167,7 +170,21 @@ class RlConfig(TrainConfig):
     tasks: list[str] = field(default_factory=lambda: ["arithmetic"])
     rewards: list[RewardConfig] = field(default_factory=lambda: [RewardConfig()])
     blend_alpha: float = 1.0  # r = (1 − α)·external + α·internal
-    environment: Optional[str] = None  # multi-turn environment name
+    environment: Optional[str] = None  # multi-turn environment name: grid, http (grpo only)
+    # dpo: a TRL DPO loss_type (sigmoid, ipo, hinge, sigmoid_norm ...) or simpo (TRL's CPO trainer, SimPO loss);
+    # kto: kto or apo_zero_unpaired; None: TRL's default
+    preference_loss: Optional[str] = None
+    preference_beta: float = 0.1  # dpo/kto/orpo/simpo β
+    simpo_gamma: float = 0.5  # simpo: target reward margin
+    vllm_gpu_memory_utilization: float = 0.3  # colocate: share of GPU memory vLLM may take
+    vllm_server_base_url: Optional[str] = None  # server: URL of a running `trl vllm-serve`
+    env_difficulty: int = 1  # grid: side = difficulty + 2
+    env_max_turns: int = 4  # assistant turns per episode
+    env_turn_tokens: int = 16  # new tokens per assistant turn
+    env_episodes: int = 64  # distinct episodes (seeds 0..n-1) in the training set
+    env_url: Optional[str] = None  # http: base URL of an AgentGym-style server (/create /reset /step /observation)
+    env_id_key: str = "id"  # http: JSON key naming the environment instance (AgentGym uses id or env_idx)
+    step_advantages: bool = True  # multi-turn: weight each turn's tokens by its step reward (losses.step_advantages)
 
 
 @dataclass
@@ -182,24 +199,33 @@ class EvaluateConfig:
     temperature: float = 0.0  # 0: greedy
     samples: int = 1  # k samples per prompt for pass@k
     level: float = 0.8  # interval level
-    backend: Literal["hf", "vllm"] = "hf"
-    gate: bool = False  # fail (exit 3) when the candidate is dominated by the base model
-    gate_margin: float = 0.0
+    backend: Literal["hf", "vllm"] = "hf"  # vllm: GPU generation for task suites (needs vllm and CUDA)
+    seed: int = 0  # sampling seed (temperature > 0)
+    sampling: dict[str, dict[str, float]] = field(default_factory=dict)  # per suite: {sat: {temperature: 0.8, samples: 8, max_new_tokens: 64}}
+    retention: bool = True  # add retention suites: built-in Q&A the base model gets right, held-out text perplexity
+    retention_max_new_tokens: int = 32  # retention Q&A answers are short; greedy always
+    text_max_tokens: int = 256  # perplexity suites: tokens kept per document
+    gate: bool = False  # fail (exit 3) when the candidate is dominated by the base model or loses a retention suite
+    gate_rule: Literal["dominance", "affine"] = "dominance"  # affine: the candidate must also beat base by gate_margin
+    gate_margin: float = 0.0  # score units (accuracy; nats of NLL for text suites): tolerated retention loss / required gain
 
 
 @dataclass
 class DeployConfig:
     enabled: bool = True
     source: Literal["auto", "rl", "sft", "cpt"] = "auto"  # auto: the last model-producing stage that ran
-    format: Literal["merged", "adapter", "both"] = "merged"
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    format: Literal["merged", "adapter", "both"] = "merged"  # both: merged weights at the root, adapter in adapter/
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: the dtype the base model was published in
+    max_shard_size: str = "2GB"  # safetensors files are split past this size
+    base_model: Optional[str] = None  # hub id for the card and adapter_config; default derived from model.base
     push: bool = False
     repo_id: Optional[str] = None
     private: bool = True
-    revision: Optional[str] = None
+    revision: Optional[str] = None  # branch to push to (created when missing); None: main
     commit_message: str = "Upload model trained with trainpipe"
     license: str = "apache-2.0"
     endpoint: Optional[str] = None  # Hub endpoint (tests point it at a local server)
+    push_retries: int = 4  # retries on transient Hub errors (5xx, lost connection), with exponential backoff
 
 
 @dataclass

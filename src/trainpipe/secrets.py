@@ -33,8 +33,12 @@ def redact_obj(obj: Any) -> Any:
     return obj
 
 
+SECRET_KEY = re.compile(r"^(token|.*(hf|hub|auth|access|api|bearer|write|read)_?token|.*api_?key|.*password|.*secret)$")
+
+
 def _secret_key(key: Any) -> bool:
-    return isinstance(key, str) and any(w in key.lower() for w in ("token", "api_key", "password", "secret"))
+    """Credential-named keys (token, hf_token, api_key, ...), not counts like trained_tokens or pad_token."""
+    return isinstance(key, str) and bool(SECRET_KEY.match(key.lower()))
 
 
 class RedactingFilter(logging.Filter):

@@ -117,3 +117,14 @@ def test_mix_weights_limits_and_zero_weight():
     assert mix([], seed=0) == []
     with pytest.raises(UserError, match="negative"):
         mix([(a, -1, None)], seed=0)
+
+
+def test_contamination_ignores_template_boilerplate_but_finds_leaked_items():
+    from trainpipe.tasks import get_task
+
+    items = get_task("arithmetic").generate(0, 600, 1)
+    train = [i.prompt for i in items[:500]]
+    held = [i.prompt for i in items[500:]]
+    assert contamination_report(train, {"eval": held}, n=13)["eval"]["overlapping"] == 0
+    leaked = contamination_report(train, {"eval": held + train[:7]}, n=13)["eval"]
+    assert leaked["overlapping"] == 7 and leaked["total"] == 107

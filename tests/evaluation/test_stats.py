@@ -146,3 +146,17 @@ def test_pass_at_k_hand_cases():
 def test_pass_at_k_rejects_bad_input(n, c, k):
     with pytest.raises(ValueError):
         pass_at_k(n, c, k)
+
+
+def test_mean_interval_is_student_t():
+    from scipy.stats import t
+
+    from trainpipe.evaluation.stats import mean_interval
+
+    lo, hi = mean_interval([1.0, 2.0, 3.0], 0.8)  # mean 2, sd 1, n 3
+    half = t.ppf(0.9, 2) / math.sqrt(3)
+    assert lo == pytest.approx(2 - half) and hi == pytest.approx(2 + half)
+    assert half == pytest.approx(1.0887, abs=1e-4)
+    assert mean_interval([4.0], 0.8) == (-math.inf, math.inf)
+    with pytest.raises(ValueError):
+        mean_interval([1.0, 2.0], 1.5)

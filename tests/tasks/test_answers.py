@@ -8,6 +8,15 @@ def test_strip_think_closed_unclosed_and_stray_closer():
     assert answers.strip_think("keep <think>never closed Answer: 5") == "keep "
     assert answers.strip_think("reasoning Answer: 1</think>Answer: 2") == "Answer: 2"
     assert answers.strip_think("plain") == "plain"
+    assert answers.strip_think("<think>a<think>b</think>c</think>d") == "d"
+
+
+def test_unclosed_tags_cost_linear_time():
+    start = time.monotonic()
+    assert answers.strip_think("x" + "<think>" * 100_000) == "x"
+    assert answers.last_tagged("<INPUT>" * 100_000 + "</INPUT>", "INPUT") == ""
+    assert answers.last_tagged("<INPUT>" * 100_000, "INPUT") is None
+    assert time.monotonic() - start < 2.0
 
 
 def test_final_int_prefers_last_answer_line_and_tolerates_format():
@@ -51,12 +60,14 @@ def test_parse_assignment_variants_and_override():
     assert answers.parse_assignment("Answer: (see above)\nx4=1") == {4: True}
     assert answers.parse_assignment("<think>x1=True</think>x2=False") == {2: False}
     assert answers.parse_assignment("x10=Truthy") == {}
+    assert answers.parse_assignment("x" + "9" * 5000 + "=True x2=1") == {2: True}
 
 
 def test_last_tagged_and_python_block():
     text = "<INPUT>a</INPUT> then <input>\nb\n</input><think><INPUT>c</INPUT></think>"
     assert answers.last_tagged(text, "INPUT") == "\nb\n"
     assert answers.last_tagged("<INPUT>open only", "INPUT") is None
+    assert answers.last_tagged("<INPUT>x<INPUT>y</INPUT>", "INPUT") == "y"
     reply = "```python\nprint(1)\n```\ntext\n```py\nprint(2)\n```\n```\nprint(3)\n```"
     assert answers.last_python_block(reply) == "print(2)\n"
     assert answers.last_python_block("```\nprint(3)\n```") is None

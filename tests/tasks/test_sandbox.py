@@ -51,7 +51,7 @@ def test_infinite_loop_times_out_and_group_is_gone():
     result = run_python("import os\nprint(os.getpid(), flush=True)\nwhile True:\n    pass", "", timeout_s=0.5)
     elapsed = time.monotonic() - start
     assert result.timed_out and result.returncode == -9
-    assert elapsed < 1.5
+    assert elapsed < 2.0
     assert _group_alive(int(result.stdout)) == []
 
 
@@ -59,7 +59,7 @@ def test_sleeping_program_times_out_on_wall_clock():
     start = time.monotonic()
     result = run_python("import time\ntime.sleep(30)", "", timeout_s=0.5)
     assert result.timed_out
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 2.0
 
 
 def test_fork_bomb_is_refused_and_leaves_no_processes():
@@ -93,6 +93,8 @@ def test_reading_outside_files_is_refused(tmp_path):
     for code in (f"print(open({str(secret)!r}).read())", "print(open('/etc/passwd').read())",
                  "import os\nprint(os.read(os.open('/etc/passwd', os.O_RDONLY), 100))",
                  "import os\nprint(os.listdir('/'))",
+                 "import sys, os\nsp = os.path.join(os.path.dirname(os.__file__), 'site-packages')\n"
+                 "print(os.listdir(sp))",
                  f"import os\nos.symlink({str(secret)!r}, 'link')\nprint(open('link').read())"):
         result = run_python(code, "")
         assert result.returncode == 1 and result.stdout == ""

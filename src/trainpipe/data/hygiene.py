@@ -3,6 +3,8 @@ a train/eval word n-gram contamination report, and weighted mixing of sources.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import hashlib
 import random
 import re
@@ -12,6 +14,7 @@ from typing import Any, Callable, Iterable, Optional
 from trainpipe.data.records import canonical_json, content_of
 from trainpipe.errors import UserError
 
+_TOKEN = re.compile(r"\w+|[^\w\s]")
 _WORD = re.compile(r"\w+")
 
 
@@ -101,27 +104,61 @@ def _grams(words: list[str], n: int) -> set[int]:
     return {hash(tuple(words[i:i + n])) for i in range(len(words) - n + 1)}
 
 
-def contamination_report(train_texts: Iterable[str], eval_sets: dict[str, list[str]], n: int) -> dict[str, dict]:
-    """{eval set: {"overlapping", "total", "share"}}. An eval text of n words or more is contaminated when
-    it shares a word n-gram with a training text; a shorter one (its whole text is its one gram) when its
-    word sequence occurs inside a training text. Words: lowercase \\w+ runs.
+def _tokens(text: str) -> list[str]:
+    # Operators and punctuation stay tokens, so "47 + 38" and "47 - 38" are different content.
+    return _TOKEN.findall(text.lower())
+
+
+def _boilerplate(texts: list[str], share: float = 0.2) -> set[tuple[str, str]]:
+    """Bigrams in at least `share` of the texts (and 3 of them): the instructions a template repeats."""
+    doc_freq: Counter = Counter()
+    for text in texts:
+        toks = _tokens(text)
+        doc_freq.update(set(zip(toks, toks[1:])))
+    floor = max(3, share * len(texts))
+    return {bigram for bigram, count in doc_freq.items() if count >= floor}
+
+
+def _segments(text: str, boiler: set[tuple[str, str]]) -> list[list[str]]:
+    """Runs of tokens not covered by a boilerplate bigram: the content that identifies a record."""
+    toks = _tokens(text)
+    masked = [False] * len(toks)
+    for i in range(len(toks) - 1):
+        if (toks[i], toks[i + 1]) in boiler:
+            masked[i] = masked[i + 1] = True
+    runs, current = [], []
+    for tok, m in zip(toks, masked):
+        if m:
+            runs, current = (runs + [current] if current else runs), []
+        else:
+            current.append(tok)
+    return runs + [current] if current else runs
+
+
+def contamination_report(train_texts: Iterable[str], eval_sets: dict[str, list[str]], n: int,
+                         min_tokens: int = 3) -> dict[str, dict]:
+    """{eval set: {"overlapping", "total", "share"}}. Template boilerplate shared by many eval texts is
+    masked first (generated prompts all repeat their instructions). An eval text is contaminated when one
+    of its content runs shares an n-gram with training content, or, for runs shorter than n (but at least
+    `min_tokens`), when the run occurs verbatim in a training text.
     """
-    train_grams: set[int] = set()
-    joined: list[str] = []
-    for text in train_texts:
-        words = _words(text)
-        train_grams |= _grams(words, n)
-        joined.append(f" {' '.join(words)} ")
-    haystack = "\n".join(joined)
+    train_texts = list(train_texts)
     report = {}
     for name, texts in eval_sets.items():
+        boiler = _boilerplate(texts)
+        grams: set[int] = set()
+        joined: list[str] = []
+        for text in train_texts:
+            for run in _segments(text, boiler):
+                grams |= _grams(run, n)
+                joined.append(f" {' '.join(run)} ")
+        haystack = "\n".join(joined)
         hits = 0
         for text in texts:
-            words = _words(text)
-            if len(words) >= n:
-                hits += not train_grams.isdisjoint(_grams(words, n))
-            elif words:
-                hits += f" {' '.join(words)} " in haystack
+            runs = _segments(text, boiler) or [_tokens(text)]
+            hits += any((len(r) >= n and not grams.isdisjoint(_grams(r, n)))
+                        or (min(min_tokens, len(_tokens(text))) <= len(r) < n and f" {' '.join(r)} " in haystack)
+                        for r in runs)
         report[name] = {"overlapping": hits, "total": len(texts), "share": hits / len(texts) if texts else 0.0}
     return report
 

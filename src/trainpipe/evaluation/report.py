@@ -1,39 +1,115 @@
-"""Write logs/evaluate/metrics.json (stable schema) and report.md (model × suite table with intervals)."""
+"""Assemble logs/evaluate/metrics.json (stable, versioned schema) and write it with report.md: model × suite
+tables with intervals, comparisons, the dominance verdicts and the gate result."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from trainpipe import artifacts
-from trainpipe.config import EvaluateConfig
+from trainpipe.evaluation.compare import describe
 
-SCHEMA_VERSION = 1
-
-
-def write_report(out: Path, results: dict[str, dict[str, dict]], ev: EvaluateConfig) -> dict:
-    """results: model -> suite -> result. Returns the stage metrics (compact)."""
-    table = {m: {s: {k: v for k, v in r.items() if k not in ("scores", "examples")} for s, r in suites.items()}
-             for m, suites in results.items()}
-    metrics = {"schema_version": SCHEMA_VERSION, "level": ev.level, "results": table}
-    artifacts.write_json_atomic(Path(out) / "metrics.json", {**metrics, "examples": {
-        m: {s: r.get("examples", []) for s, r in suites.items()} for m, suites in results.items()}})
-    (Path(out) / "report.md").write_text(markdown(table, ev.level), encoding="utf-8")
-    last = list(table)[-1]
-    first_suite = next(iter(table[last]), None)
-    compact = {"models": list(table), "suites": list(table[last])}
-    if first_suite:
-        compact[f"{last}/{first_suite}"] = round(table[last][first_suite]["mean"], 4)
-        compact["key_metric"] = f"{last}/{first_suite}"
-    return compact
+SCHEMA_VERSION = 2
+# Per-item records stay in the cache; metrics.json carries summaries and a few examples.
+_SUMMARY_KEYS = ("kind", "n", "mean", "std", "lo", "hi", "successes", "pass_at", "mean_completion_tokens",
+                 "format_rate", "perplexity", "mean_nll", "seconds")
 
 
-def markdown(table: dict[str, dict[str, dict]], level: float) -> str:
-    pct = int(round(level * 100))
-    lines = ["# Evaluation report", "",
-             f"Accuracy (mean score) per model and suite, with {pct}% Jeffreys intervals.", "",
-             "| model | suite | accuracy | interval | n | mean completion tokens |",
-             "|---|---|---|---|---|---|"]
-    for model, suites in table.items():
-        for suite, r in suites.items():
-            lines.append(f"| {model} | {suite} | {r['mean']:.3f} | [{r['lo']:.3f}, {r['hi']:.3f}] | {r['n']} "
-                         f"| {r['mean_completion_tokens']:.1f} |")
-    return "\n".join(lines) + "\n"
+def build_metrics(models: dict[str, tuple[Path, str]], roles: dict[str, str], suites,
+                  results: dict[str, dict[str, dict]], comparisons: list[dict], gate: dict, plots: list[str],
+                  level: float, notes: list[str]) -> dict:
+    """models and suites are lists because their order means something (pipeline order, config order);
+    JSON objects are written with sorted keys."""
+    return {
+        "schema_version": SCHEMA_VERSION, "level": level,
+        "models": [{"name": m, "role": roles[m], "path": str(p), "fingerprint": fp} for m, (p, fp) in models.items()],
+        "suites": [{"name": s.name, "kind": s.kind, "group": s.group, "n": len(s.items), "settings": s.settings,
+                    "fingerprint": s.fingerprint} for s in suites],
+        "results": {m: {s: {k: r.get(k) for k in _SUMMARY_KEYS} for s, r in per.items()} for m, per in results.items()},
+        "comparisons": comparisons, "gate": gate, "plots": plots, "notes": notes,
+        "examples": {m: {s: r.get("examples", []) for s, r in per.items()} for m, per in results.items()},
+    }
+
+
+def write_report(folder: Path, metrics: dict) -> None:
+    artifacts.write_json_atomic(Path(folder) / "metrics.json", metrics)
+    (Path(folder) / "report.md").write_text(markdown(metrics), encoding="utf-8")
+
+
+def compact(metrics: dict) -> dict:
+    """The few numbers the stage manifest and `--status` show: the candidate's score per suite, the gate."""
+    gate = metrics["gate"]
+    candidate = gate["candidate"] or "base"
+    results = metrics["results"][candidate]
+    scores = {f"{candidate}/{s['name']}": round(results[s["name"]]["mean"], 4) for s in metrics["suites"]
+              if s["kind"] == "task"}
+    out = {"models": [m["name"] for m in metrics["models"]], "suites": [s["name"] for s in metrics["suites"]], **scores,
+           "gate_passed": gate["passed"]}
+    if scores:
+        out["key_metric"] = next(iter(scores))
+    return out
+
+
+def markdown(metrics: dict) -> str:
+    gate = metrics["gate"]
+    lines = ["# Evaluation report", "", _gate_line(gate), ""]
+    lines += ["## Models", "", "| model | role | fingerprint | path |", "|---|---|---|---|"]
+    lines += [f"| {m['name']} | {m['role']} | {m['fingerprint']} | {m['path']} |" for m in metrics["models"]]
+    lines += ["", *_results_table(metrics), "", "## Comparisons", ""]
+    for comp in metrics["comparisons"]:
+        lines += _comparison(comp, metrics["results"])
+    if metrics["notes"]:
+        lines += ["## Notes", "", *[f"- {n}" for n in metrics["notes"]], ""]
+    if metrics["plots"]:
+        lines += ["## Plots", "", *[f"![{Path(p).stem}]({p})" for p in metrics["plots"]], ""]
+    return "\n".join(lines)
+
+
+def _gate_line(gate: dict) -> str:
+    state = "enabled" if gate["enabled"] else "disabled (report only)"
+    if gate["candidate"] is None:
+        return f"Gate ({state}): no trained model to judge; only the base model was evaluated."
+    if gate["passed"]:
+        return f"Gate ({state}, rule {gate['rule']}, margin {gate['margin']}): **passed** for {gate['candidate']}."
+    return (f"Gate ({state}, rule {gate['rule']}, margin {gate['margin']}): **FAILED** for {gate['candidate']}: "
+            + "; ".join(gate["reasons"]) + ".")
+
+
+def _results_table(metrics: dict) -> list[str]:
+    pct = round(metrics["level"] * 100)
+    lines = ["## Results", "",
+             f"Accuracy is the mean item score (pass@1 when sampling) with its {pct}% Jeffreys interval. "
+             "Text suites show perplexity (lower is better); they are compared on per-document NLL.", "",
+             f"| model | suite | accuracy | {pct}% interval | n | mean tokens | pass@k | format ok | perplexity |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for model in (m["name"] for m in metrics["models"]):
+        for suite in (s["name"] for s in metrics["suites"]):
+            r = metrics["results"][model][suite]
+            if r["kind"] == "text":
+                lines.append(f"| {model} | {suite} | – | – | {r['n']} | – | – | – | {_num(r['perplexity'], 2)} |")
+                continue
+            passk = ", ".join(f"@{k} {v:.3f}" for k, v in r["pass_at"].items() if k != "1") or "–"
+            lines.append(f"| {model} | {suite} | {r['mean']:.3f} | [{r['lo']:.3f}, {r['hi']:.3f}] | {r['n']} | "
+                         f"{r['mean_completion_tokens']:.1f} | {passk} | {_num(r['format_rate'], 2)} | – |")
+    return lines
+
+
+def _comparison(comp: dict, results: dict) -> list[str]:
+    a, b = comp["model"], comp["baseline"]
+    relation = {"candidate": "candidate vs base", "stage": "stage vs previous", "extra": "extra model vs base"}
+    lines = [f"### {a} vs {b} ({relation[comp['relation']]}): {comp['verdict']}", "",
+             f"{a} dominates {b}: {_yes(comp['dominates'])}; {b} dominates {a}: {_yes(comp['dominated'])}; "
+             f"better by the Affine margin rule: {_yes(comp['affine_better'])}.", "",
+             f"| suite | {a} | {b} | change | outcome for {a} |", "|---|---|---|---|---|"]
+    for suite, v in comp["suites"].items():
+        ra, rb = results[a][suite], results[b][suite]
+        change = (f"{ra['perplexity'] - rb['perplexity']:+.2f} ppl" if ra["kind"] == "text"
+                  else f"{v['delta']:+.3f}")
+        lines.append(f"| {suite} | {describe(ra)} | {describe(rb)} | {change} | {v['outcome']} |")
+    return lines + [""]
+
+
+def _num(value, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"

@@ -1,37 +1,121 @@
-"""Run one model over task suites: batched generation, the task family's scorer, summary statistics."""
+"""Run one model over suites: batched generation scored by the item's task family or checker, perplexity for
+text suites. Returns per suite the cacheable result: per-item records plus summary statistics."""
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 from trainpipe.config import Config
-from trainpipe.evaluation.stats import summarize
+from trainpipe.evaluation.stats import mean_interval, pass_at_k, summarize
+
+EXAMPLES = 5  # completions kept per (model, suite) for the report
 
 
 def evaluate_model(cfg: Config, path: Path, suites) -> dict[str, dict]:
-    from trainpipe.evaluation.generate import generate
-    from trainpipe.models.load import load_model, load_tokenizer
-    from trainpipe.tasks import get_task
+    from trainpipe.evaluation.perplexity import document_nll
 
     ev = cfg.evaluate
-    tokenizer = load_tokenizer(path, cfg.model, padding_side="left")
-    model = load_model(path, cfg.model)
+    loaded = _Backends(cfg, path)
     out = {}
-    for suite in suites:
+    # Task suites first: with vllm the transformers copy for perplexity is loaded only afterwards.
+    for suite in sorted(suites, key=lambda s: s.kind == "text"):
         started = time.time()
-        completions = generate(model, tokenizer, [i["prompt"] for i in suite.items], ev.max_new_tokens,
-                               ev.batch_size, ev.temperature, ev.samples)
-        scores = []
-        for item, comps in zip(suite.items, completions):
-            family = get_task(item["task"])
-            scores.append(max(family.score(c, item["answer"]) for c in comps))
-        summary = summarize(scores, ev.level)
-        lengths = [len(tokenizer(c, add_special_tokens=False)["input_ids"]) for comps in completions for c in comps]
-        out[suite.name] = {
-            "n": summary.n, "mean": summary.mean, "std": summary.std, "lo": summary.lo, "hi": summary.hi,
-            "successes": summary.successes, "mean_completion_tokens": sum(lengths) / max(1, len(lengths)),
-            "seconds": round(time.time() - started, 1), "scores": scores,
-            "examples": [{"prompt": i["prompt"], "completion": c[0], "score": s}
-                         for i, c, s in list(zip(suite.items, completions, scores))[:5]],
-        }
+        if suite.kind == "text":
+            hf = loaded.hf()
+            docs = document_nll(hf.model, hf.tokenizer, [i["text"] for i in suite.items],
+                                suite.settings["max_tokens"], ev.batch_size)
+            result = text_result(suite.items, docs, ev.level)
+        else:
+            completions = loaded.generator().generate([i["prompt"] for i in suite.items], suite.settings)
+            result = task_result(suite.items, completions, ev.level)
+        out[suite.name] = {**result, "seconds": round(time.time() - started, 2)}
     return out
+
+
+class _Backends:
+    """Loads the model once, and only in the forms the suites need."""
+
+    def __init__(self, cfg: Config, path: Path):
+        self.cfg, self.path, self._hf, self._vllm = cfg, path, None, None
+
+    def hf(self):
+        from trainpipe.evaluation.generate import HFBackend
+
+        if self._hf is None:
+            self._hf = HFBackend(self.path, self.cfg.model, self.cfg.evaluate.batch_size)
+        return self._hf
+
+    def generator(self):
+        from trainpipe.evaluation.vllm_backend import VllmBackend
+
+        if self.cfg.evaluate.backend == "hf":
+            return self.hf()
+        if self._vllm is None:
+            self._vllm = VllmBackend(self.path, self.cfg.model, self.cfg.model.dtype)
+        return self._vllm
+
+
+def task_result(items: list[dict], completions, level: float) -> dict:
+    """Score every sample; an item's score is its share of correct samples (its pass@1 estimate)."""
+    from trainpipe.evaluation.checks import format_ok, score_item
+
+    records, examples = [], []
+    for item, comps in zip(items, completions):
+        scores = [score_item(item["task"], c.text, item["answer"]) for c in comps]
+        records.append({"id": item["id"], "score": sum(scores) / len(scores), "samples": len(scores),
+                        "correct": sum(1 for s in scores if s >= 1.0),
+                        "tokens": sum(c.tokens for c in comps) / len(comps),
+                        "format_ok": format_ok(item["task"], comps[0].text)})
+        if len(examples) < EXAMPLES:
+            examples.append({"id": item["id"], "prompt": item["prompt"], "answer": item["answer"],
+                             "completion": comps[0].text, "score": scores[0]})
+    return {**summarize_items(records, level), "examples": examples}
+
+
+def summarize_items(records: list[dict], level: float) -> dict:
+    """Summary of per-item task records: interval on the mean score, pass@1 and pass@k, lengths, format rate."""
+    summary = summarize([r["score"] for r in records], level)
+    n = len(records)
+    samples = records[0]["samples"] if records else 1
+    ks = sorted({1, samples})
+    formats = [r["format_ok"] for r in records if r["format_ok"] is not None]
+    return {
+        "kind": "task", "n": n, "mean": summary.mean, "std": summary.std, "lo": summary.lo, "hi": summary.hi,
+        "successes": summary.successes,
+        "pass_at": {str(k): (sum(pass_at_k(r["samples"], r["correct"], k) for r in records) / n if n else 0.0)
+                    for k in ks},
+        "mean_completion_tokens": sum(r["tokens"] for r in records) / n if n else 0.0,
+        "format_rate": sum(formats) / len(formats) if formats else None,
+        "perplexity": None, "mean_nll": None, "items": records,
+    }
+
+
+def text_result(items: list[dict], docs: list[tuple[float, int]], level: float) -> dict:
+    """Perplexity over all predicted tokens; the interval is on the per-document mean NLL.
+
+    Scores are stored as negative NLL so that, as for accuracy, higher is better and suites compare alike.
+    """
+    records = [{"id": i["id"], "nll": nll, "tokens": t} for i, (nll, t) in zip(items, docs) if t > 0]
+    per_doc = [r["nll"] / r["tokens"] for r in records]
+    n = len(per_doc)
+    mean_nll = sum(per_doc) / n if n else math.nan
+    std = math.sqrt(sum((v - mean_nll) ** 2 for v in per_doc) / (n - 1)) if n >= 2 else 0.0
+    lo_nll, hi_nll = mean_interval(per_doc, level)
+    total_tokens = sum(r["tokens"] for r in records)
+    return {
+        "kind": "text", "n": n, "mean": -mean_nll, "std": std, "lo": -hi_nll, "hi": -lo_nll, "successes": 0.0,
+        "pass_at": {}, "mean_completion_tokens": None, "format_rate": None,
+        "perplexity": math.exp(sum(r["nll"] for r in records) / total_tokens) if total_tokens else None,
+        "mean_nll": mean_nll, "items": records, "examples": [],
+    }
+
+
+def restate(result: dict, level: float) -> dict:
+    """A cached result's statistics recomputed from its per-item records, so a new interval level needs no
+    new generation (the cache key leaves the level out on purpose)."""
+    if result["kind"] == "text":
+        docs = [(r["nll"], r["tokens"]) for r in result["items"]]
+        return {**result, **text_result([{"id": r["id"]} for r in result["items"]], docs, level),
+                "examples": result.get("examples", [])}
+    return {**result, **summarize_items(result["items"], level)}

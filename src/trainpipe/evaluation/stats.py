@@ -115,3 +115,20 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     for i in range(n - c + 1, n + 1):
         prod *= 1.0 - k / i
     return 1.0 - prod
+
+
+def mean_interval(values: Sequence[float], level: float = 0.8) -> tuple[float, float]:
+    """Student-t interval for the mean of unbounded values (per-document NLL): mean ± t·s/√n.
+
+    Fewer than two values carry no spread estimate, so the interval is the whole line.
+    """
+    from scipy.stats import t
+
+    _check_level(level)
+    n = len(values)
+    if n < 2:
+        return -math.inf, math.inf
+    mean = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    half = float(t.ppf(0.5 + level / 2.0, n - 1)) * sd / math.sqrt(n)
+    return mean - half, mean + half

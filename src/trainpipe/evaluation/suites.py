@@ -1,4 +1,5 @@
-"""Evaluation suites: held-out task prompts from the collect stage (and user eval files), with fingerprints."""
+"""Evaluation suites: held-out task prompts from the collect stage, user eval files, retention Q&A and held-out
+text for perplexity. Each suite carries the settings that change its results and a fingerprint over both."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,6 +9,12 @@ from trainpipe import artifacts
 from trainpipe.config import Config
 from trainpipe.errors import UserError
 
+RETENTION = "retention"  # built-in Q&A the base model answers correctly
+RETENTION_TEXT = "retention_text"  # held-out text, scored by perplexity
+CANDIDATES = "retention_candidates"  # every built-in item; only base runs it, to choose RETENTION
+SAMPLING_KEYS = ("temperature", "samples", "max_new_tokens")
+MIN_TEXT_DOCS = 2  # a perplexity interval needs a spread estimate
+
 
 @dataclass
 class Suite:
@@ -15,29 +22,122 @@ class Suite:
     kind: str  # "task": generate and score; "text": perplexity
     items: list[dict]  # {"id", "prompt", "answer", "task"} or {"id", "text"}
     settings: dict = field(default_factory=dict)  # generation settings that change results
+    group: str = "task"  # "task" (held-out task family), "file" (user eval file) or "retention"
 
     @property
     def fingerprint(self) -> str:
         return artifacts.fingerprint(self.name, self.kind, self.settings,
-                                     [(i["id"], i.get("prompt", i.get("text")), i.get("answer")) for i in self.items])
+                                     [(i["id"], i.get("prompt", i.get("text")), i.get("answer"), i.get("task"))
+                                      for i in self.items])
 
 
-def generation_settings(cfg: Config) -> dict:
+def generation_settings(cfg: Config, suite: str) -> dict:
+    """Greedy unless evaluate.sampling names this suite; samples > 1 gives pass@k."""
     ev = cfg.evaluate
-    return {"max_new_tokens": ev.max_new_tokens, "temperature": ev.temperature, "samples": ev.samples}
+    settings = {"max_new_tokens": ev.max_new_tokens, "temperature": ev.temperature, "samples": ev.samples,
+                "seed": ev.seed}
+    override = ev.sampling.get(suite, {})
+    unknown = sorted(set(override) - set(SAMPLING_KEYS))
+    if unknown:
+        raise UserError(f"evaluate.sampling.{suite}: unknown key(s) {', '.join(unknown)}; "
+                        f"expected {', '.join(SAMPLING_KEYS)}")
+    settings.update(override)
+    settings["samples"], settings["max_new_tokens"] = int(settings["samples"]), int(settings["max_new_tokens"])
+    if settings["samples"] < 1 or settings["max_new_tokens"] < 1 or settings["temperature"] < 0:
+        raise UserError(f"evaluate.sampling.{suite}: expected samples >= 1, max_new_tokens >= 1 and "
+                        f"temperature >= 0; got {override}")
+    if settings["samples"] > 1 and settings["temperature"] == 0:
+        raise UserError(f"evaluate: suite {suite} asks for {settings['samples']} samples with temperature 0 "
+                        "(greedy samples are identical); set a temperature > 0 for pass@k")
+    return settings
 
 
 def load_suites(cfg: Config, collect_dir: Path) -> list[Suite]:
-    from datasets import load_from_disk
+    """Task suites, user file suites and (with evaluate.retention) the held-out text suite."""
+    suites = task_suites(cfg, Path(collect_dir)) + file_suites(cfg)
+    names = [s.name for s in suites]
+    if len(set(names)) != len(names):
+        raise UserError(f"evaluate: two suites share a name ({', '.join(names)}); rename an eval file")
+    unknown = sorted(set(cfg.evaluate.sampling) - set(names))
+    if unknown:
+        raise UserError(f"evaluate.sampling names unknown suite(s) {', '.join(unknown)}; suites: {', '.join(names)}")
+    text = text_suite(cfg, Path(collect_dir)) if cfg.evaluate.retention else None
+    return suites + ([text] if text else [])
 
-    prompts_dir = Path(collect_dir) / "prompts"
-    if not prompts_dir.exists():
-        raise UserError(f"evaluate needs held-out prompts in {prompts_dir}; add a task source to data.sources")
-    held_out = load_from_disk(str(prompts_dir))["eval"]
+
+def task_suites(cfg: Config, collect_dir: Path) -> list[Suite]:
+    if not cfg.evaluate.tasks:
+        return []
+    held_out = _held_out(collect_dir, "prompts")
+    if held_out is None:
+        raise UserError(f"evaluate needs held-out prompts in {collect_dir / 'prompts'}; add a task source to "
+                        "data.sources or empty evaluate.tasks")
     suites = []
     for task in cfg.evaluate.tasks:
-        items = [dict(r) for r in held_out if r["task"] == task][: cfg.evaluate.max_examples]
+        items = [_item(r) for r in held_out if r["task"] == task][: cfg.evaluate.max_examples]
         if not items:
             raise UserError(f"evaluate.tasks lists '{task}' but the collect stage holds no held-out {task} prompts")
-        suites.append(Suite(task, "task", items, generation_settings(cfg)))
+        suites.append(Suite(task, "task", items, generation_settings(cfg, task)))
     return suites
+
+
+def file_suites(cfg: Config) -> list[Suite]:
+    """One suite per evaluate.files entry (JSONL/JSON/CSV... with prompt, answer, task), read like data sources."""
+    import os
+
+    from trainpipe.config import SourceConfig
+    from trainpipe.data.sources import load_sources
+    from trainpipe.evaluation.checks import known_scorers
+
+    suites = []
+    for path in cfg.evaluate.files:
+        loaded = load_sources([SourceConfig(path=path, use="prompts")], cfg.data, os.getcwd())
+        records = loaded.records.get("prompts", [])[: cfg.evaluate.max_examples]
+        for number, rec in enumerate(records, start=1):
+            if rec["task"] not in known_scorers():
+                raise UserError(f"{path}: record {number}: field 'task': expected one of "
+                                f"{', '.join(known_scorers())}; got {rec['task']!r}")
+        name = f"file:{Path(path).stem}"
+        suites.append(Suite(name, "task", [_item(r) for r in records], generation_settings(cfg, name), "file"))
+    return suites
+
+
+def text_suite(cfg: Config, collect_dir: Path) -> Suite | None:
+    """Held-out general text: collect's cpt eval split, else the assistant turns of its sft eval split."""
+    cpt = _held_out(collect_dir, "cpt")
+    if cpt is not None and len(cpt):
+        texts = [(r["id"], r["text"]) for r in cpt]
+    else:
+        sft = _held_out(collect_dir, "sft")
+        texts = [(r["id"], "\n".join(m["content"] for m in r["messages"] if m["role"] == "assistant"))
+                 for r in (sft if sft is not None else [])]
+    items = [{"id": i, "text": t} for i, t in texts if t.strip()][: cfg.evaluate.max_examples]
+    if len(items) < MIN_TEXT_DOCS:
+        return None
+    return Suite(RETENTION_TEXT, "text", items, {"max_tokens": cfg.evaluate.text_max_tokens}, RETENTION)
+
+
+def retention_settings(cfg: Config) -> dict:
+    # Always greedy: the selection must be reproducible, or base would "lose" items it was chosen for.
+    return {"max_new_tokens": cfg.evaluate.retention_max_new_tokens, "temperature": 0.0, "samples": 1, "seed": 0}
+
+
+def retention_candidates(cfg: Config) -> Suite:
+    from trainpipe.evaluation.retention import candidate_items
+
+    return Suite(CANDIDATES, "task", candidate_items(), retention_settings(cfg), RETENTION)
+
+
+def retention_suite(cfg: Config, items: list[dict]) -> Suite:
+    return Suite(RETENTION, "task", items, retention_settings(cfg), RETENTION)
+
+
+def _held_out(collect_dir: Path, use: str):
+    from datasets import load_from_disk
+
+    folder = collect_dir / use
+    return load_from_disk(str(folder))["eval"] if folder.exists() else None
+
+
+def _item(record: dict) -> dict:
+    return {"id": record["id"], "prompt": record["prompt"], "answer": record["answer"], "task": record["task"]}

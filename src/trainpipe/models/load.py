@@ -77,7 +77,7 @@ def _materialise(mcfg: ModelConfig, base: str, out: Path) -> None:
         model = build_tiny_random(tok, mcfg.seed)
     else:
         gguf = embedded_gguf() if mcfg.base == EMBEDDED else Path(base)
-        cached = cache_dir() / f"converted-{artifacts.tree_digest(gguf)}"
+        cached = cache_dir() / f"converted-v2-{artifacts.tree_digest(gguf)}"
         if not (cached / "config.json").exists():
             _convert_gguf(gguf, cached)
         shutil.copytree(cached, out, dirs_exist_ok=True)
@@ -94,7 +94,12 @@ def _convert_gguf(gguf: Path, out: Path) -> None:
     log.info("converting %s to safetensors (once)", gguf)
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    fresh = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+    config = loaded.config
+    # The dequantised weights are plain fp32; a leftover GGUF quantization_config would make the saved
+    # folder look quantised and untrainable.
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     fresh.load_state_dict(loaded.state_dict())
     _fix_generation_config(fresh, tok)
     tmp = out.with_name(out.name + f".tmp-{os.getpid()}")

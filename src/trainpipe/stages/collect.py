@@ -30,7 +30,8 @@ def run(cfg: Config, io: StageIO) -> dict:
     by_use.setdefault("prompts", []).extend(task_prompts)
     by_use.setdefault("sft", []).extend(task_sft)
     dropped, splits = {}, {}
-    for use, records in by_use.items():
+    # prompts first: generated tasks' SFT answers follow their prompt's split
+    for use, records in sorted(by_use.items(), key=lambda kv: kv[0] != "prompts"):
         if not records:
             continue
         records, dropped[use] = hygiene.dedup(records, use, data.dedup) if data.dedup != "none" else (records, 0)
@@ -59,7 +60,8 @@ def _tokenizer(cfg: Config, io: StageIO):
 def _token_counter(tokenizer):
     def count(record: dict) -> int:
         if "messages" in record:
-            return len(tokenizer.apply_chat_template(record["messages"], tokenize=True))
+            text = tokenizer.apply_chat_template(list(record["messages"]), tokenize=False)
+            return len(tokenizer(text, add_special_tokens=False)["input_ids"])
         text = record.get("text") or record.get("prompt") or ""
         return len(tokenizer(text if isinstance(text, str) else str(text), add_special_tokens=False)["input_ids"])
     return count

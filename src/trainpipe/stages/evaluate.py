@@ -1,29 +1,71 @@
-"""Evaluate stage: every model the pipeline produced on every held-out task suite, with intervals and a report.
-
-Reads data_cache/collect/prompts (eval split) and model folders; writes logs/evaluate/{metrics.json,report.md}
-and caches per (model, suite) results in logs/evaluate/cache/.
-"""
+"""Evaluate stage: every model the pipeline produced on every suite (held-out tasks, eval files, retention),
+with intervals, comparisons, plots and the gate. Reads data_cache/collect and model folders; writes
+logs/evaluate/{metrics.json,report.md,*.png} and caches (model, suite) results in logs/evaluate/cache/."""
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from pathlib import Path
 
 from trainpipe import artifacts
 from trainpipe.config import Config
+from trainpipe.errors import GateFailure, UserError
 from trainpipe.pipeline import MODEL_CHAIN, Stage, StageIO, base_fingerprint
 
 log = logging.getLogger("trainpipe.evaluate")
 
 
 def run(cfg: Config, io: StageIO) -> dict:
-    from trainpipe.evaluation.report import write_report
-    from trainpipe.evaluation.suites import load_suites
+    from trainpipe.evaluation.cache import ResultCache
+    from trainpipe.evaluation.compare import compare_models, gate_verdict
+    from trainpipe.evaluation.report import build_metrics, compact, write_report
+    from trainpipe.evaluation.suites import RETENTION, load_suites, retention_candidates
 
     ev = cfg.evaluate
-    suites = load_suites(cfg, io.upstream["collect"])
+    _check_settings(cfg)
     models = model_list(cfg, io)
-    results = {name: _evaluate_cached(cfg, io, name, path, fp, suites) for name, (path, fp) in models.items()}
-    return write_report(io.out, results, ev)
+    cache = ResultCache(io.logs / "cache", {"backend": ev.backend, "dtype": cfg.model.dtype})
+    suites = load_suites(cfg, io.upstream["collect"])
+    notes = []
+    if ev.retention:
+        # Base runs the candidates with its other suites (one model load), then they choose the retention suite.
+        candidates = retention_candidates(cfg)
+        base_results = _evaluate_cached(cfg, cache, "base", *models["base"], suites + [candidates])
+        retention, note = _select_retention(cfg, cache, models["base"][1], candidates, base_results)
+        # Stable sort: config order within a group, the retention Q&A before the text suite.
+        suites = sorted(suites + ([retention] if retention.items else []),
+                        key=lambda s: (s.group == RETENTION, s.kind == "text"))
+        notes.append(note)
+    results = {name: _evaluate_cached(cfg, cache, name, path, fp, suites) for name, (path, fp) in models.items()}
+    chain = [m for m in ("base", *MODEL_CHAIN) if m in models]
+    extras = [m for m in models if m not in chain]
+    comparisons = compare_models(results, chain, extras, ev.gate_margin)
+    candidate = chain[-1] if len(chain) > 1 else None
+    gate = {"enabled": ev.gate, **gate_verdict(results, candidate, [s.name for s in suites if s.group == RETENTION],
+                                               ev.gate_rule, ev.gate_margin)}
+    plots = _plots(cfg, io, results)
+    roles = {m: "base" if m == "base" else "candidate" if m == candidate else "stage" if m in chain else "extra"
+             for m in models}
+    metrics = build_metrics(models, roles, suites, results, comparisons, gate, plots, ev.level, notes)
+    write_report(io.out, metrics)
+    for comp in comparisons:
+        log.info("evaluate: %s vs %s: %s", comp["model"], comp["baseline"], comp["verdict"])
+    if not gate["passed"]:
+        log.warning("evaluate: gate %s: %s", "FAILED" if ev.gate else "would fail", "; ".join(gate["reasons"]))
+        if ev.gate:
+            _fail_gate(io, gate)
+    return compact(metrics)
+
+
+def _check_settings(cfg: Config) -> None:
+    """Settings that can only fail later, checked before any model is loaded."""
+    from trainpipe.evaluation.vllm_backend import check_available
+
+    if cfg.evaluate.gate_margin < 0:
+        raise UserError(f"evaluate.gate_margin: expected a number >= 0; got {cfg.evaluate.gate_margin}")
+    if cfg.evaluate.backend == "vllm":
+        check_available()
 
 
 def model_list(cfg: Config, io: StageIO) -> dict[str, tuple[Path, str]]:
@@ -34,36 +76,80 @@ def model_list(cfg: Config, io: StageIO) -> dict[str, tuple[Path, str]]:
             manifest = artifacts.read_manifest(io.upstream[stage])
             out[stage] = (io.upstream[stage], manifest["fingerprint"])
     for extra in cfg.evaluate.models:
-        out[Path(extra).name] = (Path(extra), artifacts.tree_digest(Path(extra)))
+        path = Path(os.path.expanduser(extra))
+        if not path.is_dir():
+            raise UserError(f"evaluate.models: {extra} is not a model folder")
+        if path.name in out:
+            raise UserError(f"evaluate.models: {extra} shares its name with model '{path.name}'; rename the folder")
+        out[path.name] = (path, artifacts.tree_digest(path))
     return out
 
 
-def _evaluate_cached(cfg: Config, io: StageIO, name: str, path: Path, model_fp: str, suites) -> dict:
+def _evaluate_cached(cfg: Config, cache, name: str, path: Path, model_fp: str, suites) -> dict:
     """Results per suite; only (model, suite) pairs missing from the cache are generated."""
-    from trainpipe.evaluation.runner import evaluate_model
+    from trainpipe.evaluation.runner import evaluate_model, restate
 
-    cache = {s.name: io.logs / "cache" / f"{model_fp}-{s.fingerprint}.json" for s in suites}
-    out = {s.name: hit for s in suites if (hit := _read_json(cache[s.name])) is not None}
-    todo = [s for s in suites if s.name not in out]
+    level = cfg.evaluate.level
+    out = {s.name: restate(hit, level) for s in suites if (hit := cache.get(model_fp, s)) is not None}
+    missing = [s for s in suites if s.name not in out]
     if out:
         log.info("evaluate: %s: %d suite(s) from cache", name, len(out))
-    if todo:
-        log.info("evaluate: %s on %s", name, ", ".join(s.name for s in todo))
-        for suite_name, result in evaluate_model(cfg, path, todo).items():
-            cache[suite_name].parent.mkdir(parents=True, exist_ok=True)
-            artifacts.write_json_atomic(cache[suite_name], result)
-            out[suite_name] = result
+    if missing:
+        log.info("evaluate: %s on %s", name, ", ".join(s.name for s in missing))
+        fresh = evaluate_model(cfg, path, missing)
+        for suite in missing:
+            cache.put(model_fp, suite, fresh[suite.name])
+            out[suite.name] = fresh[suite.name]
     return {s.name: out[s.name] for s in suites}
 
 
-def _read_json(path: Path):
-    import json
+def _select_retention(cfg: Config, cache, base_fp: str, candidates, base_results: dict):
+    """The retention suite is the candidates base answers correctly; base's result on it is its candidate
+    result restricted to them, stored in the cache so base is never rerun for it."""
+    from trainpipe.evaluation.retention import kept_indices, subset_result
+    from trainpipe.evaluation.suites import retention_suite
 
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+    found = base_results.pop(candidates.name)
+    keep = kept_indices([it["score"] for it in found["items"]])
+    suite = retention_suite(cfg, [candidates.items[i] for i in keep])
+    if keep and cache.get(base_fp, suite) is None:
+        cache.put(base_fp, suite, subset_result(found, keep, cfg.evaluate.level))
+    note = (f"retention: the base model answers {len(keep)} of {len(candidates.items)} built-in everyday prompts "
+            f"correctly; {'those form the retention suite' if keep else 'so there is no retention Q&A suite'}")
+    return suite, note
+
+
+def _plots(cfg: Config, io: StageIO, results: dict) -> list[str]:
+    from trainpipe.evaluation.curves import stage_curves
+    from trainpipe.evaluation.plots import ACCURACY_PNG, CURVES_PNG, accuracy_plot, curves_plot
+
+    made = [accuracy_plot(results, cfg.evaluate.level, io.out / ACCURACY_PNG)]
+    made.append(curves_plot(stage_curves(io.layout), io.out / CURVES_PNG))
+    return [p.name for p in made if p is not None]
+
+
+def _fail_gate(io: StageIO, gate: dict) -> None:
+    """Leave the report where the user looks for it, and withdraw the old manifest so deploy cannot ship
+    the rejected model on the strength of an earlier evaluation."""
+    io.logs.mkdir(parents=True, exist_ok=True)
+    for item in io.out.iterdir():
+        if item.is_file():
+            shutil.copy2(item, io.logs / item.name)
+    (io.logs / artifacts.MANIFEST).unlink(missing_ok=True)
+    raise GateFailure(f"evaluate gate rejected {gate['candidate']}: {'; '.join(gate['reasons'])}. "
+                      f"See {io.logs / 'report.md'}; set evaluate.gate=false to accept it anyway")
+
+
+def input_files(cfg: Config) -> list[Path]:
+    """Eval files and extra model folders: their content changes results, so it is part of the fingerprint."""
+    from trainpipe.data.readers import expand_paths
+
+    files = [Path(f) for p in cfg.evaluate.files for f in expand_paths(p, os.getcwd())]
+    for extra in cfg.evaluate.models:
+        folder = Path(os.path.expanduser(extra))
+        files += sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    return files
 
 
 STAGE = Stage(name="evaluate", reads=("collect", "cpt", "sft", "rl"), config_sections=("model", "evaluate"),
-              run=run, publish_mode="merge")
+              run=run, publish_mode="merge", input_files=input_files)

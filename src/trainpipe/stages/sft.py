@@ -24,6 +24,10 @@ def run(cfg: Config, io: StageIO) -> dict:
     sft = cfg.sft
     tokenizer = load_tokenizer(io.model_in, cfg.model)
     records = load_from_disk(str(io.upstream["collect"] / "sft"))["train"]
+    if cfg.data.quality.score:
+        from trainpipe.training.quality import screen
+
+        records = screen(records, io.model_in, tokenizer, cfg, io.logs / "quality.jsonl")
     examples, report = build_examples(records, tokenizer, sft, cfg.data.max_length, cfg.data.on_bad_record)
     log.info("sft: %d examples, %d trained tokens", report["examples"], report["trained_tokens"])
     model = load_model(io.model_in, cfg.model, dtype=_train_dtype())
@@ -34,10 +38,16 @@ def run(cfg: Config, io: StageIO) -> dict:
         model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
         peft_config=driver.peft_config(sft.lora), data_collator=WeightedCollator(
             pad_token_id=tokenizer.pad_token_id, padding_free=sft.packing),
-        loss=sft.loss, nlirg=vars(sft.nlirg), loss_mode="sft")
+        loss=sft.loss, nlirg=vars(sft.nlirg), loss_mode="sft", curriculum=_curriculum(sft))
     metrics = driver.train(trainer, sft, io, force=io.force)
     kind = driver.save_model(trainer.model, tokenizer, io.out, sft.merge_adapters)
     return {**report, **metrics, "model_kind": kind, "key_metric": "train_loss"}
+
+
+def _curriculum(sft) -> dict | None:
+    """Curriculum sampler settings; it replaces group_by_length ordering when on."""
+    agent = sft.agent
+    return {"start_ratio": agent.start_ratio, "warmup_epochs": agent.warmup_epochs} if agent.curriculum else None
 
 
 def _train_dtype():
@@ -46,5 +56,5 @@ def _train_dtype():
     return torch.float32  # master weights stay fp32; autocast supplies bf16 compute where the hardware has it
 
 
-STAGE = Stage(name="sft", reads=("collect", "cpt"), config_sections=("model", "data.max_length", "sft"),
+STAGE = Stage(name="sft", reads=("collect", "cpt"), config_sections=("model", "data.max_length", "data.quality", "sft"),
               run=run, needs_model=True)

@@ -6,34 +6,41 @@ from __future__ import annotations
 
 import re
 
-_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.IGNORECASE | re.DOTALL)
 _THINK_OPEN = re.compile(r"<think>", re.IGNORECASE)
 _THINK_CLOSE = re.compile(r"</think>", re.IGNORECASE)
 
 # A comma-grouped integer (1,234,567) or a plain digit run, never a piece of a longer number or of
-# a decimal ("85.5"). The lookbehinds and the atomic group keep matching linear on long digit runs.
-_INT = r"(?<!\d)(?<!\d[.,])[-\u2212]?(?>\d{1,3}(?:,\d{3})+|\d+)(?!,?\d|\.\d)"
+# a decimal ("85.5"). Starting only where no digit precedes keeps matching linear on long digit runs.
+_INT = r"(?<!\d)(?<!\d[.,])[-\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?!,?\d|\.\d)"
 _ANSWER_INT = re.compile(r"answer[ \t*_]*:[ \t*_$]*(" + _INT + r")", re.IGNORECASE)
 _ANSWER_INT_LINE = re.compile(
     r"^[ \t*#>_]*answer[ \t*_]*:[ \t*_$]*(" + _INT + r")[ \t*_$]*\.?[ \t]*$", re.IGNORECASE | re.MULTILINE
 )
 _ANY_INT = re.compile(_INT)
 _ANSWER_MARK = re.compile(r"answer[ \t*_]*:", re.IGNORECASE)
-_ASSIGN = re.compile(r"\bx(\d+)\s*[=:]\s*(true|false|1|0)\b", re.IGNORECASE)
+# Variable numbers are capped at 6 digits so int() never sees a pathological digit run.
+_ASSIGN = re.compile(r"\bx(\d{1,6})\s*[=:]\s*(true|false|1|0)\b", re.IGNORECASE)
 _PY_BLOCK = re.compile(r"```[ \t]*(?:python|py|python3)[ \t]*\r?\n(.*?)```", re.IGNORECASE | re.DOTALL)
 
 
 def strip_think(text: str) -> str:
     """Drop reasoning: closed <think>…</think> blocks, an unclosed <think> to the end, and a
-    stray leading </think> (chat templates that put the opening tag in the prompt) with all before it."""
-    text = _THINK_BLOCK.sub("", text)
-    opened = _THINK_OPEN.search(text)
-    if opened:
-        text = text[: opened.start()]
-    closers = list(_THINK_CLOSE.finditer(text))
-    if closers:
-        text = text[closers[-1].end():]
-    return text
+    stray </think> (chat templates that put the opening tag in the prompt) with all before it."""
+    # Each search resumes where the previous one ended, so thousands of unclosed tags stay linear.
+    kept, pos = [], 0
+    while True:
+        opened = _THINK_OPEN.search(text, pos)
+        if opened is None:
+            kept.append(text[pos:])
+            break
+        kept.append(text[pos:opened.start()])
+        closed = _THINK_CLOSE.search(text, opened.end())
+        if closed is None:
+            break
+        pos = closed.end()
+    visible = "".join(kept)
+    closers = list(_THINK_CLOSE.finditer(visible))
+    return visible[closers[-1].end():] if closers else visible
 
 
 def _to_int(token: str) -> int | None:
@@ -75,10 +82,15 @@ def parse_assignment(text: str) -> dict[int, bool]:
 
 
 def last_tagged(text: str, tag: str) -> str | None:
-    """Inner text of the last <TAG>…</TAG> block (tag name case-insensitive) outside <think>."""
-    pattern = re.compile(rf"<{re.escape(tag)}>(.*?)</{re.escape(tag)}>", re.IGNORECASE | re.DOTALL)
-    blocks = pattern.findall(strip_think(text))
-    return blocks[-1] if blocks else None
+    """Inner text of the last <TAG>…</TAG> block (tag name case-insensitive) outside <think>:
+    from the last opening tag before the last closing tag, so stray openers cannot cost quadratic time."""
+    visible = strip_think(text)
+    closers = list(re.finditer(rf"</{re.escape(tag)}>", visible, re.IGNORECASE))
+    if not closers:
+        return None
+    end = closers[-1].start()
+    openers = list(re.compile(rf"<{re.escape(tag)}>", re.IGNORECASE).finditer(visible, 0, end))
+    return visible[openers[-1].end():end] if openers else None
 
 
 def last_python_block(text: str) -> str | None:

@@ -1,10 +1,6 @@
-"""Run untrusted Python (model completions) in a constrained child interpreter.
-
-Each run gets a fresh temporary directory (the child's cwd and the only writable place), rlimits,
-an audit-hook prelude that refuses processes, signals, sockets, native code and outside paths, and
-file-backed stdout/stderr capped by RLIMIT_FSIZE. Defence in depth for accidents and casual abuse,
-not a security boundary against a determined attacker: use a container for that.
-"""
+"""Run untrusted Python (model completions) in a child interpreter: fresh temp dir, rlimits, an audit
+hook refusing processes, sockets, native code and outside paths; output files capped by RLIMIT_FSIZE.
+Defence in depth against accidents and casual abuse, not a boundary for a determined attacker."""
 from __future__ import annotations
 
 import builtins
@@ -75,6 +71,9 @@ def _check(path, roots, event, resolve=_resolve, type_=type, str_=str, bytes_=by
     if kind is not str_ and kind is not bytes_:
         raise perm("sandbox: " + event + " needs a str path")
     real = resolve(path)
+    if "/site-packages/" in real + "/" or "/dist-packages/" in real + "/":
+        # Third-party packages next to the stdlib may carry native code; -S keeps them off sys.path.
+        raise perm("sandbox: " + event + " of installed packages is not allowed")
     for root in roots:
         if real == root or real.startswith(root + "/"):
             return
@@ -103,7 +102,8 @@ def _hook(event, args, check=_check, writable=(_resolve(sys.argv[2]),),
         raise perm("sandbox: " + event + " is not allowed")
     if event == "import":
         name = args[0]
-        if type_(name) is not str_ or name.partition(".")[0] in refused_modules or name.startswith("_test"):
+        if type_(name) is not str_ or name.partition(".")[0] in refused_modules \
+                or name.startswith(("_test", "_ctypes")):
             raise perm("sandbox: import of " + (name if type_(name) is str_ else "?") + " is not allowed")
     elif event == "open":
         path, mode, flags = args
@@ -152,7 +152,10 @@ def _wait_unreaped(proc: subprocess.Popen, deadline: float) -> bool:
     Returns False when the deadline passed first."""
     delay = 0.0005
     while True:
-        if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+        try:
+            if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): it has exited
             return True
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -55,9 +55,19 @@ def render_assignment(values: dict[int, bool]) -> str:
     return ", ".join(f"x{v}={values[v]}" for v in sorted(values))
 
 
+def constant_solvable(clauses: list[list[int]], n: int) -> bool:
+    """True when all-False or all-True satisfies every clause (a guessable instance)."""
+    return any(satisfies(clauses, {v: value for v in range(1, n + 1)}) for value in (False, True))
+
+
 def _make(rng: random.Random, difficulty: int) -> tuple[str, str, str]:
     n, k, m = sat_shape(difficulty)
-    hidden, clauses = planted_instance(rng, n, k, m)
+    # Short clauses: redraw instances a constant answer solves, or RL learns to answer all-False.
+    # Wide clauses (k=10 of 15) are nearly always constant-solvable; there the point is reading them.
+    for _ in range(1000):
+        hidden, clauses = planted_instance(rng, n, k, m)
+        if k > 3 or not constant_solvable(clauses, n):
+            break
     example = ", ".join(f"x{v}=<True/False>" for v in range(1, min(n, 3) + 1))
     prompt = (
         f"Find a True/False value for each of the variables x1..x{n} that makes every clause below true.\n"

@@ -1,44 +1,101 @@
-"""Turn canonical SFT records into trainer-ready examples: input_ids, labels and (optionally) token weights."""
+"""Turn canonical SFT records into trainer-ready examples: input_ids, labels and, as configured, per-token
+weights (step rewards) and a curriculum difficulty; agent trajectories may be chunked at step boundaries.
+"""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Iterable
 
-from trainpipe.config import SftConfig
+from trainpipe.config import AgentConfig, SftConfig
 from trainpipe.errors import DataError
-from trainpipe.training.chat_encode import IGNORE, encode_chat
+from trainpipe.training.agent import Chunk, StepTooLong, chunk_trajectory, encode_turns
+from trainpipe.training.chat_encode import IGNORE
+from trainpipe.training.curriculum import difficulty_key
 from trainpipe.training.losses import step_weights
+
+log = logging.getLogger("trainpipe.sft")
+MAX_SKIP_EXAMPLES = 3
 
 
 def build_examples(records: Iterable[dict], tokenizer, sft: SftConfig, max_length: int,
                    on_bad_record: str = "error") -> tuple[list[dict], dict]:
-    """Encode every record; returns (examples, report). Weighted records carry per-token weights."""
-    examples, skipped = [], 0
-    use_weights = sft.agent.step_weights
+    """Encode every record into one example, or one per chunk with `sft.agent.chunking`; returns
+    (examples, report). Examples carry token_weights with step_weights, difficulty with curriculum."""
+    agent = sft.agent
+    if not agent.mask_observations and not agent.multi_turn:
+        log.warning("sft.agent.mask_observations=false only applies with sft.agent.multi_turn=true")
+    examples: list[dict] = []
+    skipped, skip_examples, chunked = 0, [], 0
     for i, rec in enumerate(records):
-        n_turns = sum(m["role"] == "assistant" for m in rec["messages"])
-        weights = None
-        if use_weights:
-            weights = step_weights(rec.get("step_rewards") or None, n_turns, sft.agent.allow_negative)
-        enc = encode_chat(tokenizer, rec["messages"], weights)
-        if len(enc.input_ids) > max_length or all(lab == IGNORE for lab in enc.labels):
-            if on_bad_record == "skip":
-                skipped += 1
-                continue
-            why = f"at most {max_length} tokens; got {len(enc.input_ids)}" if len(enc.input_ids) > max_length \
-                else "at least one trained assistant token"
-            raise DataError(f"sft record {rec.get('id', i)} (source {rec.get('source', '?')})", None, "messages", why)
-        ex = {"input_ids": enc.input_ids, "labels": enc.labels}
-        if use_weights:
-            ex["token_weights"] = enc.token_weights
-        examples.append(ex)
+        try:
+            found = record_examples(rec, tokenizer, agent, max_length)
+        except DataError as err:
+            if on_bad_record != "skip":
+                raise
+            skipped += 1
+            skip_examples = (skip_examples + [str(err)])[:MAX_SKIP_EXAMPLES]
+            continue
+        chunked += len(found) > 1
+        examples.extend(found)
     report = {"examples": len(examples), "skipped": skipped,
               "trained_tokens": sum(sum(lab != IGNORE for lab in e["labels"]) for e in examples)}
+    if skipped:
+        report["skip_examples"] = skip_examples
+    if agent.chunking:
+        report["chunked_records"] = chunked
     return examples, report
+
+
+def record_examples(rec: dict, tokenizer, agent: AgentConfig, max_length: int) -> list[dict]:
+    """The examples of one record (several when it is chunked); DataError when it cannot be used."""
+    where = f"sft record {rec.get('id') or '?'} (source {rec.get('source') or '?'})"
+    messages = rec["messages"]
+    n_turns = sum(m["role"] == "assistant" for m in messages)
+    weights = _weights(rec, n_turns, agent, where) if agent.step_weights else None
+    try:
+        chunks = chunk_trajectory(tokenizer, messages, max_length, agent.overlap_steps) if agent.chunking \
+            else [Chunk.whole(messages)]
+    except StepTooLong as err:
+        raise DataError(where, None, "messages", f"{err}; raise data.max_length", "too_long") from None
+    out = []
+    for chunk in chunks:
+        # Weights come from the whole trajectory's rewards; a chunk takes the slice of the steps it shows.
+        turn_weights = weights[chunk.first_step:chunk.first_step + chunk.steps] if weights is not None else None
+        enc = encode_turns(tokenizer, chunk.messages, turn_weights, chunk.trained_turns,
+                           train_observations=agent.multi_turn and not agent.mask_observations)
+        if len(enc.input_ids) > max_length:
+            hint = "" if agent.chunking else " (sft.agent.chunking splits trajectories at step boundaries)"
+            raise DataError(where, None, "messages", f"at most {max_length} tokens; got {len(enc.input_ids)}{hint}",
+                            "too_long")
+        if all(lab == IGNORE for lab in enc.labels):
+            raise DataError(where, None, "messages", "at least one trained assistant token", "no_trained_tokens")
+        ex = {"input_ids": enc.input_ids, "labels": enc.labels}
+        if weights is not None:
+            ex["token_weights"] = enc.token_weights
+        if agent.curriculum:
+            ex["difficulty"] = _difficulty(rec, chunk.steps, agent, where)
+        out.append(ex)
+    return out
+
+
+def _weights(rec: dict, n_turns: int, agent: AgentConfig, where: str) -> list[float]:
+    try:
+        return step_weights(rec.get("step_rewards") or None, n_turns, agent.allow_negative)
+    except ValueError as err:
+        raise DataError(where, None, "step_rewards", str(err), "step_rewards") from None
+
+
+def _difficulty(rec: dict, steps: int, agent: AgentConfig, where: str) -> list[float]:
+    try:
+        return difficulty_key(rec, record_meta(rec), steps, agent.curriculum_field)
+    except ValueError as err:
+        raise DataError(where, None, agent.curriculum_field, str(err), "curriculum_field") from None
 
 
 def record_meta(rec: dict) -> dict:
     try:
-        return json.loads(rec.get("meta") or "{}")
+        meta = json.loads(rec.get("meta") or "{}")
     except ValueError:
         return {}
+    return meta if isinstance(meta, dict) else {}

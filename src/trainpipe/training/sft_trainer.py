@@ -1,6 +1,8 @@
-"""A thin TRL SFTTrainer subclass: NLIRG and per-token (step) weights as losses, and a collator that pads weights."""
+"""A thin TRL SFTTrainer subclass: NLIRG and per-token (step) weights as losses, an optional curriculum
+sampler over the dataset's `difficulty` column, and a collator that pads weights."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +11,9 @@ from trl import SFTTrainer
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from trainpipe.training import losses
+from trainpipe.training.curriculum import CurriculumSampler
+
+log = logging.getLogger("trainpipe.training")
 
 
 @dataclass
@@ -31,11 +36,28 @@ class WeightedCollator(DataCollatorForLanguageModeling):
 
 
 class TrainpipeSFTTrainer(SFTTrainer):
-    """`loss` is 'ce' (TRL's own fused path) or 'nlirg'; token weights, when present, weight the CE per token."""
+    """`loss` is 'ce' (TRL's own fused path) or 'nlirg'; token weights, when present, weight the CE per token.
 
-    def __init__(self, *args, loss: str = "ce", nlirg: dict | None = None, loss_mode: str = "sft", **kwargs):
+    `curriculum` ({"start_ratio", "warmup_epochs"}) orders training by the dataset's `difficulty` column.
+    """
+
+    def __init__(self, *args, loss: str = "ce", nlirg: dict | None = None, loss_mode: str = "sft",
+                 curriculum: dict | None = None, **kwargs):
+        self.curriculum = curriculum  # set first: nothing in the parent's __init__ may see it unset
         super().__init__(*args, **kwargs)
         self.trainpipe_loss, self.nlirg_consts, self.loss_mode = loss, nlirg or {}, loss_mode
+
+    def _get_train_sampler(self, train_dataset=None):
+        if self.curriculum is None:
+            return super()._get_train_sampler(train_dataset)
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if "difficulty" not in dataset.column_names:  # removed as an unused column; rows keep their order
+            dataset = self.train_dataset
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        sampler = CurriculumSampler(list(dataset["difficulty"]), seed=seed, **self.curriculum)
+        log.info("curriculum sampler: %d examples, easiest %d first, all by epoch %s (seed %d)", sampler.n,
+                 sampler.pool_size(0, 0), self.curriculum["warmup_epochs"], seed)
+        return sampler
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         weights = inputs.pop("token_weights", None)

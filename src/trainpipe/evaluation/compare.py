@@ -1,0 +1,79 @@
+"""Model comparisons for the report and the gate: per-suite win/tie/loss by interval separation, Pareto
+dominance over all suites, the Affine margin rule, and the gate verdict on the candidate model."""
+from __future__ import annotations
+
+from trainpipe.evaluation.stats import SuiteResult, affine_better, compare, dominates
+
+
+def as_suite_result(result: dict) -> SuiteResult:
+    return SuiteResult(n=result["n"], mean=result["mean"], std=result["std"], lo=result["lo"], hi=result["hi"],
+                       successes=result["successes"])
+
+
+def describe(result: dict) -> str:
+    """One result in words: accuracy with interval, or perplexity for text suites."""
+    if result["kind"] == "text":
+        return f"perplexity {result['perplexity']:.2f}"
+    return f"{result['mean']:.3f} [{result['lo']:.3f}, {result['hi']:.3f}]"
+
+
+def comparison_pairs(chain: list[str], extras: list[str]) -> list[tuple[str, str, str]]:
+    """(later, earlier, relation): each stage against the one before it, the candidate against base
+    (when a stage lies between them), and every extra model against base."""
+    pairs = [(later, earlier, "candidate" if (earlier, later) == (chain[0], chain[-1]) else "stage")
+             for earlier, later in zip(chain, chain[1:])]
+    if len(chain) > 2:
+        pairs.append((chain[-1], chain[0], "candidate"))
+    return pairs + [(extra, chain[0], "extra") for extra in extras]
+
+
+def compare_pair(later: dict[str, dict], earlier: dict[str, dict], margin: float) -> dict:
+    """Per shared suite the outcome for `later` and the mean change; dominance both ways; a one-word verdict."""
+    a = {s: as_suite_result(r) for s, r in later.items()}
+    b = {s: as_suite_result(r) for s, r in earlier.items()}
+    shared = [s for s in later if s in earlier]
+    suites = {s: {"outcome": compare(a[s], b[s]), "delta": a[s].mean - b[s].mean} for s in shared}
+    outcomes = {v["outcome"] for v in suites.values()}
+    forward, backward = dominates(a, b), dominates(b, a)
+    if forward:
+        verdict = "better"
+    elif backward:
+        verdict = "worse"
+    elif {"win", "loss"} <= outcomes:
+        verdict = "mixed"
+    else:
+        verdict = "no separable difference"
+    return {"suites": suites, "dominates": forward, "dominated": backward,
+            "affine_better": affine_better(a, b, margin), "verdict": verdict}
+
+
+def compare_models(results: dict[str, dict[str, dict]], chain: list[str], extras: list[str],
+                   margin: float) -> list[dict]:
+    return [{"model": later, "baseline": earlier, "relation": relation,
+             **compare_pair(results[later], results[earlier], margin)}
+            for later, earlier, relation in comparison_pairs(chain, extras)]
+
+
+def gate_verdict(results: dict[str, dict[str, dict]], candidate: str | None, retention: list[str],
+                 rule: str, margin: float) -> dict:
+    """Reasons to stop `candidate` from shipping: dominated by base, a retention suite lost by more than
+    `margin`, or (rule affine) no margin-sized gain over base. No reasons means it passes."""
+    verdict = {"candidate": candidate, "rule": rule, "margin": margin, "reasons": []}
+    if candidate is None or candidate == "base":
+        return {**verdict, "passed": True}
+    cand, base = results[candidate], results["base"]
+    a = {s: as_suite_result(r) for s, r in cand.items()}
+    b = {s: as_suite_result(r) for s, r in base.items() if s in cand}
+    reasons = verdict["reasons"]
+    if dominates(b, a):
+        worse = [s for s in b if compare(b[s], a[s]) == "win"]
+        reasons.append(f"{candidate} is dominated by base: base is better on {', '.join(worse)} "
+                       f"and worse on no suite")
+    for s in retention:
+        if s in a and s in b and compare(a[s], b[s], margin) == "loss":
+            reasons.append(f"{candidate} loses retention suite {s} beyond margin {margin}: "
+                           f"{describe(cand[s])} vs base {describe(base[s])}")
+    if rule == "affine" and not affine_better(a, b, margin):
+        reasons.append(f"{candidate} does not beat base by margin {margin} on any suite without losing one "
+                       "(gate_rule affine)")
+    return {**verdict, "passed": not reasons}

@@ -1,0 +1,171 @@
+"""The RL algorithms as configured TRL trainers: grpo (single- or multi-turn), rloo, dpo (and SimPO), kto, orpo.
+Each builder takes (rl config, model, tokenizer, collect folder, stage io) and returns (trainer, report); the stage
+trains it with driver.train (checkpoints, resume). PPO is refused: the pinned TRL has no PPO trainer."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from trainpipe.config import RlConfig
+from trainpipe.errors import UserError
+from trainpipe.rl import data
+from trainpipe.rl.rewards import build_rewards
+from trainpipe.training import driver
+
+PPO_MISSING = (
+    "rl.algorithm=ppo: the pinned TRL (1.16) ships no PPO trainer: PPOTrainer/PPOConfig and the value-head model "
+    "(AutoModelForCausalLMWithValueHead) were removed from trl and are not in trl.experimental either. Use "
+    "rl.algorithm=grpo (critic-free, group baseline) or rloo (leave-one-out baseline) instead.")
+
+# The loss variants TRL 1.16 implements (it only checks them mid-training, so they are checked here up front).
+GRPO_LOSSES = ("grpo", "dapo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo")
+PREFERENCE_LOSSES = {
+    "dpo": ("sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
+            "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm", "simpo"),
+    "kto": ("kto", "apo_zero_unpaired"),
+}
+
+
+def check(rl: RlConfig) -> None:
+    """Config problems that need no model or data, raised before anything is loaded."""
+    if rl.algorithm == "ppo":
+        raise UserError(PPO_MISSING)
+    if rl.algorithm == "grpo" and rl.loss_type not in GRPO_LOSSES:
+        raise UserError(f"rl.loss_type={rl.loss_type!r}: GRPO offers {', '.join(GRPO_LOSSES)}")
+    allowed = PREFERENCE_LOSSES.get(rl.algorithm)
+    if rl.preference_loss is not None and rl.preference_loss not in (allowed or ()):
+        offered = f"{rl.algorithm} offers {', '.join(allowed)}" if allowed else f"{rl.algorithm} has no loss variants"
+        raise UserError(f"rl.preference_loss={rl.preference_loss!r}: {offered}")
+    online = rl.algorithm in ("grpo", "rloo")
+    if rl.use_vllm and online:
+        if not torch.cuda.is_available():
+            raise UserError("rl.use_vllm=true needs a CUDA GPU; none is visible (set rl.use_vllm=false on CPU)")
+        if importlib.util.find_spec("vllm") is None:
+            raise UserError("rl.use_vllm=true needs the vllm package (pip install vllm), which is not installed")
+    if rl.environment and rl.algorithm != "grpo":
+        raise UserError(f"rl.environment={rl.environment} runs multi-turn rollouts with grpo only, "
+                        f"not rl.algorithm={rl.algorithm}")
+    if rl.environment and rl.use_vllm:
+        raise UserError("rl.environment: multi-turn rollouts generate with transformers; set rl.use_vllm=false")
+    if rl.environment and "env" not in [r.name for r in rl.rewards]:
+        raise UserError(f"rl.environment={rl.environment} needs the episode return as a reward: "
+                        "add {name: env} to rl.rewards (e.g. rl.rewards=[{name:env}])")
+    if online and (rl.batch_size * rl.grad_accum) % rl.num_generations:
+        raise UserError(f"rl.batch_size × rl.grad_accum ({rl.batch_size * rl.grad_accum}) must be a multiple of "
+                        f"rl.num_generations ({rl.num_generations}): each prompt's group is generated in one batch")
+
+
+def build_trainer(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io):
+    check(rl)
+    return ALGORITHMS[rl.algorithm](rl, model, tokenizer, collect_dir, io)
+
+
+def _online_args(rl: RlConfig, model, io, weights: list[float]) -> dict:
+    args = dict(driver.common_args(rl, io, driver.count_params(model)),
+                num_generations=rl.num_generations, max_completion_length=rl.max_completion_length,
+                temperature=rl.temperature, beta=rl.beta, reward_weights=weights,
+                # TRL counts prompt + completion tokens itself; the Trainer's own count would find no input_ids.
+                include_num_input_tokens_seen="no", use_vllm=rl.use_vllm)
+    if rl.use_vllm:
+        args.update(vllm_mode=rl.vllm_mode, vllm_gpu_memory_utilization=rl.vllm_gpu_memory_utilization)
+        if rl.vllm_mode == "server" and rl.vllm_server_base_url:
+            args["vllm_server_base_url"] = rl.vllm_server_base_url
+    return args
+
+
+def _grpo(rl: RlConfig, model, tokenizer, collect_dir, io):
+    from trl import GRPOConfig
+
+    from trainpipe.rl.environments import environment_factory
+    from trainpipe.rl.rollout import MultiTurnRollout, TrainpipeGRPOTrainer, environment_dataset
+
+    funcs, weights = build_rewards(rl)
+    rollout = None
+    if rl.environment:
+        factory = environment_factory(rl)
+        dataset, seeds = environment_dataset(factory, rl.env_episodes)
+        rollout = MultiTurnRollout(factory, seeds, tokenizer, rl.env_max_turns, rl.env_turn_tokens)
+        report = {"episodes": len(dataset), "environment": rl.environment}
+    else:
+        dataset, report = data.prompt_dataset(collect_dir, rl, tokenizer)
+    args = GRPOConfig(**_online_args(rl, model, io, weights), loss_type=rl.loss_type)
+    trainer = TrainpipeGRPOTrainer(
+        model=model, reward_funcs=funcs, args=args, train_dataset=dataset, processing_class=tokenizer,
+        peft_config=driver.peft_config(rl.lora), rollout_func=rollout,
+        step_advantages=rl.step_advantages and rollout is not None)
+    return trainer, report
+
+
+def _rloo(rl: RlConfig, model, tokenizer, collect_dir, io):
+    from trl import RLOOConfig, RLOOTrainer
+
+    funcs, weights = build_rewards(rl)
+    dataset, report = data.prompt_dataset(collect_dir, rl, tokenizer)
+    args = RLOOConfig(**_online_args(rl, model, io, weights))
+    trainer = RLOOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
+                          processing_class=tokenizer, peft_config=driver.peft_config(rl.lora))
+    return trainer, report
+
+
+def _offline_args(rl: RlConfig, model, io) -> dict:
+    return dict(driver.common_args(rl, io, driver.count_params(model)),
+                max_length=rl.max_prompt_length + rl.max_completion_length, beta=rl.preference_beta)
+
+
+def _dpo(rl: RlConfig, model, tokenizer, collect_dir, io):
+    """DPO against the input model: with LoRA the adapter-disabled model, else TRL loads a frozen copy from the
+    folder the model came from (model.config._name_or_path, i.e. io.model_in)."""
+    from trl import DPOConfig, DPOTrainer
+
+    if rl.preference_loss == "simpo":
+        return _simpo(rl, model, tokenizer, collect_dir, io)
+    dataset = data.preference_dataset(collect_dir)
+    extra = {"loss_type": [rl.preference_loss]} if rl.preference_loss else {}
+    args = DPOConfig(**_offline_args(rl, model, io), **extra)
+    trainer = DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=driver.peft_config(rl.lora))
+    return trainer, {"pairs": len(dataset), "loss_type": list(args.loss_type)}
+
+
+def _simpo(rl: RlConfig, model, tokenizer, collect_dir, io):
+    """SimPO: reference-free, length-normalised margin loss; TRL offers it as CPO's loss_type=simpo with cpo_alpha=0."""
+    from trl.experimental.cpo import CPOConfig, CPOTrainer
+
+    dataset = data.preference_dataset(collect_dir)
+    args = CPOConfig(**_offline_args(rl, model, io), loss_type="simpo", cpo_alpha=0.0, simpo_gamma=rl.simpo_gamma)
+    trainer = CPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=driver.peft_config(rl.lora))
+    return trainer, {"pairs": len(dataset), "loss_type": "simpo"}
+
+
+def _kto(rl: RlConfig, model, tokenizer, collect_dir, io):
+    from trl import KTOConfig, KTOTrainer
+
+    dataset = data.kto_dataset(collect_dir)
+    extra = {"loss_type": rl.preference_loss} if rl.preference_loss else {}
+    args = KTOConfig(**_offline_args(rl, model, io), **extra)
+    trainer = KTOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=driver.peft_config(rl.lora))
+    labels = dataset["label"]
+    return trainer, {"examples": len(dataset), "desirable": int(sum(labels)), "loss_type": args.loss_type}
+
+
+def _orpo(rl: RlConfig, model, tokenizer, collect_dir, io):
+    """ORPO (reference-free odds-ratio preference loss), from trl.experimental in TRL 1.x."""
+    from trl.experimental.orpo import ORPOConfig, ORPOTrainer
+
+    dataset = data.preference_dataset(collect_dir)
+    args = ORPOConfig(**_offline_args(rl, model, io), max_completion_length=rl.max_completion_length)
+    trainer = ORPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                          peft_config=driver.peft_config(rl.lora))
+    return trainer, {"pairs": len(dataset)}
+
+
+def _ppo(rl: RlConfig, *_):
+    raise UserError(PPO_MISSING)
+
+
+ALGORITHMS: dict[str, Callable] = {"grpo": _grpo, "rloo": _rloo, "dpo": _dpo, "kto": _kto, "orpo": _orpo, "ppo": _ppo}

@@ -1,0 +1,94 @@
+"""Deploy stage: build models/final (merged weights and/or adapter, tokenizer, card), verify it, optionally push.
+
+Reads the last model stage that ran (or deploy.source), the base model, upstream manifests and
+logs/evaluate/metrics.json; writes models/final/ and, with deploy.push, the Hub repo deploy.repo_id.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from trainpipe import artifacts
+from trainpipe.config import Config
+from trainpipe.errors import UserError
+from trainpipe.pipeline import MODEL_CHAIN, Stage, StageIO
+
+log = logging.getLogger("trainpipe.deploy")
+
+
+def run(cfg: Config, io: StageIO) -> dict:
+    from trainpipe.deploy import card, export, push
+    from trainpipe.models.load import load_tokenizer
+
+    dcfg = cfg.deploy
+    if dcfg.push:
+        push.preflight(dcfg)  # a missing repo id or token should fail now, not after the export
+    source, folder = pick_source(dcfg.source, io)
+    log.info("deploy: releasing %s (%s) as %s", source, folder, dcfg.format)
+    dtype = export.release_dtype(dcfg.dtype, io.models["base"])
+    tokenizer = load_tokenizer(folder, cfg.model)
+    model = export.load_source(folder, io.models, cfg.model)
+    if dcfg.format in ("adapter", "both"):
+        adapter_dir = io.out if dcfg.format == "adapter" else io.out / "adapter"
+        model = export.export_adapter(model, tokenizer, adapter_dir, card.base_model_id(cfg),
+                                      with_tokenizer=dcfg.format == "adapter")
+    merged = {}
+    if dcfg.format in ("merged", "both"):
+        merged = export.export_merged(model, tokenizer, io.out, dtype, dcfg.max_shard_size)
+    del model
+    dtype_name = str(dtype).removeprefix("torch.")
+    evaluation = read_eval_metrics(io)
+    card.write_card(io.out, cfg, source, dcfg.format, dtype_name, stage_manifests(io), evaluation)
+    url = push.push_folder(io.out, dcfg) if dcfg.push else None
+    if url is None:
+        log.info("deploy: release ready in %s (deploy.push=false, nothing uploaded)", io.layout.output("deploy"))
+    else:
+        log.info("deploy: %s is on the Hub at %s", io.layout.output("deploy"), url)
+    metrics = {"source": source, "format": dcfg.format, "dtype": dtype_name, "verified": True,
+               "pushed": url is not None, "url": url, "repo_id": dcfg.repo_id if url else None,
+               "shards": merged.get("shards", 0),
+               "files": sorted(str(p.relative_to(io.out)) for p in io.out.rglob("*") if p.is_file())}
+    return {**metrics, **key_metric(evaluation, source)}
+
+
+def pick_source(choice: str, io: StageIO) -> tuple[str, Path | str]:
+    """deploy.source, or for auto the last model stage that ran; the base model when none did."""
+    ran = [s for s in MODEL_CHAIN if s in io.upstream]
+    if choice == "auto":
+        name = ran[-1] if ran else "base"
+    elif choice in io.upstream:
+        name = choice
+    else:
+        raise UserError(f"deploy.source={choice}, but stage {choice} is disabled ({choice}.enabled=false); "
+                        f"enable it or set deploy.source=auto (stages that ran: {', '.join(ran) or 'none'})")
+    return name, io.upstream.get(name) or io.models["base"]
+
+
+def read_eval_metrics(io: StageIO) -> dict | None:
+    if "evaluate" not in io.upstream:
+        return None
+    path = io.upstream["evaluate"] / "metrics.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read the evaluate results ({exc}); rerun the evaluate stage") from None
+
+
+def stage_manifests(io: StageIO) -> dict[str, dict]:
+    """Manifests of collect and every upstream stage, in pipeline order, for the card."""
+    found = {"collect": artifacts.read_manifest(io.layout.output("collect"))}
+    found.update({name: artifacts.read_manifest(path) for name, path in io.upstream.items()})
+    order = ("collect", *MODEL_CHAIN, "evaluate")
+    return {name: found[name] for name in order if found.get(name)}
+
+
+def key_metric(evaluation: dict | None, source: str) -> dict:
+    """Accuracy of the released model per task suite (key_metric: the first), or 'verified' when not evaluated."""
+    suites = ((evaluation or {}).get("results") or {}).get(source) or {}
+    scores = {f"{source}/{suite}": round(float(r["mean"]), 4) for suite, r in suites.items()
+              if r.get("kind", "task") == "task" and r.get("mean") is not None}
+    return {**scores, "key_metric": next(iter(scores), "verified")}
+
+
+STAGE = Stage(name="deploy", reads=("evaluate", "sft", "rl", "cpt"), config_sections=("model", "deploy"), run=run)

@@ -1,0 +1,88 @@
+"""Comparisons and the gate verdict on hand-built results (intervals chosen so the outcomes are known)."""
+import pytest
+
+from trainpipe.evaluation.compare import compare_models, compare_pair, comparison_pairs, gate_verdict
+
+
+def res(lo, hi, mean=None, kind="task", perplexity=None):
+    m = (lo + hi) / 2 if mean is None else mean
+    return {"kind": kind, "n": 20, "mean": m, "std": 0.1, "lo": lo, "hi": hi, "successes": 20 * max(m, 0.0),
+            "perplexity": perplexity}
+
+
+def test_pairs_each_stage_against_previous_candidate_and_extras_against_base():
+    assert comparison_pairs(["base", "sft"], []) == [("sft", "base", "candidate")]
+    assert comparison_pairs(["base", "cpt", "sft", "rl"], ["mine"]) == [
+        ("cpt", "base", "stage"), ("sft", "cpt", "stage"), ("rl", "sft", "stage"),
+        ("rl", "base", "candidate"), ("mine", "base", "extra")]
+    assert comparison_pairs(["base"], []) == []
+
+
+def test_win_and_tie_make_the_later_model_dominant():
+    later = {"a": res(0.6, 0.8), "b": res(0.3, 0.5)}
+    earlier = {"a": res(0.2, 0.4), "b": res(0.35, 0.55)}
+    out = compare_pair(later, earlier, margin=0.1)
+    assert out["suites"]["a"] == {"outcome": "win", "delta": pytest.approx(0.4)}
+    assert out["suites"]["b"]["outcome"] == "tie"
+    assert out["dominates"] and not out["dominated"] and out["verdict"] == "better"
+    assert out["affine_better"]  # gap 0.6 - 0.4 = 0.2 > 0.1 and mean gain 0.4 >= 0.1
+    assert not compare_pair(later, earlier, margin=0.25)["affine_better"]  # gap 0.2 < 0.25
+
+
+@pytest.mark.parametrize("b_later,verdict", [
+    ((0.0, 0.1), "mixed"),  # a won, b lost
+    ((0.3, 0.5), "better"),
+])
+def test_verdicts(b_later, verdict):
+    later = {"a": res(0.6, 0.8), "b": res(*b_later)}
+    earlier = {"a": res(0.2, 0.4), "b": res(0.3, 0.5)}
+    assert compare_pair(later, earlier, 0.0)["verdict"] == verdict
+
+
+def test_worse_and_no_separable_difference():
+    base = {"a": res(0.5, 0.7), "b": res(0.4, 0.6)}
+    assert compare_pair({"a": res(0.1, 0.3), "b": res(0.4, 0.6)}, base, 0.0)["verdict"] == "worse"
+    assert compare_pair({"a": res(0.45, 0.65), "b": res(0.3, 0.5)}, base, 0.0)["verdict"] == "no separable difference"
+
+
+def test_compare_models_labels_every_pair():
+    results = {"base": {"a": res(0.2, 0.4)}, "sft": {"a": res(0.6, 0.8)}}
+    [comp] = compare_models(results, ["base", "sft"], [], 0.0)
+    assert (comp["model"], comp["baseline"], comp["relation"], comp["verdict"]) == ("sft", "base", "candidate", "better")
+
+
+def test_gate_fails_a_candidate_dominated_by_base():
+    results = {"base": {"a": res(0.5, 0.7), "b": res(0.4, 0.6)}, "sft": {"a": res(0.0, 0.1), "b": res(0.45, 0.55)}}
+    gate = gate_verdict(results, "sft", [], "dominance", 0.0)
+    assert not gate["passed"]
+    assert gate["reasons"] == ["sft is dominated by base: base is better on a and worse on no suite"]
+
+
+def test_gate_tolerates_a_retention_loss_within_the_margin_only():
+    # The candidate gains on the task suite, and loses retention by a gap of 0.9 - 0.8 = 0.1.
+    results = {"base": {"task": res(0.1, 0.3), "retention": res(0.9, 1.0)},
+               "sft": {"task": res(0.5, 0.7), "retention": res(0.6, 0.8)}}
+    assert gate_verdict(results, "sft", ["retention"], "dominance", 0.15)["passed"]
+    failed = gate_verdict(results, "sft", ["retention"], "dominance", 0.05)
+    assert not failed["passed"] and len(failed["reasons"]) == 1
+    assert failed["reasons"][0].startswith("sft loses retention suite retention beyond margin 0.05: 0.700 [0.600, 0.800]")
+
+
+def test_gate_reports_text_retention_as_perplexity():
+    results = {"base": {"task": res(0.1, 0.3), "retention_text": res(-2.1, -1.9, kind="text", perplexity=7.39)},
+               "sft": {"task": res(0.5, 0.7), "retention_text": res(-3.2, -2.8, kind="text", perplexity=20.09)}}
+    gate = gate_verdict(results, "sft", ["retention_text"], "dominance", 0.0)
+    assert gate["reasons"] == ["sft loses retention suite retention_text beyond margin 0.0: "
+                               "perplexity 20.09 vs base perplexity 7.39"]
+
+
+def test_affine_rule_needs_a_margin_sized_gain():
+    results = {"base": {"a": res(0.2, 0.4)}, "sft": {"a": res(0.45, 0.65)}}  # gap 0.05, mean gain 0.25
+    assert gate_verdict(results, "sft", [], "dominance", 0.1)["passed"]
+    affine = gate_verdict(results, "sft", [], "affine", 0.1)
+    assert not affine["passed"] and "gate_rule affine" in affine["reasons"][0]
+    assert gate_verdict(results, "sft", [], "affine", 0.01)["passed"]
+
+
+def test_gate_without_a_trained_model_passes():
+    assert gate_verdict({"base": {"a": res(0.2, 0.4)}}, None, [], "dominance", 0.0)["passed"]

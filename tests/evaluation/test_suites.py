@@ -1,0 +1,94 @@
+"""Suite building: per-suite sampling settings, user eval files, the held-out text suite."""
+import json
+
+import pytest
+from datasets import Dataset, DatasetDict
+
+from trainpipe.errors import DataError, UserError
+from trainpipe.evaluation.suites import (
+    RETENTION, Suite, file_suites, generation_settings, load_suites, retention_candidates, text_suite,
+)
+
+
+def test_greedy_by_default_and_sampling_per_suite(smoke_cfg):
+    cfg = smoke_cfg("evaluate.sampling={sat: {temperature: 0.7, samples: 4}}")
+    assert generation_settings(cfg, "arithmetic") == {"max_new_tokens": 8, "temperature": 0.0, "samples": 1, "seed": 0}
+    assert generation_settings(cfg, "sat") == {"max_new_tokens": 8, "temperature": 0.7, "samples": 4, "seed": 0}
+
+
+@pytest.mark.parametrize("override,message", [
+    ("{sat: {temp: 0.7}}", "unknown key(s) temp"),
+    ("{sat: {samples: 4}}", "set a temperature > 0 for pass@k"),
+    ("{sat: {samples: 0, temperature: 1.0}}", "expected samples >= 1"),
+])
+def test_bad_sampling_settings_are_user_errors(smoke_cfg, override, message):
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        generation_settings(smoke_cfg(f"evaluate.sampling={override}"), "sat")
+
+
+def test_fingerprint_follows_items_and_settings():
+    items = [{"id": "a", "prompt": "p", "answer": "1", "task": "number"}]
+    base = Suite("s", "task", items, {"temperature": 0.0})
+    assert base.fingerprint == Suite("s", "task", [dict(items[0])], {"temperature": 0.0}).fingerprint
+    assert base.fingerprint != Suite("s", "task", items, {"temperature": 0.5}).fingerprint
+    assert base.fingerprint != Suite("s", "task", [{**items[0], "answer": "2"}], {"temperature": 0.0}).fingerprint
+
+
+def _write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def test_eval_file_becomes_a_suite(smoke_cfg, tmp_path):
+    cfg = smoke_cfg()
+    cfg.evaluate.files = [_write_jsonl(tmp_path / "mine.jsonl", [
+        {"prompt": "Capital of France?", "answer": "Paris", "task": "word"},
+        {"prompt": "What is 2 + 2?", "answer": 4, "task": "arithmetic"}])]
+    [suite] = file_suites(cfg)
+    assert (suite.name, suite.kind, suite.group) == ("file:mine", "task", "file")
+    assert [(i["prompt"], i["answer"], i["task"]) for i in suite.items] == [
+        ("Capital of France?", "Paris", "word"), ("What is 2 + 2?", "4", "arithmetic")]
+
+
+def test_eval_file_errors_name_file_and_record(smoke_cfg, tmp_path):
+    cfg = smoke_cfg()
+    cfg.evaluate.files = [_write_jsonl(tmp_path / "bad.jsonl", [
+        {"prompt": "a", "answer": "b", "task": "word"}, {"prompt": "c", "answer": "d", "task": "poetry"}])]
+    with pytest.raises(UserError, match=r"bad.jsonl: record 2: field 'task': expected one of arithmetic, .*got 'poetry'"):
+        file_suites(cfg)
+    cfg.evaluate.files = [_write_jsonl(tmp_path / "short.jsonl", [
+        {"prompt": "a", "answer": "b", "task": "word"}, {"prompt": "c", "task": "word", "answer": None}])]
+    with pytest.raises(DataError, match=r"short.jsonl:2: field 'answer'"):
+        file_suites(cfg)
+
+
+def _save(folder, eval_rows):
+    DatasetDict({"train": Dataset.from_list(eval_rows), "eval": Dataset.from_list(eval_rows)}).save_to_disk(str(folder))
+
+
+def test_text_suite_uses_cpt_eval_text_else_sft_assistant_turns(smoke_cfg, tmp_path):
+    collect = tmp_path / "collect"
+    _save(collect / "sft", [{"id": f"s{i}", "messages": [{"role": "user", "content": "q"},
+                                                          {"role": "assistant", "content": f"reply {i}"}]}
+                            for i in range(3)])
+    suite = text_suite(smoke_cfg(), collect)
+    assert (suite.name, suite.kind, suite.group) == ("retention_text", "text", RETENTION)
+    assert [i["text"] for i in suite.items] == ["reply 0", "reply 1", "reply 2"]
+    assert suite.settings == {"max_tokens": 256}
+    _save(collect / "cpt", [{"id": "c1", "text": "General text one."}, {"id": "c2", "text": "Two."}])
+    assert [i["text"] for i in text_suite(smoke_cfg(), collect).items] == ["General text one.", "Two."]
+    _save(collect / "cpt", [{"id": "c1", "text": "Only one document."}])
+    assert text_suite(smoke_cfg(), collect) is None  # one document gives no interval
+
+
+def test_load_suites_checks_sampling_names_and_missing_prompts(smoke_cfg, tmp_path):
+    with pytest.raises(UserError, match="held-out prompts"):
+        load_suites(smoke_cfg(), tmp_path)
+    cfg = smoke_cfg("evaluate.tasks=[]", "evaluate.sampling={arith: {temperature: 1.0}}")
+    with pytest.raises(UserError, match="evaluate.sampling names unknown suite"):
+        load_suites(cfg, tmp_path)
+
+
+def test_retention_candidates_are_greedy(smoke_cfg):
+    suite = retention_candidates(smoke_cfg("evaluate.temperature=0.9", "evaluate.retention_max_new_tokens=12"))
+    assert suite.settings == {"max_new_tokens": 12, "temperature": 0.0, "samples": 1, "seed": 0}

@@ -1,0 +1,38 @@
+import json
+
+from datasets import load_from_disk
+
+from trainpipe.pipeline import run_stage
+from trainpipe.tasks import get_task
+
+
+def test_collect_writes_splits_stats_and_contamination(smoke_cfg, tmp_path):
+    src = tmp_path / "alpaca.jsonl"
+    src.write_text("\n".join(json.dumps({"instruction": f"Say the word number {i}", "input": "",
+                                         "output": f"word{i} is here"}) for i in range(30)) + "\n")
+    cfg = smoke_cfg(f"data.sources=[{{kind: task, task: arithmetic, n: 120}}, {{path: {src}}}]")
+    manifest = run_stage(cfg, "collect")
+    out = tmp_path / "data_cache" / "collect"
+    assert sorted(p.name for p in out.iterdir()) == ["contamination.json", "manifest.json", "prompts", "sft",
+                                                     "stats.json"]
+    prompts, sft = load_from_disk(str(out / "prompts")), load_from_disk(str(out / "sft"))
+    assert len(prompts["train"]) + len(prompts["eval"]) == 120
+    assert 0 < len(prompts["eval"]) <= 20  # eval_max from the smoke config
+    assert len(sft["train"]) + len(sft["eval"]) == 150
+    # a generated task's gold solution sits in the same split as its prompt
+    held = {r["id"] for r in prompts["eval"]}
+    assert {r["task_id"] for r in sft["eval"] if r["task_id"]} == held
+    assert not held & {r["task_id"] for r in sft["train"]}
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["counts"]["prompts"] == {"train": len(prompts["train"]), "eval": len(prompts["eval"])}
+    assert stats["token_lengths"]["sft"]["max"] >= stats["token_lengths"]["sft"]["p50"] > 10
+    assert manifest["metrics"]["contamination"]["prompts:eval"]["overlapping"] == 0
+
+
+def test_generated_answers_score_one(smoke_cfg, tmp_path):
+    run_stage(smoke_cfg(), "collect")
+    sft = load_from_disk(str(tmp_path / "data_cache" / "collect" / "sft"))["train"]
+    prompts = {r["id"]: r for r in load_from_disk(str(tmp_path / "data_cache" / "collect" / "prompts"))["train"]}
+    task = get_task("arithmetic")
+    for rec in list(sft)[:20]:
+        assert task.score(rec["messages"][1]["content"], prompts[rec["task_id"]]["answer"]) == 1.0

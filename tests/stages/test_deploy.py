@@ -1,0 +1,100 @@
+"""Deploy stage on tiny-random: collect → sft (adapter) → evaluate → deploy (merged + adapter, pushed to an
+emulated Hub); base-only releases, verification failures and bad settings."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from huggingface_hub import ModelCard, constants
+from safetensors.torch import load_file
+
+from deploy.hub_emulator import HubEmulator
+from trainpipe import artifacts
+from trainpipe.deploy import export
+from trainpipe.errors import UserError
+from trainpipe.pipeline import run_stage
+
+TOKEN = "hf_StageTestTokenAbcdefghijklmnop567"
+MERGED = ["README.md", "chat_template.jinja", "config.json", "generation_config.json", "model.safetensors",
+          "tokenizer.json", "tokenizer_config.json"]
+
+
+def files_under(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_deploy_after_sft_and_evaluate_builds_verifies_and_pushes(smoke_cfg, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    hub = HubEmulator().start()
+    cfg = smoke_cfg("sft.max_steps=1", "sft.warmup_ratio=0", "sft.merge_adapters=false", "evaluate.max_examples=4",
+                    "deploy.format=both", "deploy.push=true", "deploy.repo_id=me/tiny", f"deploy.endpoint={hub.url}",
+                    "deploy.base_model=me/tiny-base")
+    try:
+        for stage in ("collect", "sft", "evaluate"):
+            run_stage(cfg, stage)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # only the push goes online, to 127.0.0.1
+        result = run_stage(cfg, "deploy")
+    finally:
+        hub.stop()
+    final, root = tmp_path / "models" / "final", tmp_path
+
+    assert result["state"] == "ran"
+    assert files_under(final) == sorted([*MERGED, "manifest.json", "adapter/adapter_config.json",
+                                         "adapter/adapter_model.safetensors"])
+    manifest = artifacts.read_manifest(final)
+    evaluation = json.loads((root / "logs" / "evaluate" / "metrics.json").read_text())["results"]["sft"]
+    accuracy = round(evaluation["arithmetic"]["mean"], 4)
+    assert {k: manifest["metrics"][k] for k in ("source", "format", "dtype", "verified", "pushed", "url", "shards")} \
+        == {"source": "sft", "format": "both", "dtype": "float32", "verified": True, "pushed": True,
+            "url": f"{hub.url}/me/tiny", "shards": 1}
+    assert manifest["metrics"]["key_metric"] == "sft/arithmetic" and manifest["metrics"]["sft/arithmetic"] == accuracy
+    assert manifest["upstream"].keys() == {"sft", "evaluate"} and manifest["config"]["deploy"]["repo_id"] == "me/tiny"
+
+    # The adapter was merged: weights moved away from the base, and the adapter names the hub base.
+    base, merged = load_file(root / "models/base/model.safetensors"), load_file(final / "model.safetensors")
+    assert base.keys() == merged.keys() and any(not torch.equal(base[k], merged[k]) for k in base)
+    assert json.loads((final / "adapter/adapter_config.json").read_text())["base_model_name_or_path"] == "me/tiny-base"
+    data = ModelCard.load(final / "README.md").data
+    assert data.base_model == "me/tiny-base"
+    assert {r.dataset_type: r.metric_value for r in data.eval_results}["arithmetic"] == accuracy
+    assert {r.dataset_type for r in data.eval_results} == set(evaluation)
+
+    assert hub.files == {name: (final / name).read_bytes() for name in files_under(final) if name != "manifest.json"}
+    assert hub.calls("/api/repos/create")[0].json() == {"name": "tiny", "organization": "me", "visibility": "private"}
+    leaks = [p for p in root.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
+    assert leaks == []
+    assert run_stage(cfg, "deploy")["state"] == "skipped"
+
+
+def test_base_release_bad_settings_and_failed_verification(smoke_cfg, tmp_path, monkeypatch):
+    only_deploy = ("sft.enabled=false", "evaluate.enabled=false")
+    final = tmp_path / "models" / "final"
+    with pytest.raises(UserError, match="deploy.source=sft, but stage sft is disabled"):
+        run_stage(smoke_cfg(*only_deploy, "deploy.source=sft"), "deploy")
+    with pytest.raises(UserError, match="needs a LoRA adapter"):
+        run_stage(smoke_cfg(*only_deploy, "deploy.format=adapter"), "deploy")
+    with pytest.raises(UserError, match="needs deploy.repo_id"):
+        run_stage(smoke_cfg(*only_deploy, "deploy.push=true"), "deploy")
+
+    real, calls = export.probe, []
+
+    def drifting_probe(model, tokenizer):  # the reloaded folder "generates" something else
+        calls.append(1)
+        found = real(model, tokenizer)
+        return found if len(calls) == 1 else export.Probe(found.tokens[:-1] + [found.tokens[-1] + 1], found.logits)
+
+    monkeypatch.setattr(export, "probe", drifting_probe)
+    cfg = smoke_cfg(*only_deploy, "deploy.dtype=bfloat16")
+    with pytest.raises(export.VerificationError):
+        run_stage(cfg, "deploy")
+    assert not final.exists() and len(calls) == 2
+    monkeypatch.undo()
+
+    manifest = run_stage(cfg, "deploy")
+    assert files_under(final) == sorted([*MERGED, "manifest.json"])
+    assert {k: manifest["metrics"][k] for k in ("source", "format", "dtype", "pushed", "url", "key_metric")} == {
+        "source": "base", "format": "merged", "dtype": "bfloat16", "pushed": False, "url": None,
+        "key_metric": "verified"}
+    assert json.loads((final / "config.json").read_text())["dtype"] == "bfloat16"
+    assert ModelCard.load(final / "README.md").data.eval_results is None

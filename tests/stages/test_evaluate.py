@@ -1,0 +1,149 @@
+"""The evaluate stage on tiny-random: base, sft and an extra model across arithmetic, SAT and retention;
+the cache reruns only what changed; the gate stops a model that lost to base (exit status 3)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trainpipe import artifacts
+from trainpipe.errors import GateFailure
+from trainpipe.evaluation import runner
+from trainpipe.evaluation.checks import CHECKS
+from trainpipe.evaluation.generate import Completion
+from trainpipe.pipeline import run_stage
+
+from conftest import REPO
+
+SMALL = ("data.sources=[{kind: task, task: arithmetic, n: 40}, {kind: task, task: sat, n: 40}]",
+         "data.eval_fraction=0.25", "evaluate.tasks=[arithmetic, sat]", "evaluate.max_examples=4",
+         "evaluate.max_new_tokens=4", "evaluate.retention_max_new_tokens=4")
+
+
+def _publish_model(root: Path, stage: str, seed: int) -> None:
+    """A tiny random model standing in for a trained stage output, with a manifest like the stage writes."""
+    from trainpipe.models.load import build_tiny_random, embedded_tokenizer
+
+    tok = embedded_tokenizer()
+    dest = root / "models" / stage
+    tmp = artifacts.temp_dir_for(dest)
+    build_tiny_random(tok, seed).save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    artifacts.publish(tmp, dest, {"stage": stage, "fingerprint": f"{stage}-seed{seed}"})
+
+
+def _spy(monkeypatch) -> list[tuple[str, list[str]]]:
+    calls = []
+    real = runner.evaluate_model
+
+    def spy(cfg, path, suites):
+        calls.append((Path(path).name, [s.name for s in suites]))
+        return real(cfg, path, suites)
+    monkeypatch.setattr(runner, "evaluate_model", spy)
+    return calls
+
+
+def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(smoke_cfg, tmp_path, monkeypatch):
+    _publish_model(tmp_path / "extra", "mine", 2)
+    cfg = smoke_cfg(*SMALL, f"evaluate.models=[{tmp_path / 'extra' / 'models' / 'mine'}]")
+    run_stage(cfg, "collect")
+    _publish_model(tmp_path, "sft", 1)
+    ckpt = tmp_path / "checkpoints" / "sft" / "checkpoint-4"
+    ckpt.mkdir(parents=True)
+    (ckpt / "trainer_state.json").write_text(json.dumps({"log_history": [{"loss": 3.0, "step": 2},
+                                                                         {"loss": 2.0, "step": 4}]}))
+    (ckpt / "COMPLETE").write_text("")
+    calls = _spy(monkeypatch)
+    manifest = run_stage(cfg, "evaluate")
+
+    out = tmp_path / "logs" / "evaluate"
+    assert {"metrics.json", "report.md", "accuracy.png", "training_curves.png", "manifest.json"} <= {
+        p.name for p in out.iterdir()}
+    assert calls == [("base", ["arithmetic", "sat", "retention_text", "retention_candidates"]),
+                     ("sft", ["arithmetic", "sat", "retention_text"]),
+                     ("mine", ["arithmetic", "sat", "retention_text"])]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["schema_version"] == 2
+    assert [(m["name"], m["role"]) for m in metrics["models"]] == [("base", "base"), ("sft", "candidate"),
+                                                                   ("mine", "extra")]
+    assert [(s["name"], s["kind"], s["group"], s["n"]) for s in metrics["suites"]] == [
+        ("arithmetic", "task", "task", 4), ("sat", "task", "task", 4), ("retention_text", "text", "retention", 4)]
+    for model in ("base", "sft", "mine"):
+        arith = metrics["results"][model]["arithmetic"]
+        assert arith["n"] == 4 and 0 <= arith["lo"] <= arith["mean"] <= arith["hi"] <= 1
+        assert 0 <= arith["mean_completion_tokens"] <= 4
+        assert metrics["results"][model]["retention_text"]["perplexity"] > 1
+    # A random model answers none of the everyday prompts, so there is no retention Q&A suite to keep.
+    assert "answers 0 of 47" in metrics["notes"][0]
+    assert [(c["model"], c["baseline"], c["relation"]) for c in metrics["comparisons"]] == [
+        ("sft", "base", "candidate"), ("mine", "base", "extra")]
+    assert metrics["gate"]["candidate"] == "sft" and metrics["gate"]["enabled"] is False
+    assert manifest["metrics"]["key_metric"] == "sft/arithmetic"
+    report = (out / "report.md").read_text()
+    assert "| sft | sat |" in report and "### sft vs base (candidate vs base)" in report
+    assert len(list((out / "cache").glob("*.json"))) == 3 * 3 + 1  # + base on the retention candidates
+
+    calls.clear()
+    _publish_model(tmp_path, "sft", 3)  # a retrained sft: only it is generated again
+    assert run_stage(cfg, "evaluate")["state"] == "ran"
+    assert calls == [("sft", ["arithmetic", "sat", "retention_text"])]
+
+
+def _fake_evaluate(cfg, path, suites):
+    """Base answers every item and predicts text well; any other model answers nothing and predicts badly."""
+    good = Path(path).name == "base"
+    out = {}
+    for s in suites:
+        if s.kind == "text":
+            nll = [((1.0 if good else 3.0) + 0.1 * (i % 3)) * 10 for i in range(len(s.items))]
+            out[s.name] = runner.text_result(s.items, [(v, 10) for v in nll], cfg.evaluate.level)
+            continue
+        texts = [(i["answer"] if i["task"] in CHECKS else f"Answer: {i['answer']}") if good else "no idea"
+                 for i in s.items]
+        out[s.name] = runner.task_result(s.items, [[Completion(t, 3)] for t in texts], cfg.evaluate.level)
+    return out
+
+
+def test_gate_stops_a_model_that_lost_to_base(smoke_cfg, tmp_path, monkeypatch):
+    cfg = smoke_cfg(*SMALL, "evaluate.tasks=[arithmetic]")
+    run_stage(cfg, "collect")
+    _publish_model(tmp_path, "sft", 1)
+    monkeypatch.setattr(runner, "evaluate_model", _fake_evaluate)
+    passed = run_stage(cfg, "evaluate")  # gate off: reported, not enforced
+    out = tmp_path / "logs" / "evaluate"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {s["name"]: s["n"] for s in metrics["suites"]}["retention"] == 47  # base answered every built-in prompt
+    assert metrics["results"]["base"]["retention"]["mean"] == 1.0
+    assert metrics["results"]["sft"]["retention"]["mean"] == 0.0
+    assert passed["metrics"]["gate_passed"] is False and not metrics["gate"]["passed"]
+    assert metrics["comparisons"][0]["verdict"] == "worse"
+
+    with pytest.raises(GateFailure, match="evaluate gate rejected sft: sft is dominated by base"):
+        run_stage(smoke_cfg(*SMALL, "evaluate.tasks=[arithmetic]", "evaluate.gate=true"), "evaluate")
+    assert not (out / "manifest.json").exists()  # deploy cannot ship on an earlier evaluation
+    assert "**FAILED** for sft" in (out / "report.md").read_text()
+
+
+def test_gate_failure_exits_3_from_cached_results(smoke_cfg, tmp_path, monkeypatch):
+    cfg = smoke_cfg(*SMALL, "evaluate.tasks=[arithmetic]")
+    run_stage(cfg, "collect")
+    _publish_model(tmp_path, "sft", 1)
+    monkeypatch.setattr(runner, "evaluate_model", _fake_evaluate)
+    run_stage(cfg, "evaluate")  # fills the cache with the broken model's results
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "5_evaluate.py"), "--config",
+                           str(REPO / "configs" / "smoke.yaml"), f"paths.root={tmp_path}", *SMALL,
+                           "evaluate.tasks=[arithmetic]", "evaluate.gate=true"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 3, proc.stderr
+    assert "evaluate gate rejected sft" in proc.stderr and "loses retention suite retention" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_settings_that_would_fail_late_are_refused_up_front(smoke_cfg):
+    from trainpipe.errors import UserError
+    from trainpipe.stages.evaluate import _check_settings
+
+    with pytest.raises(UserError, match="evaluate.gate_margin: expected a number >= 0; got -0.1"):
+        _check_settings(smoke_cfg("evaluate.gate_margin=-0.1"))
+    _check_settings(smoke_cfg("evaluate.gate_margin=0.05"))

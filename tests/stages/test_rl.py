@@ -1,0 +1,95 @@
+"""The rl stage on the tiny random model: reads the SFT model, publishes models/rl/, logs rewards, resumes."""
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from trainpipe import artifacts
+from trainpipe.pipeline import run_stage
+
+MODEL_FILES = {"chat_template.jinja", "config.json", "generation_config.json", "manifest.json",
+               "model.safetensors", "tokenizer.json", "tokenizer_config.json"}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny models gain nothing from intra-op threads, and on a shared CPU the thread handoffs cost several-fold.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def scored_file(tmp_path):
+    colours = ["red", "green", "blue", "gold", "pink", "grey", "teal", "navy", "plum", "lime", "rose", "sand"]
+    return write_jsonl(tmp_path / "scored.jsonl", [
+        {"conversation": [{"role": "user", "content": f"Describe the colour {c}."},
+                          {"role": "assistant", "content": f"{c.title()} is a colour; many things are {c}."}],
+         "meta_eval_score": 2 + i % 8} for i, c in enumerate(colours)])
+
+
+def test_grpo_stage_trains_sft_model_publishes_and_resumes(smoke_cfg, tmp_path):
+    # Scored conversations feed both SFT and the external reward, whose completion-dependent similarity term
+    # gives a random model's completions different rewards (a task score would be 0 for all of them).
+    source = f"{{kind: file, path: {scored_file(tmp_path)}, format: scored_conversation}}"
+    cfg = smoke_cfg(f"data.sources=[{source}]", "sft.max_steps=1", "rl.enabled=true", "rl.max_steps=2",
+                    "rl.save_steps=1", "rl.logging_steps=1", "rl.batch_size=4", "rl.num_generations=2",
+                    "rl.max_completion_length=6", "rl.learning_rate=1e-3", "rl.warmup_ratio=0",
+                    "rl.rewards=[{name: external, low: 0, high: 10}, {name: length, target_length: 4}]",
+                    "rl.blend_alpha=0.5")
+    run_stage(cfg, "collect")
+    run_stage(cfg, "sft")
+    manifest = run_stage(cfg, "rl")
+    out = tmp_path / "models" / "rl"
+    assert {p.name for p in out.iterdir()} == MODEL_FILES
+    assert manifest["model_in"] == "sft" and manifest["state"] == "ran"
+    m = manifest["metrics"]
+    assert m["algorithm"] == "grpo" and m["steps"] == 2 and m["model_kind"] == "merged"
+    assert m["external_prompts"] == m["prompts"] > 0 and m["key_metric"] == "last_reward"
+    # Completions are cut at 6 tokens, 2 beyond the target of 4: the length component is exactly −0.5.
+    assert m["reward_components"]["length"] == pytest.approx(-0.5)
+    assert -1.0 <= m["reward_components"]["external"] <= 1.0
+    # TRL's logged total is the blend 0.5 · external + 0.5 · length (every row has both components).
+    blend = 0.5 * m["reward_components"]["external"] + 0.5 * m["reward_components"]["length"]
+    assert (m["first_reward"] + m["last_reward"]) / 2 == pytest.approx(blend, abs=1e-3)
+    sft, rl = load_file(tmp_path / "models" / "sft" / "model.safetensors"), load_file(out / "model.safetensors")
+    assert any(not torch.equal(sft[k], rl[k]) for k in sft)
+    assert (tmp_path / "logs" / "rl" / "tensorboard").is_dir()
+
+    # A run that died after checkpoint-1: no published model, no checkpoint-2. The rerun resumes from 1.
+    ckpts = tmp_path / "checkpoints" / "rl"
+    assert sorted(p.parent.name for p in ckpts.glob("checkpoint-*/COMPLETE")) == ["checkpoint-1", "checkpoint-2"]
+    shutil.rmtree(out)
+    shutil.rmtree(ckpts / "checkpoint-2")
+    again = run_stage(cfg, "rl")["metrics"]
+    assert again["resumed_from"].endswith("checkpoint-1") and again["steps"] == 2
+    assert artifacts.read_manifest(out)["fingerprint"] == manifest["fingerprint"]
+
+
+def test_dpo_stage_reads_a_preference_file_and_can_keep_the_adapter(smoke_cfg, tmp_path):
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [
+        {"prompt": f"What is {i} + 2?", "chosen": f"Answer: {i + 2}", "rejected": f"Answer: {i + 9}"}
+        for i in range(10)])
+    cfg = smoke_cfg(f"data.sources=[{{kind: file, path: {pairs}, format: preference}}]", "sft.enabled=false",
+                    "rl.enabled=true", "rl.algorithm=dpo", "rl.max_steps=1", "rl.batch_size=2",
+                    "rl.merge_adapters=false", "rl.warmup_ratio=0")
+    run_stage(cfg, "collect")
+    manifest = run_stage(cfg, "rl")
+    m = manifest["metrics"]
+    assert manifest["model_in"] == "base" and m["algorithm"] == "dpo" and m["model_kind"] == "adapter"
+    assert m["pairs"] == len(load_pairs(tmp_path)) and m["loss_type"] == ["sigmoid"] and m["key_metric"] == "train_loss"
+    names = {p.name for p in (tmp_path / "models" / "rl").iterdir()}
+    assert {"adapter_config.json", "adapter_model.safetensors"} <= names and "model.safetensors" not in names
+
+
+def load_pairs(root):
+    from datasets import load_from_disk
+
+    return load_from_disk(str(root / "data_cache" / "collect" / "preference"))["train"]
