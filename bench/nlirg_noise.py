@@ -109,9 +109,9 @@ def accuracy(cfg, model_dir: Path, suites: dict[str, list]) -> dict[str, dict]:
 
 def scorer_recall(root: Path, corrupted: set[str], top: float = 0.3) -> dict:
     """How many corrupted records the quality report (logs/sft/quality.jsonl) ranks in its worst `top` share."""
-    from datasets import load_from_disk
+    from trainpipe.data.store import load_split
 
-    prompts = {r["id"]: r["messages"][0]["content"] for r in load_from_disk(str(root / "data_cache/collect/sft"))["train"]}
+    prompts = {r["id"]: r["messages"][0]["content"] for r in load_split(root / "data_cache" / "collect", "sft", "train")}
     rows = [json.loads(line) for line in (root / "logs" / "sft" / "quality.jsonl").read_text().splitlines()]
     head = rows[:int(top * len(rows))]
     hits = sum(prompts[r["id"]] in corrupted for r in head)

@@ -125,13 +125,13 @@ class CptConfig(TrainConfig):
 @dataclass
 class AgentConfig:
     multi_turn: bool = False  # trajectories become Thought/Action + Observation conversations
-    mask_observations: bool = True  # loss only on assistant turns
+    mask_observations: bool = True  # loss only on assistant turns (false trains "Observation:" turns; needs multi_turn)
     step_weights: bool = False  # weight assistant turn j by r_j / mean(r)
     allow_negative: bool = False
     chunking: bool = False
     overlap_steps: int = 1
     curriculum: bool = False
-    curriculum_field: Optional[str] = None
+    curriculum_field: Optional[str] = None  # record/meta field sorted ascending (smaller = easier); replaces group_by_length
     start_ratio: float = 0.3
     warmup_epochs: float = 1.0
 

@@ -33,6 +33,8 @@ RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "level": (lambda v: 0 < v < 1, "a number in (0, 1)"),
     "blend_alpha": (lambda v: 0 <= v <= 1, "a number in [0, 1]"),
     "n": (lambda v: v >= 1, "an integer ≥ 1"),
+    "start_ratio": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
+    "overlap_steps": (lambda v: v >= 0, "an integer ≥ 0"),
     "num_processes": (lambda v: v >= 1, "an integer ≥ 1"),
 }
 

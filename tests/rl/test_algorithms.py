@@ -52,11 +52,11 @@ def tiny_dir(tmp_path_factory):
 
 
 def write_collect(root: Path, **uses) -> Path:
-    from datasets import Dataset, DatasetDict
+    """A collect output folder holding `rows` as each use's train split (as the collect stage stores it)."""
+    from trainpipe.data.store import save_splits
 
     for use, rows in uses.items():
-        DatasetDict({"train": Dataset.from_list(rows), "eval": Dataset.from_list(rows[:1])}).save_to_disk(
-            str(root / "collect" / use))
+        save_splits(root / "collect" / use, use, {"train": rows, "eval": rows[:1]})
     return root / "collect"
 
 

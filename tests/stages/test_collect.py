@@ -1,6 +1,6 @@
 import json
 
-from datasets import load_from_disk
+from trainpipe.data.store import load_split
 
 from trainpipe.pipeline import run_stage
 from trainpipe.tasks import get_task
@@ -15,7 +15,8 @@ def test_collect_writes_splits_stats_and_contamination(smoke_cfg, tmp_path):
     out = tmp_path / "data_cache" / "collect"
     assert sorted(p.name for p in out.iterdir()) == ["contamination.json", "manifest.json", "prompts", "sft",
                                                      "stats.json"]
-    prompts, sft = load_from_disk(str(out / "prompts")), load_from_disk(str(out / "sft"))
+    prompts = {split: load_split(out, "prompts", split) for split in ("train", "eval")}
+    sft = {split: load_split(out, "sft", split) for split in ("train", "eval")}
     assert len(prompts["train"]) + len(prompts["eval"]) == 120
     assert 0 < len(prompts["eval"]) <= 20  # eval_max from the smoke config
     assert len(sft["train"]) + len(sft["eval"]) == 150
@@ -31,8 +32,26 @@ def test_collect_writes_splits_stats_and_contamination(smoke_cfg, tmp_path):
 
 def test_generated_answers_score_one(smoke_cfg, tmp_path):
     run_stage(smoke_cfg(), "collect")
-    sft = load_from_disk(str(tmp_path / "data_cache" / "collect" / "sft"))["train"]
-    prompts = {r["id"]: r for r in load_from_disk(str(tmp_path / "data_cache" / "collect" / "prompts"))["train"]}
+    sft = load_split(tmp_path / "data_cache" / "collect", "sft", "train")
+    prompts = {r["id"]: r for r in load_split(tmp_path / "data_cache" / "collect", "prompts", "train")}
     task = get_task("arithmetic")
     for rec in list(sft)[:20]:
         assert task.score(rec["messages"][1]["content"], prompts[rec["task_id"]]["answer"]) == 1.0
+
+
+def test_empty_eval_split_round_trips(smoke_cfg, tmp_path):
+    run_stage(smoke_cfg("data.eval_fraction=0"), "collect")
+    out = tmp_path / "data_cache" / "collect"
+    assert len(load_split(out, "sft", "eval")) == 0 and len(load_split(out, "sft", "train")) == 120
+    assert load_split(out, "sft", "eval").column_names == load_split(out, "sft", "train").column_names
+
+
+def test_record_longer_than_max_length_is_a_clear_error(smoke_cfg, tmp_path):
+    src = tmp_path / "long.jsonl"
+    src.write_text(json.dumps({"instruction": "hi", "input": "", "output": "word " * 400}) + "\n")
+    import pytest
+
+    from trainpipe.errors import DataError
+
+    with pytest.raises(DataError, match=r"long.jsonl:1: .*max_length|long.jsonl:1: .*256"):
+        run_stage(smoke_cfg(f"data.sources=[{{path: {src}}}]"), "collect")

@@ -90,6 +90,6 @@ def test_dpo_stage_reads_a_preference_file_and_can_keep_the_adapter(smoke_cfg, t
 
 
 def load_pairs(root):
-    from datasets import load_from_disk
+    from trainpipe.data.store import load_split
 
-    return load_from_disk(str(root / "data_cache" / "collect" / "preference"))["train"]
+    return load_split(root / "data_cache" / "collect", "preference", "train")

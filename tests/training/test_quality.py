@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from datasets import load_from_disk
+from trainpipe.data.store import load_split
 
 from trainpipe.pipeline import run_stage
 from trainpipe.training.losses import entropy_per_token, token_ce
@@ -147,7 +147,7 @@ def test_sft_stage_writes_ranked_report_and_drops_worst(smoke_cfg, tmp_path):
     cfg = smoke_cfg("data.quality.score=true", "data.quality.drop_top=0.25", "sft.max_steps=1",
                     "data.sources=[{kind: task, task: arithmetic, n: 40}]")
     run_stage(cfg, "collect")
-    n_train = len(load_from_disk(str(tmp_path / "data_cache" / "collect" / "sft"))["train"])
+    n_train = len(load_split(tmp_path / "data_cache" / "collect", "sft", "train"))
     manifest = run_stage(cfg, "sft")
     rows = [json.loads(line) for line in (tmp_path / "logs" / "sft" / "quality.jsonl").read_text().splitlines()]
     assert len(rows) == n_train and [r["rank"] for r in rows] == list(range(1, n_train + 1))

@@ -133,10 +133,9 @@ def retention_suite(cfg: Config, items: list[dict]) -> Suite:
 
 
 def _held_out(collect_dir: Path, use: str):
-    from datasets import load_from_disk
+    from trainpipe.data.store import has_use, load_split
 
-    folder = collect_dir / use
-    return load_from_disk(str(folder))["eval"] if folder.exists() else None
+    return load_split(collect_dir, use, "eval") if has_use(collect_dir, use) else None
 
 
 def _item(record: dict) -> dict:

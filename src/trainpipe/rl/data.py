@@ -13,12 +13,9 @@ log = logging.getLogger("trainpipe.rl")
 
 
 def _train_split(collect_dir: Path, use: str):
-    from datasets import load_from_disk
+    from trainpipe.data.store import has_use, load_split
 
-    folder = Path(collect_dir) / use
-    if not folder.is_dir():
-        return None
-    return load_from_disk(str(folder))["train"]
+    return load_split(collect_dir, use, "train") if has_use(collect_dir, use) else None
 
 
 def _task_rows(collect_dir: Path, tasks: list[str]) -> list[dict]:

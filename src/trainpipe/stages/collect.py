@@ -24,7 +24,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     data = cfg.data
     tokenizer = _tokenizer(cfg, io)
     loaded = load_sources([s for s in data.sources if s.kind != "task"], data, os.getcwd(),
-                          count_tokens=_token_counter(tokenizer))
+                          count_tokens=_token_counter(tokenizer, skip_sft=cfg.sft.agent.chunking))
     by_use = {u: _mix_sources(recs, data) for u, recs in _group_by_source(loaded.records).items()}
     task_prompts, task_sft = _task_records(cfg)
     by_use.setdefault("prompts", []).extend(task_prompts)
@@ -57,9 +57,12 @@ def _tokenizer(cfg: Config, io: StageIO):
     return load_tokenizer(ensure_base(cfg.model, io.layout), cfg.model)
 
 
-def _token_counter(tokenizer):
+def _token_counter(tokenizer, skip_sft: bool = False):
+    """Tokens of a record with the model's chat template; long SFT trajectories are exempt when SFT chunks them."""
     def count(record: dict) -> int:
         if "messages" in record:
+            if skip_sft:
+                return 0
             text = tokenizer.apply_chat_template(list(record["messages"]), tokenize=False)
             return len(tokenizer(text, add_special_tokens=False)["input_ids"])
         text = record.get("text") or record.get("prompt") or ""
@@ -164,15 +167,9 @@ def _stats(splits: dict, loaded, dropped: dict, tokenizer) -> dict:
 
 
 def _save(folder: Path, use: str, train: list[dict], held: list[dict]) -> None:
-    import pyarrow as pa
-    from datasets import Dataset, DatasetDict
+    from trainpipe.data.store import save_splits
 
-    from trainpipe.data.records import arrow_schema
-
-    schema = arrow_schema(use)
-    splits = {name: Dataset(pa.Table.from_pylist(rows, schema=schema)) for name, rows in
-              (("train", train), ("eval", held))}
-    DatasetDict(splits).save_to_disk(str(folder))
+    save_splits(folder, use, {"train": train, "eval": held})
 
 
 def input_files(cfg: Config) -> list[Path]:
@@ -192,5 +189,5 @@ def input_files(cfg: Config) -> list[Path]:
     return files
 
 
-STAGE = Stage(name="collect", reads=(), config_sections=("data", "model"), run=run, input_files=input_files)
+STAGE = Stage(name="collect", reads=(), config_sections=("data", "model", "sft.agent.chunking"), run=run, input_files=input_files)
 

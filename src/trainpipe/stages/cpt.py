@@ -50,15 +50,14 @@ def run(cfg: Config, io: StageIO) -> dict:
 
 def _packed_splits(collect_dir: Path, tokenizer, max_length: int, pack: bool):
     """(train rows, eval rows or None, counts) from data_cache/collect/cpt."""
-    from datasets import load_from_disk
-
+    from trainpipe.data.store import SPLITS, has_use, load_split
     from trainpipe.training.packing import pack_documents, tokenize_documents
 
     folder = Path(collect_dir) / "cpt"
-    if not folder.exists():
+    if not has_use(collect_dir, "cpt"):
         raise UserError("cpt.enabled is true but the collect stage produced no cpt records; add a text or cpt source "
                         "to data.sources (e.g. {path: corpus.txt}) or set cpt.enabled=false")
-    splits = load_from_disk(str(folder))
+    splits = {name: load_split(collect_dir, "cpt", name) for name in SPLITS}
     docs = tokenize_documents(splits["train"]["text"], tokenizer)
     if not docs:
         raise UserError(f"{folder}: the cpt train split holds no non-empty text")

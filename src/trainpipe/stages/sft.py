@@ -13,7 +13,9 @@ log = logging.getLogger("trainpipe.sft")
 
 
 def run(cfg: Config, io: StageIO) -> dict:
-    from datasets import Dataset, load_from_disk
+    from datasets import Dataset
+
+    from trainpipe.data.store import load_split
     from trl import SFTConfig
 
     from trainpipe.models.load import load_model, load_tokenizer
@@ -23,7 +25,7 @@ def run(cfg: Config, io: StageIO) -> dict:
 
     sft = cfg.sft
     tokenizer = load_tokenizer(io.model_in, cfg.model)
-    records = load_from_disk(str(io.upstream["collect"] / "sft"))["train"]
+    records = load_split(io.upstream["collect"], "sft", "train")
     if cfg.data.quality.score:
         from trainpipe.training.quality import screen
 
