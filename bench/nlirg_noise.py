@@ -24,15 +24,15 @@ LOSSES = ("ce", "nlirg")
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--base", default="smollm2-135m-instruct", help="model.base (tiny-random only checks plumbing)")
-    p.add_argument("--n-train", type=int, default=320, help="SFT records per run")
-    p.add_argument("--n-eval", type=int, default=100, help="held-out arithmetic prompts")
-    p.add_argument("--n-pool", type=int, default=100, help="candidate prompts for the retention set")
+    p.add_argument("--n-train", type=int, default=240, help="SFT records per run")
+    p.add_argument("--n-eval", type=int, default=80, help="held-out arithmetic prompts")
+    p.add_argument("--n-pool", type=int, default=80, help="candidate prompts for the retention set")
     p.add_argument("--noise", type=float, default=0.3, help="share of training answers corrupted")
     p.add_argument("--difficulty", type=int, default=1)
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--max-new-tokens", type=int, default=40)
+    p.add_argument("--max-new-tokens", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--root", default=None, help="paths.root parent (default: a temporary folder)")
     p.add_argument("--out", default=str(REPO / "bench" / "results"))
@@ -77,8 +77,8 @@ def write_train_file(items, noise: float, seed: int, path: Path) -> set[str]:
 def overrides(args, root: Path, data_file: Path, loss: str, score: bool) -> list[str]:
     return [f"paths.root={root}", f"model.base={args.base}",
             f"data.sources=[{{kind: file, path: {data_file}, use: sft}}]",
-            # The bench holds out its own prompts; collect keeps one record back because it cannot save an empty split.
-            "data.eval_fraction=0.1", "data.eval_max=1", "data.contamination_max=1.0", "data.dedup=exact", f"data.quality.score={str(score).lower()}", "data.quality.drop_top=0",
+            "data.eval_fraction=0", "data.dedup=exact",  # the bench holds out its own prompts
+            f"data.quality.score={str(score).lower()}", "data.quality.drop_top=0",
             f"sft.loss={loss}", f"sft.epochs={args.epochs}", f"sft.learning_rate={args.lr}",
             f"sft.batch_size={args.batch_size}", "sft.save_steps=100000", "sft.logging_steps=5",
             f"sft.seed={args.seed}", f"evaluate.max_new_tokens={args.max_new_tokens}", "evaluate.batch_size=16"]
@@ -111,13 +111,17 @@ def scorer_recall(root: Path, corrupted: set[str], top: float = 0.3) -> dict:
     """How many corrupted records the quality report (logs/sft/quality.jsonl) ranks in its worst `top` share."""
     from trainpipe.data.store import load_split
 
-    prompts = {r["id"]: r["messages"][0]["content"] for r in load_split(root / "data_cache" / "collect", "sft", "train")}
+    train = load_split(root / "data_cache" / "collect", "sft", "train")
+    prompts = {r["id"]: r["messages"][0]["content"] for r in train}
     rows = [json.loads(line) for line in (root / "logs" / "sft" / "quality.jsonl").read_text().splitlines()]
     head = rows[:int(top * len(rows))]
     hits = sum(prompts[r["id"]] in corrupted for r in head)
+    # Records with nothing flagged tie at score 0 (ranked by id), so also report the flagged ones alone.
+    flagged = [r for r in rows if r["score"] > 0]
     return {"records": len(rows), "corrupted": len(corrupted), "top_share": top, "top_records": len(head),
             "corrupted_in_top": hits, "recall": hits / max(1, len(corrupted)),
-            "precision": hits / max(1, len(head)), "flagged_records": sum(r["score"] > 0 for r in rows)}
+            "precision": hits / max(1, len(head)), "flagged_records": len(flagged),
+            "corrupted_among_flagged": sum(prompts[r["id"]] in corrupted for r in flagged)}
 
 
 def run_one(args, root: Path, data_file: Path, loss: str, score: bool, suites) -> dict:
@@ -162,7 +166,8 @@ def table(base: dict, runs: list[dict], recall: dict | None) -> str:
     if recall:
         lines.append(f"quality scorer (base model): {recall['corrupted_in_top']}/{recall['corrupted']} corrupted "
                      f"records in its top {recall['top_share']:.0%} (recall {recall['recall']:.2f}, "
-                     f"precision {recall['precision']:.2f}; chance {recall['top_share']:.2f})")
+                     f"precision {recall['precision']:.2f}; chance {recall['top_share']:.2f}); "
+                     f"{recall['corrupted_among_flagged']}/{recall['flagged_records']} flagged records are corrupted")
     return "\n".join(lines)
 
 
@@ -179,7 +184,8 @@ def main(argv=None) -> int:
     parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
     cfg, base, retention = base_model(args, parent / "noise-0", held, pool)
-    print(f"base model: held-out {_acc(base['heldout'])}; retention set {len(retention)}/{len(pool)} pool prompts", flush=True)
+    print(f"base model: held-out {_acc(base['heldout'])}; retention set {len(retention)}/{len(pool)} pool prompts",
+          flush=True)
     suites = {"heldout": held, "retention": retention}
     runs, recall = [], None
     for noise in (0.0, args.noise):

@@ -1,6 +1,7 @@
 """Grid world, the HTTP adapter against a local AgentGym-style server, multi-turn rollout assembly, and a
 multi-turn GRPO run on the tiny random model."""
 import json
+import re
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,6 +10,7 @@ import pytest
 
 from trainpipe.config import RewardConfig
 from trainpipe.errors import UserError
+from trainpipe.rl import algorithms
 from trainpipe.rl.environments import GridWorld, HttpEnvironment, environment_factory, parse_move
 from trainpipe.rl.rollout import MultiTurnRollout, TrainpipeGRPOTrainer, environment_dataset, turn_glue
 
@@ -145,6 +147,17 @@ def test_environment_registry_validates_config():
         environment_factory(small_rl(environment="http"))
     with pytest.raises(UserError, match="unknown"):
         environment_factory(small_rl(environment="chess"))
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"algorithm": "rloo"}, "grpo only"),
+    ({"rewards": [RewardConfig("task")]}, "add {name: env}"),
+    ({"env_episodes": 0}, "must each be ≥ 1"),
+])
+def test_environment_configs_are_checked_before_loading(overrides, message):
+    rl = small_rl(**{"environment": "grid", "rewards": [RewardConfig("env")], **overrides})
+    with pytest.raises(UserError, match=re.escape(message)):
+        algorithms.check(rl)
 
 
 def test_turn_glue_of_the_chatml_template(tokenizer):

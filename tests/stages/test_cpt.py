@@ -15,7 +15,7 @@ MODEL_FILES = {"chat_template.jinja", "config.json", "generation_config.json", "
 
 
 def _corpus(path):
-    """Blank-line separated documents of made-up words (no shared 13-grams, so the collect contamination check passes)."""
+    """Blank-line separated documents of made-up words: no shared 13-grams, so the contamination check passes."""
     rng = random.Random(0)
     words = [a + b + c for a in "bcdfgklmnprstvz" for b in "aeiou" for c in ("n", "r", "s", "ta", "mo")]
     docs = [" ".join(rng.choice(words) for _ in range(rng.randint(5, 30))) for _ in range(40)]

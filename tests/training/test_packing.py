@@ -141,6 +141,8 @@ def test_perplexity_of_packed_rows_equals_documents_scored_alone(tiny, tokenizer
             loss, mask = token_ce(_logits(tiny, {"input_ids": piece}), piece)
             total, count = total + float(loss.sum()), count + int(mask.sum())
     assert got == pytest.approx(math.exp(total / count), rel=1e-5)
+    unpacked = perplexity(tiny, pack_documents(docs, 12, packing=False), collator_for(tiny, 0, packing=False), 2)
+    assert unpacked == pytest.approx(got, rel=1e-5)  # cpt.packing=false: padded rows, one piece each
 
 
 def test_collator_choice_follows_attention_kernel(tiny):

@@ -33,29 +33,43 @@ def check(rl: RlConfig) -> None:
     """Config problems that need no model or data, raised before anything is loaded."""
     if rl.algorithm == "ppo":
         raise UserError(PPO_MISSING)
+    _check_losses(rl)
+    if rl.algorithm in ("grpo", "rloo"):
+        _check_online(rl)
+    if rl.environment:
+        _check_environment(rl)
+
+
+def _check_losses(rl: RlConfig) -> None:
     if rl.algorithm == "grpo" and rl.loss_type not in GRPO_LOSSES:
         raise UserError(f"rl.loss_type={rl.loss_type!r}: GRPO offers {', '.join(GRPO_LOSSES)}")
     allowed = PREFERENCE_LOSSES.get(rl.algorithm)
     if rl.preference_loss is not None and rl.preference_loss not in (allowed or ()):
         offered = f"{rl.algorithm} offers {', '.join(allowed)}" if allowed else f"{rl.algorithm} has no loss variants"
         raise UserError(f"rl.preference_loss={rl.preference_loss!r}: {offered}")
-    online = rl.algorithm in ("grpo", "rloo")
-    if rl.use_vllm and online:
-        if not torch.cuda.is_available():
-            raise UserError("rl.use_vllm=true needs a CUDA GPU; none is visible (set rl.use_vllm=false on CPU)")
-        if importlib.util.find_spec("vllm") is None:
-            raise UserError("rl.use_vllm=true needs the vllm package (pip install vllm), which is not installed")
-    if rl.environment and rl.algorithm != "grpo":
-        raise UserError(f"rl.environment={rl.environment} runs multi-turn rollouts with grpo only, "
-                        f"not rl.algorithm={rl.algorithm}")
-    if rl.environment and rl.use_vllm:
-        raise UserError("rl.environment: multi-turn rollouts generate with transformers; set rl.use_vllm=false")
-    if rl.environment and "env" not in [r.name for r in rl.rewards]:
-        raise UserError(f"rl.environment={rl.environment} needs the episode return as a reward: "
-                        "add {name: env} to rl.rewards (e.g. rl.rewards=[{name:env}])")
-    if online and (rl.batch_size * rl.grad_accum) % rl.num_generations:
+
+
+def _check_online(rl: RlConfig) -> None:
+    if rl.use_vllm and not torch.cuda.is_available():
+        raise UserError("rl.use_vllm=true needs a CUDA GPU; none is visible (set rl.use_vllm=false on CPU)")
+    if rl.use_vllm and importlib.util.find_spec("vllm") is None:
+        raise UserError("rl.use_vllm=true needs the vllm package (pip install vllm), which is not installed")
+    if (rl.batch_size * rl.grad_accum) % rl.num_generations:
         raise UserError(f"rl.batch_size × rl.grad_accum ({rl.batch_size * rl.grad_accum}) must be a multiple of "
                         f"rl.num_generations ({rl.num_generations}): each prompt's group is generated in one batch")
+
+
+def _check_environment(rl: RlConfig) -> None:
+    if rl.algorithm != "grpo":
+        raise UserError(f"rl.environment={rl.environment} runs multi-turn rollouts with grpo only, "
+                        f"not rl.algorithm={rl.algorithm}")
+    if rl.use_vllm:
+        raise UserError("rl.environment: multi-turn rollouts generate with transformers; set rl.use_vllm=false")
+    if min(rl.env_episodes, rl.env_max_turns, rl.env_turn_tokens) < 1:
+        raise UserError("rl.env_episodes, rl.env_max_turns and rl.env_turn_tokens must each be ≥ 1")
+    if "env" not in [r.name for r in rl.rewards]:
+        raise UserError(f"rl.environment={rl.environment} needs the episode return as a reward: "
+                        "add {name: env} to rl.rewards (e.g. rl.rewards=[{name:env}])")
 
 
 def build_trainer(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io):

@@ -62,7 +62,7 @@ def _packed_splits(collect_dir: Path, tokenizer, max_length: int, pack: bool):
     if not docs:
         raise UserError(f"{folder}: the cpt train split holds no non-empty text")
     train = pack_documents(docs, max_length, pack)
-    held_docs = tokenize_documents(splits["eval"]["text"], tokenizer) if "eval" in splits else []
+    held_docs = tokenize_documents(splits["eval"]["text"], tokenizer)
     held = pack_documents(held_docs, max_length, pack) if held_docs else None
     # "length" (token count), not "tokens": manifest redaction blanks every key that names a token.
     report = {"documents": len(docs), "rows": len(train), "train_length": sum(len(d) for d in docs),
