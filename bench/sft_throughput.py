@@ -239,8 +239,9 @@ def _trl_worker(spec: dict) -> dict:
     data = load_dataset("json", data_files=setup["trl_file"], split="train")
     if "max_steps" not in settings:
         settings["num_train_epochs"] = 1
-    # Counting tokens and not reporting anywhere are bookkeeping, not tuning: the same for every TRL run.
-    args = SFTConfig(output_dir=spec["out"], report_to="none", include_num_input_tokens_seen="non_padding",
+    # Counting tokens, reporting nowhere and use_cpu (bf16 refuses to start on a CPU without it) are
+    # bookkeeping, not tuning: the same for every TRL run.
+    args = SFTConfig(output_dir=spec["out"], report_to="none", include_num_input_tokens_seen="non_padding", use_cpu=True,
                      save_strategy="no", **settings)
     peft = LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=LORA["dropout"],
                       target_modules="all-linear", task_type="CAUSAL_LM") if spec["mode"] == "lora" else None

@@ -96,20 +96,47 @@ def read_manifest(folder: Path) -> dict | None:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
+    """Every JSON file trainpipe writes (manifests, stats, owner files) passes here, so it is redacted here."""
+    from trainpipe.secrets import redact
+
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(to_plain(obj), fh, indent=2, sort_keys=True, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    text = redact(json.dumps(to_plain(obj), indent=2, sort_keys=True, default=str))
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave half-written temporaries behind
 
 
 def fsync_tree(folder: Path) -> None:
-    for p in sorted(Path(folder).rglob("*")):
+    """Files first, then their folders: a rename or a new entry is durable only once its folder is synced."""
+    paths = sorted(Path(folder).rglob("*"))
+    for p in paths:
         if p.is_file():
             with open(p, "rb") as fh:
                 os.fsync(fh.fileno())
+    for d in [p for p in paths if p.is_dir()] + [Path(folder)]:
+        fsync_dir(d)
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def crash_window(point: str) -> None:
+    """Test hook: TRAINPIPE_TEST_SLEEP_IN_<POINT>=seconds (PUBLISH, CHECKPOINT) pauses at a point where a crash
+    is most harmful, so kill tests (tests/reliability, scripts/stress_kill_resume.py) can land there."""
+    seconds = os.environ.get(f"TRAINPIPE_TEST_SLEEP_IN_{point}")
+    if seconds:
+        time.sleep(float(seconds))
 
 
 def temp_dir_for(dest: Path) -> Path:
@@ -121,21 +148,29 @@ def temp_dir_for(dest: Path) -> Path:
 
 
 def recover(dest: Path) -> None:
-    """Undo a publish cut short between its two renames, and drop leftovers of dead writers."""
+    """Undo a publish cut short (the previous output comes back whole), and drop leftovers of dead writers.
+
+    Call it holding the stage lock: then every .old-/.tmp- folder belongs to a writer that has died."""
     dest = Path(dest)
     if not dest.parent.exists():
         return
     olds = sorted(dest.parent.glob(f".{dest.name}.old-*"))
-    if not dest.exists() and olds:
+    if olds and (not dest.exists() or (read_manifest(dest) is None and read_manifest(olds[-1]) is not None)):
+        # Cut short after moving the previous output aside: the new one (if any) never got its manifest.
+        shutil.rmtree(dest, ignore_errors=True)
         os.replace(olds[-1], dest)
         olds = olds[:-1]
     for leftover in olds + list(dest.parent.glob(f".{dest.name}.tmp-*")):
-        if not _pid_alive(leftover.name.rsplit("-", 1)[-1]):
+        pid = leftover.name.rsplit("-", 1)[-1]
+        if pid == str(os.getpid()) or not _pid_alive(pid):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
 def publish(tmp: Path, dest: Path, manifest: dict, mode: str = "replace") -> None:
-    """Move `tmp` into `dest` and write the manifest last. mode 'merge' keeps files of `dest` not in `tmp`."""
+    """Move `tmp` into `dest` and write the manifest last. mode 'merge' keeps files of `dest` not in `tmp`.
+
+    In replace mode the previous output moves aside with its manifest, so `recover` can restore it whole
+    after a crash at any point before the new manifest is written."""
     tmp, dest = Path(tmp), Path(dest)
     fsync_tree(tmp)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -148,14 +183,31 @@ def publish(tmp: Path, dest: Path, manifest: dict, mode: str = "replace") -> Non
                 shutil.rmtree(target)
             os.replace(item, target)
         shutil.rmtree(tmp)
+        write_json_atomic(dest / MANIFEST, manifest)
     else:
-        old = dest.parent / f".{dest.name}.old-{os.getpid()}"
-        if dest.exists():
-            (dest / MANIFEST).unlink(missing_ok=True)
-            os.replace(dest, old)
+        _replace(tmp, dest, manifest)
+
+
+def _replace(tmp: Path, dest: Path, manifest: dict) -> None:
+    old = dest.parent / f".{dest.name}.old-{os.getpid()}"
+    had_previous = dest.exists()
+    if had_previous:
+        os.replace(dest, old)
+        crash_window("PUBLISH")
+    try:
         os.replace(tmp, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    write_json_atomic(dest / MANIFEST, manifest)
+        fsync_dir(dest.parent)
+        crash_window("PUBLISH")
+        write_json_atomic(dest / MANIFEST, manifest)
+        fsync_dir(dest)
+    except BaseException:
+        # e.g. the disk filled up writing the manifest: put the previous output back now, not at the next run
+        if had_previous:
+            recover(dest)
+        else:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def git_commit(cwd: Path) -> str | None:

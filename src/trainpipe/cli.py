@@ -1,7 +1,11 @@
-"""Argument handling every script shares: --config, --force, dotted overrides; exit codes 0/1/2/3."""
+"""Argument handling every script shares: --config, --force, dotted overrides; exit codes 0/1/2/3.
+
+0 done, 1 unexpected failure (traceback in logs/<stage>/run.log), 2 bad config/input or a full disk, 3 gate failed.
+"""
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import subprocess
@@ -21,14 +25,35 @@ def _parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+# torch and safetensors write in C++/Rust and raise RuntimeError-like errors that keep only the OS message.
+DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "File too large")
+
+
 def _fail(exc: BaseException) -> int:
     from trainpipe.secrets import redact
 
     if isinstance(exc, UserError):
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    if (full := disk_full(exc)) is not None:
+        print(f"error: out of disk space ({redact(str(full))}). Free space under paths.root (or lower "
+              "save_total_limit) and rerun: published outputs are untouched, and training resumes from its last "
+              "complete checkpoint.", file=sys.stderr)
+        return 2
     print(f"error: unexpected failure: {redact(repr(exc))} (traceback in logs/<stage>/run.log)", file=sys.stderr)
     return 1
+
+
+def disk_full(exc: BaseException | None) -> BaseException | None:
+    """The error in `exc`'s cause/context chain that says the disk (or a file size limit) is full, if any."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if (isinstance(exc, OSError) and exc.errno in DISK_FULL) or any(t in str(exc) for t in DISK_FULL_TEXT):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def stage_main(stage: str, argv: list[str] | None = None) -> int:

@@ -120,7 +120,8 @@ def run_stage(cfg: Config, name: str, force: bool = False, argv: list[str] | Non
     if not enabled(cfg, name):
         log.info("stage %s is disabled; its input passes through", name)
         return {"stage": name, "state": "disabled"}
-    with stage_logging(layout.logs(name), cfg, name, argv), artifacts.stage_lock(dest.parent / f".{dest.name}.lock", name):
+    # Lock first: a second writer refused here must not touch the running one's logs or config.resolved.yaml.
+    with artifacts.stage_lock(dest.parent / f".{dest.name}.lock", name), stage_logging(layout.logs(name), cfg, name, argv):
         artifacts.recover(dest)
         upstream = _upstream_manifests(cfg, layout, stage)
         fp, cfg_fp, sections = compute_fingerprint(cfg, stage, {u: m["fingerprint"] for u, m in upstream.items()})
@@ -160,7 +161,13 @@ def _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force) -> dict:
     io = StageIO(name, layout, tmp, layout.logs(name), layout.checkpoints(name),
                  {u: layout.output(u) for u in upstream}, models,
                  models.get(src) if stage.needs_model else None, fp, cfg_fp, force)
-    metrics = stage.run(cfg, io) or {}
+    try:
+        metrics = stage.run(cfg, io) or {}
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays behind (it may be what filled the disk)
+        raise
     manifest = {
         "stage": name, "fingerprint": fp, "config": sections,
         "upstream": {u: m["fingerprint"] for u, m in upstream.items()},

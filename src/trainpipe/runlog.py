@@ -17,7 +17,7 @@ def setup_console(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     if any(getattr(h, "_trainpipe_console", False) for h in root.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Console()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
     handler.addFilter(RedactingFilter())
     handler._trainpipe_console = True  # type: ignore[attr-defined]
@@ -27,6 +27,26 @@ def setup_console(level: int = logging.INFO) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+class _Console(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now, so in-process callers that swap it (tests, notebooks) keep working."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        return
+
+
+class _LogFile(logging.FileHandler):
+    """run.log. A record it cannot write (disk full) is dropped: logging's default would print a traceback to
+    stderr, burying the one-line error the command line prints for that failure."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        return
+
+
 @contextmanager
 def stage_logging(log_dir: Path, cfg, stage: str, argv: list[str] | None = None) -> Iterator[None]:
     """Attach run.log for the stage; an unexpected failure leaves its traceback there."""
@@ -34,7 +54,7 @@ def stage_logging(log_dir: Path, cfg, stage: str, argv: list[str] | None = None)
 
     log_dir.mkdir(parents=True, exist_ok=True)
     setup_console()
-    handler = logging.FileHandler(log_dir / "run.log", encoding="utf-8")
+    handler = _LogFile(log_dir / "run.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()

@@ -2,7 +2,6 @@
 import json
 
 import pytest
-from datasets import Dataset, DatasetDict
 
 from trainpipe.errors import DataError, UserError
 from trainpipe.evaluation.suites import (
@@ -63,7 +62,13 @@ def test_eval_file_errors_name_file_and_record(smoke_cfg, tmp_path):
 
 
 def _save(folder, eval_rows):
-    DatasetDict({"train": Dataset.from_list(eval_rows), "eval": Dataset.from_list(eval_rows)}).save_to_disk(str(folder))
+    from trainpipe.data.store import save_splits
+
+    use = folder.name
+    defaults = {"sft": {"source": "t", "weight": 1.0, "reward": None, "step_rewards": [], "task_id": None,
+                        "meta": "{}"}, "cpt": {"source": "t"}}[use]
+    rows = [{**defaults, **r} for r in eval_rows]
+    save_splits(folder, use, {"train": rows, "eval": rows})
 
 
 def test_text_suite_uses_cpt_eval_text_else_sft_assistant_turns(smoke_cfg, tmp_path):

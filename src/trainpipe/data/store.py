@@ -29,10 +29,15 @@ def has_use(collect_dir: Path, use: str) -> bool:
 
 def load_split(collect_dir: Path, use: str, split: str):
     """One split of one use as a datasets.Dataset (possibly empty, always with the use's columns)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
     from datasets import Dataset
 
     path = Path(collect_dir) / use / f"{split}.parquet"
     if not path.exists():
         raise UserError(f"the collect stage holds no '{use}' data ({path}); add a source with use: {use}")
-    return Dataset(pq.read_table(path))
+    try:
+        return Dataset(pq.read_table(path))
+    except (pa.ArrowException, OSError) as exc:
+        raise UserError(f"{path} is damaged ({exc}); rerun stage collect with --force "
+                        "(python scripts/1_collect_data.py --force)") from None

@@ -154,13 +154,32 @@ def load_tokenizer(path: Path | str, mcfg: ModelConfig, padding_side: str = "rig
     return tok
 
 
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
+
+
+def require_safetensors(folder: Path) -> None:
+    """Refuse a local folder whose weights are pickles: unpickling can run code, so only safetensors are read."""
+    folder = Path(folder)
+    if any(folder.glob("*.safetensors")):
+        return
+    pickles = sorted(p.name for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern) if p.name != "training_args.bin")
+    if pickles:
+        raise UserError(
+            f"{folder} holds only pickle weights ({', '.join(pickles)}); trainpipe loads local models from "
+            "safetensors only, because unpickling a file can run arbitrary code. Convert it once where you trust it "
+            "(model.save_pretrained(dir, safe_serialization=True)) and point model.base at the new folder.")
+
+
 def load_model(path: Path | str, mcfg: ModelConfig, dtype=None):
     """AutoModelForCausalLM from a folder or hub id; safetensors only for local folders (no pickle)."""
+    from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM
 
     from trainpipe.training.hardware import model_dtype
 
     local = os.path.isdir(str(path))
+    if local:
+        require_safetensors(Path(path))
     kwargs = dict(dtype=dtype or model_dtype(mcfg.dtype), trust_remote_code=mcfg.trust_remote_code,
                   local_files_only=local, use_safetensors=True if local else None)
     if mcfg.attn_implementation:
@@ -169,5 +188,7 @@ def load_model(path: Path | str, mcfg: ModelConfig, dtype=None):
         kwargs["revision"] = mcfg.revision
     try:
         return AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
-    except OSError as exc:
-        raise UserError(f"cannot load model from {path}: {exc}") from None
+    except (OSError, ValueError, SafetensorError) as exc:
+        # A truncated or foreign file in a local folder is bad input, not a bug in trainpipe.
+        hint = "; if a trainpipe stage wrote this folder, rerun that stage with --force" if local else ""
+        raise UserError(f"cannot load model from {path}: {exc}{hint}") from None

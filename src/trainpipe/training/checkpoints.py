@@ -1,6 +1,6 @@
 """Checkpoint discovery and completeness: a checkpoint counts only once a marker follows its fsynced files.
 
-Reads/writes checkpoints/<stage>/checkpoint-N/ (HF Trainer state) and checkpoints/<stage>/owner.json.
+Reads/writes checkpoints/<stage>/checkpoint-N/ (HF Trainer state), checkpoints/<stage>/owner.json and its .lock.
 """
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import logging
 import os
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from transformers import TrainerCallback
 
@@ -19,6 +21,7 @@ from trainpipe.errors import UserError
 log = logging.getLogger("trainpipe.checkpoints")
 MARKER = "COMPLETE"
 OWNER = "owner.json"
+LOCK = ".lock"
 _STEP = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -44,13 +47,37 @@ def drop_incomplete(folder: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+@contextmanager
+def locked(ckpt_dir: Path, stage: str) -> Iterator[None]:
+    """One trainer per checkpoint folder, even when two paths.root share it (e.g. through a symlink), where the
+    stage lock beside each root's output cannot see the other writer. The lock file lives inside the folder."""
+    ckpt_dir = Path(ckpt_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    with artifacts.stage_lock(ckpt_dir / LOCK, stage):
+        yield
+
+
+def _clear(ckpt_dir: Path) -> None:
+    """Empty the folder but keep it and its lock file: the lock is held while this runs, and the folder
+    may be a symlink that rmtree would refuse."""
+    for item in Path(ckpt_dir).iterdir():
+        if item.name == LOCK:
+            continue
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            item.unlink(missing_ok=True)
+
+
 def prepare_resume(ckpt_dir: Path, resume: str, fingerprint: str, published_fp: str | None,
                    force: bool) -> str | None:
     """Decide what to resume from: a checkpoint path, or None to start fresh (clearing old state)."""
     ckpt_dir = Path(ckpt_dir)
     if resume not in ("auto", "never"):
         path = Path(resume)
-        if not (path / MARKER).exists() and not (path / "trainer_state.json").exists():
+        # Outside trainpipe (no owner file beside it) an HF checkpoint has no marker; inside, it must have one.
+        ours = (path.parent / OWNER).exists()
+        if not (path / MARKER).exists() and (ours or not (path / "trainer_state.json").exists()):
             raise UserError(f"resume={resume}: not a complete checkpoint directory")
         return str(path)
     owner = _read_owner(ckpt_dir)
@@ -59,9 +86,9 @@ def prepare_resume(ckpt_dir: Path, resume: str, fingerprint: str, published_fp: 
         raise UserError(
             f"{ckpt_dir} holds checkpoints of an unfinished run with a different config or data "
             f"(fingerprint {owner}, now {fingerprint}); rerun with --force to start fresh, or restore the old config")
-    if force or resume == "never" or owner != fingerprint:
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
+    if force or resume == "never" or owner != fingerprint:
+        _clear(ckpt_dir)
     artifacts.write_json_atomic(ckpt_dir / OWNER, {"fingerprint": fingerprint})
     drop_incomplete(ckpt_dir)
     latest = latest_complete(ckpt_dir)
@@ -92,11 +119,20 @@ class CompleteMarker(TrainerCallback):
         path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if path.is_dir():
             artifacts.fsync_tree(path)
+            artifacts.crash_window("CHECKPOINT")
             with open(path / MARKER, "w") as fh:
                 fh.write(str(state.global_step))
                 fh.flush()
                 os.fsync(fh.fileno())
-            done = [p for _, p, ok in list_checkpoints(Path(args.output_dir)) if ok]
-            for old in done[: max(0, len(done) - self.keep)]:
-                shutil.rmtree(old, ignore_errors=True)
+            artifacts.fsync_dir(path)
+            rotate(Path(args.output_dir), self.keep)
         return control
+
+
+def rotate(folder: Path, keep: int) -> None:
+    """Delete all but the newest `keep` complete checkpoints (keep ≥ 1, so never the only one). The marker
+    goes first: a deletion cut short leaves an incomplete folder, never a 'complete' one missing files."""
+    done = [p for _, p, ok in list_checkpoints(folder) if ok]
+    for old in done[: max(0, len(done) - max(1, keep))]:
+        (old / MARKER).unlink(missing_ok=True)
+        shutil.rmtree(old, ignore_errors=True)

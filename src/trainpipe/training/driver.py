@@ -27,7 +27,8 @@ def common_args(tc: TrainConfig, io, n_params: int) -> dict:
         gradient_accumulation_steps=tc.grad_accum, warmup_steps=tc.warmup_ratio, lr_scheduler_type=tc.lr_scheduler,
         weight_decay=tc.weight_decay, max_grad_norm=tc.max_grad_norm, seed=tc.seed, data_seed=tc.seed,
         bf16=precision == "bf16", fp16=precision == "fp16",
-        gradient_checkpointing=hardware.use_gradient_checkpointing(tc.gradient_checkpointing, n_params),
+        # activation_checkpointing (the v5 name) overrides TRL's gradient_checkpointing=True default
+        activation_checkpointing=hardware.use_gradient_checkpointing(tc.gradient_checkpointing, n_params),
         save_strategy="steps", save_steps=tc.save_steps, save_total_limit=None, logging_steps=tc.logging_steps,
         logging_first_step=True, report_to=["tensorboard"], use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0, torch_compile=tc.torch_compile, remove_unused_columns=False,
@@ -50,12 +51,13 @@ def train(trainer, tc: TrainConfig, io, force: bool = False) -> dict:
     from trainpipe.artifacts import read_manifest
 
     published = read_manifest(io.layout.output(io.name))
-    resume = checkpoints.prepare_resume(io.checkpoints, tc.resume, io.fingerprint,
-                                        (published or {}).get("fingerprint"), force)
-    trainer.add_callback(checkpoints.CompleteMarker(tc.save_total_limit))
-    started = time.time()
-    result = trainer.train(resume_from_checkpoint=resume)
-    seconds = time.time() - started
+    with checkpoints.locked(io.checkpoints, io.name):
+        resume = checkpoints.prepare_resume(io.checkpoints, tc.resume, io.fingerprint,
+                                            (published or {}).get("fingerprint"), force)
+        trainer.add_callback(checkpoints.CompleteMarker(tc.save_total_limit))
+        started = time.time()
+        result = trainer.train(resume_from_checkpoint=resume)
+        seconds = time.time() - started
     state = trainer.state
     tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
     history = [h for h in state.log_history if "loss" in h]

@@ -21,7 +21,12 @@ Z_ENTROPY = -0.6  # ... and the smoothed entropy this many std below it
 
 
 def rolling_mean(x: Tensor, window: int = WINDOW) -> Tensor:
-    """Centred rolling mean of a 1-D tensor; at the edges the mean runs over the values that exist."""
+    """Centred rolling mean of a 1-D tensor; at the edges the mean runs over the values that exist.
+
+    Centred rather than trailing so a wrong token lifts its neighbours on both sides alike (a wrong number
+    spans several digit tokens)."""
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f"window must be a positive odd number, got {window}")
     if x.numel() == 0:
         return x.float()
     kernel = torch.ones(1, 1, window, dtype=torch.float32)

@@ -1,0 +1,370 @@
+#!/usr/bin/env python
+"""Kill-anywhere stress: run a training stage (cpt, sft, rl) on tiny-random, SIGKILL it at random moments (mid-step,
+mid checkpoint save, mid publish), rerun, repeat; every finished run must equal an uninterrupted one (same seed).
+Writes <root>/stress-<stage>.json and prints a summary; exit status 0 only when no run was lost or corrupted."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "configs" / "smoke.yaml"
+SCRIPTS = {"cpt": "2_train_cpt.py", "sft": "3_train_sft.py", "rl": "4_train_rl.py"}
+STEPS, SAVE_EVERY, KEEP = 12, 2, 2
+# The trainer's progress bar has no label ("Loading weights: ..." bars do).
+PROGRESS = re.compile(r"(?:^|\r)\s*\d+%\|[^|\r\n]*\|\s*(\d+)/(\d+) \[", re.M)
+RESUMED = re.compile(r"resuming from (\S+)")
+# Child processes use one thread: on a shared CPU, thread handoffs cost more than tiny matmuls gain.
+CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+             "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def stage_overrides(stage: str, data_dir: Path) -> list[str]:
+    """Config overrides (on configs/smoke.yaml) that make `stage` train STEPS steps with frequent checkpoints."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    train = [f"{stage}.max_steps={STEPS}", f"{stage}.save_steps={SAVE_EVERY}", f"{stage}.save_total_limit={KEEP}",
+             f"{stage}.logging_steps=1"]
+    if stage == "sft":
+        return train
+    if stage == "cpt":
+        corpus = _write_corpus(data_dir / "corpus.txt")
+        return [f"data.sources=[{{kind: task, task: arithmetic, n: 40}}, {{path: {corpus}}}]", "cpt.enabled=true",
+                "cpt.max_length=32", "cpt.batch_size=4", "cpt.learning_rate=5e-3", *train]
+    scored = _write_scored(data_dir / "scored.jsonl")
+    # External + length rewards differ between a random model's completions; a task score would be 0 for all.
+    return [f"data.sources=[{{kind: file, path: {scored}, format: scored_conversation}}]", "sft.enabled=false",
+            "rl.enabled=true", "rl.algorithm=grpo", "rl.batch_size=4", "rl.num_generations=2",
+            "rl.max_completion_length=6", "rl.learning_rate=1e-3", "rl.warmup_ratio=0",
+            "rl.rewards=[{name: external, low: 0, high: 10}, {name: length, target_length: 4}]", *train]
+
+
+def _write_corpus(path: Path) -> Path:
+    rng = random.Random(0)
+    words = [a + b + c for a in "bcdfgklmnprstvz" for b in "aeiou" for c in ("n", "r", "s", "ta", "mo")]
+    docs = [" ".join(rng.choice(words) for _ in range(rng.randint(5, 30))) for _ in range(40)]
+    path.write_text("\n\n".join(docs) + "\n", encoding="utf-8")
+    return path
+
+
+def _write_scored(path: Path) -> Path:
+    colours = ["red", "green", "blue", "gold", "pink", "grey", "teal", "navy", "plum", "lime", "rose", "sand"]
+    rows = [{"conversation": [{"role": "user", "content": f"Describe the colour {c}."},
+                              {"role": "assistant", "content": f"{c.title()} is a colour; many things are {c}."}],
+             "meta_eval_score": 2 + i % 8} for i, c in enumerate(colours)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@dataclass
+class Run:
+    """One stage's folders under a paths.root."""
+
+    stage: str
+    root: Path
+
+    @property
+    def dest(self) -> Path:
+        return self.root / {"cpt": "models/cpt", "sft": "models/sft", "rl": "models/rl"}[self.stage]
+
+    @property
+    def ckpts(self) -> Path:
+        return self.root / "checkpoints" / self.stage
+
+    def checkpoints(self) -> list[tuple[int, Path, bool]]:
+        from trainpipe.training.checkpoints import list_checkpoints
+
+        return list_checkpoints(self.ckpts)
+
+    def latest_complete(self) -> Path | None:
+        done = [p for _, p, ok in self.checkpoints() if ok]
+        return done[-1] if done else None
+
+    def weights(self) -> dict:
+        from safetensors.torch import load_file
+
+        return load_file(self.dest / "model.safetensors")
+
+    def losses(self) -> list[float]:
+        state = json.loads((self.ckpts / f"checkpoint-{STEPS}" / "trainer_state.json").read_text())
+        return [h["loss"] for h in state["log_history"] if "loss" in h]
+
+
+@dataclass
+class Report:
+    stage: str
+    seed: int
+    kills: int = 0
+    kills_by_phase: dict = field(default_factory=dict)
+    attempts: int = 0
+    resumes: int = 0
+    fresh_starts: int = 0
+    completed_runs: int = 0
+    mismatches: int = 0
+    failures: list = field(default_factory=list)
+    reference_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+    def fail(self, message: str) -> None:
+        self.failures.append(message)
+        print(f"  FAILURE: {message}", file=sys.stderr, flush=True)
+
+
+def reference(stage: str, root: Path, overrides: list[str]) -> tuple[Run, dict]:
+    """The uninterrupted run, in this process (collect first), against which every finished run is compared."""
+    import torch
+
+    from trainpipe.config import load_config
+    from trainpipe.pipeline import run_stage
+
+    torch.set_num_threads(1)  # the same numerics as the children
+    cfg = load_config(str(SMOKE), [f"paths.root={root}", *overrides])
+    run_stage(cfg, "collect")
+    manifest = run_stage(cfg, stage, force=True)
+    return Run(stage, root), manifest
+
+
+def launch(run: Run, overrides: list[str], log: Path, hooks: dict) -> subprocess.Popen:
+    cmd = [sys.executable, str(REPO / "scripts" / SCRIPTS[run.stage]), "--config", str(SMOKE),
+           f"paths.root={run.root}", *overrides]
+    env = {**os.environ, **CHILD_ENV, **hooks}
+    with open(log, "wb") as fh:
+        return subprocess.Popen(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, env=env)
+
+
+def phase(run: Run, log_text: str) -> str:
+    """Where the child is, judged from outside: publishing, saving a checkpoint, training, or starting up."""
+    if list(run.dest.parent.glob(f".{run.dest.name}.old-*")) or (
+            run.dest.exists() and not (run.dest / "manifest.json").exists()):
+        return "publish"
+    partial = [p for _, p, ok in run.checkpoints() if not ok]
+    if partial:
+        return "checkpoint-marker" if (partial[-1] / "trainer_state.json").exists() else "checkpoint-save"
+    if "train_runtime" in log_text:
+        return "final-save"
+    return "step" if PROGRESS.search(log_text) else "startup"
+
+
+@dataclass
+class Plan:
+    """When to kill one attempt: mode, the crash-window hooks it sets, and its random delays."""
+
+    mode: str
+    hooks: dict
+    delay: float
+
+
+def make_plan(rng: random.Random, index: int, kills: int) -> Plan:
+    # A short run (CI) takes one kill of each kind; a long one draws them at random.
+    modes = ["checkpoint", "step", "publish"]
+    mode = modes[index] if kills <= 3 else rng.choice(modes + ["anytime", "step", "checkpoint"])
+    if mode == "checkpoint":
+        return Plan(mode, {"TRAINPIPE_TEST_SLEEP_IN_CHECKPOINT": f"{rng.uniform(0.3, 0.8):.2f}"}, rng.uniform(0, 0.3))
+    if mode == "publish":
+        return Plan(mode, {"TRAINPIPE_TEST_SLEEP_IN_PUBLISH": f"{rng.uniform(0.3, 0.8):.2f}"}, rng.uniform(0, 0.25))
+    return Plan(mode, {}, rng.random())
+
+
+def due(plan: Plan, run: Run, text: str, started: float, known: set, est: dict) -> bool:
+    """Whether the moment to kill has come (polled every few milliseconds)."""
+    if plan.mode == "checkpoint":
+        return any(not ok and p.name not in known for _, p, ok in run.checkpoints())
+    if plan.mode == "publish":
+        return phase(run, "") == "publish"
+    if plan.mode == "anytime":
+        return time.time() - started > plan.delay * (est["startup"] + STEPS * est["step"])
+    seen = PROGRESS.findall(text)
+    if not seen:
+        return False
+    est.setdefault("progress_at", time.time())
+    remaining = STEPS - int(seen[0][0])
+    return time.time() - est["progress_at"] > plan.delay * 0.9 * remaining * est["step"]
+
+
+def attempt(run: Run, overrides: list[str], plan: Plan | None, log: Path, est: dict) -> tuple[int | None, str]:
+    """Run the stage once; kill it per `plan` (None: let it finish). Returns (exit status or None, phase)."""
+    known = {p.name for _, p, _ in run.checkpoints()}
+    proc = launch(run, overrides, log, plan.hooks if plan else {})
+    started, deadline, est_local = time.time(), time.time() + 600, dict(est)
+    while proc.poll() is None and time.time() < deadline:
+        text = log.read_text(errors="replace")
+        if "progress" not in est and PROGRESS.search(text):
+            est["startup"] = est["progress"] = time.time() - started
+        if plan and due(plan, run, text, started, known, est_local):
+            if plan.mode in ("checkpoint", "publish"):
+                time.sleep(plan.delay)  # somewhere inside the crash window, or just past it
+            where = phase(run, log.read_text(errors="replace"))
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return None, where
+        time.sleep(0.005)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+        return -9, "hung"
+    return proc.returncode, "finished"
+
+
+class Stress:
+    """The kill / check / rerun loop over rounds; a round ends with a finished run compared to the reference."""
+
+    def __init__(self, stage: str, root: Path, seed: int):
+        self.stage, self.root, self.rng = stage, root, random.Random(seed)
+        self.overrides = stage_overrides(stage, root / "data")
+        self.report = Report(stage, seed)
+        self.run = Run(stage, root / "killed")
+        self.previous: dict | None = None  # manifest + weights digest of the output present before this round
+        self.est = {"startup": 10.0, "step": 1.0}
+        self.n = 0
+
+    def prepare(self) -> None:
+        started = time.time()
+        self.ref, manifest = reference(self.stage, self.root / "clean", self.overrides)
+        self.ref_fp, self.ref_steps = manifest["fingerprint"], manifest["metrics"]["steps"]
+        self.report.reference_seconds = round(time.time() - started, 1)
+        self.est["step"] = max(0.05, manifest["metrics"]["train_seconds"] / max(1, self.ref_steps))
+        shutil.rmtree(self.run.root, ignore_errors=True)
+        shutil.copytree(self.ref.root / "data_cache", self.run.root / "data_cache")
+
+    def one(self, plan: Plan | None) -> int | None:
+        """One attempt plus its checks; returns the exit status (None when killed)."""
+        expected = self.run.latest_complete()
+        floor = int(expected.name.split("-")[1]) if expected else 0
+        self.n += 1
+        log = self.root / "logs" / f"attempt-{self.n:03d}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        code, where = attempt(self.run, self.overrides, plan, log, self.est)
+        self.report.attempts += 1
+        self._check_resume(log.read_text(errors="replace"), expected)
+        if code is None:
+            self.report.kills += 1
+            self.report.kills_by_phase[where] = self.report.kills_by_phase.get(where, 0) + 1
+            print(f"  attempt {self.n}: {plan.mode} kill landed in {where}", file=sys.stderr, flush=True)
+            self._check_after_kill(floor)
+        elif code != 0:
+            self.report.fail(f"attempt {self.n} exited {code} ({where}); see {log}")
+        return code
+
+    def _check_resume(self, text: str, expected: Path | None) -> None:
+        found = RESUMED.findall(text)
+        if "up to date" in text or not (found or PROGRESS.search(text)):
+            return  # skipped, or killed before it chose where to resume from
+        if found:
+            self.report.resumes += 1
+        else:
+            self.report.fresh_starts += 1
+        if (found[-1] if found else None) != (str(expected) if expected else None):
+            self.report.fail(f"attempt {self.n} resumed from {found or 'nothing'}; the latest complete was {expected}")
+
+    def _check_after_kill(self, floor: int) -> None:
+        """What a killed run leaves: the previous output whole (or the new one complete), no lost checkpoint."""
+        from trainpipe import artifacts
+
+        artifacts.recover(self.run.dest)  # what the next run does first, under its lock
+        manifest = artifacts.read_manifest(self.run.dest)
+        if manifest is None and self.previous is not None:
+            self.report.fail(f"attempt {self.n}: the previous output of {self.run.dest} was lost")
+        elif manifest is not None and manifest["fingerprint"] == self.ref_fp:
+            self._compare("output published before the kill")
+        elif manifest is not None and (self.previous is None or manifest != self.previous["manifest"]
+                                       or artifacts.file_digest(self.run.dest / "model.safetensors")
+                                       != self.previous["digest"]):
+            self.report.fail(f"attempt {self.n}: {self.run.dest} holds an unexpected or altered output")
+        steps = [s for s, p, ok in self.run.checkpoints() if ok]
+        if (max(steps) if steps else 0) < floor:
+            self.report.fail(f"attempt {self.n}: complete checkpoints went back from {floor} to {steps}")
+        for s, p, ok in self.run.checkpoints():
+            if ok and json.loads((p / "trainer_state.json").read_text())["global_step"] != s:
+                self.report.fail(f"attempt {self.n}: {p} is marked complete but its trainer state disagrees")
+
+    def _compare(self, what: str) -> bool:
+        """A finished run against the reference: fingerprint, steps, loss history (data order) and weights."""
+        import torch
+
+        from trainpipe import artifacts
+
+        manifest = artifacts.read_manifest(self.run.dest)
+        a, b = self.run.weights(), self.ref.weights()
+        la, lb = self.run.losses(), self.ref.losses()
+        problems = [name for name, ok in (
+            ("fingerprint", manifest["fingerprint"] == self.ref_fp),
+            ("steps", manifest["metrics"]["steps"] == self.ref_steps),
+            ("weights", a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5, rtol=1e-4) for k in a)),
+            ("losses", len(la) == len(lb) and all(abs(x - y) <= 1e-3 * max(1.0, abs(y)) for x, y in zip(la, lb))),
+        ) if not ok]
+        if problems:
+            self.report.mismatches += 1
+            self.report.fail(f"attempt {self.n}: {what} differs from the uninterrupted run in {problems} "
+                             f"(losses {la} vs {lb})")
+        return not problems
+
+    def finish_round(self) -> None:
+        """The run finished: compare it, check the checkpoint folder, then set up the next round."""
+        from trainpipe import artifacts
+
+        self._compare("finished run")
+        self.report.completed_runs += 1
+        ckpts = self.run.checkpoints()
+        if any(not ok for *_, ok in ckpts) or not 1 <= sum(ok for *_, ok in ckpts) <= KEEP:
+            self.report.fail(f"round end: checkpoints {[(s, ok) for s, _, ok in ckpts]} (keep {KEEP})")
+        shutil.rmtree(self.run.ckpts)
+        if self.report.completed_runs % 2:
+            # Next round publishes over an older output, which every kill must leave whole.
+            manifest = {**artifacts.read_manifest(self.run.dest), "fingerprint": f"older-{self.report.completed_runs}"}
+            artifacts.write_json_atomic(self.run.dest / "manifest.json", manifest)
+            self.previous = {"manifest": artifacts.read_manifest(self.run.dest),
+                             "digest": artifacts.file_digest(self.run.dest / "model.safetensors")}
+        else:
+            shutil.rmtree(self.run.dest)
+            self.previous = None
+
+    def go(self, kills: int) -> Report:
+        started = time.time()
+        self.prepare()
+        index = 0
+        while self.report.kills < kills and len(self.report.failures) < 5:
+            code = self.one(make_plan(self.rng, index, kills))
+            index += code is None
+            if code == 0:
+                self.finish_round()
+        code = None
+        while code is None and len(self.report.failures) < 5:
+            code = self.one(None)
+        if code == 0:
+            self.finish_round()
+        self.report.wall_seconds = round(time.time() - started, 1)
+        return self.report
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--stage", choices=sorted(SCRIPTS), required=True)
+    p.add_argument("--kills", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--root", required=True, help="work folder (emptied first)")
+    args = p.parse_args(argv)
+    root = Path(args.root).resolve()
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    report = Stress(args.stage, root, args.seed).go(args.kills)
+    out = root / f"stress-{args.stage}.json"
+    out.write_text(json.dumps(report.__dict__, indent=2), encoding="utf-8")
+    ok = not report.failures and not report.mismatches and report.completed_runs >= 1
+    print(f"{args.stage}: {report.kills} kills {report.kills_by_phase}, {report.attempts} attempts, "
+          f"{report.resumes} resumes, {report.fresh_starts} fresh starts, {report.completed_runs} finished runs, "
+          f"{report.mismatches} mismatches, {len(report.failures)} failures in {report.wall_seconds} s -> "
+          f"{'PASS' if ok else 'FAIL'} ({out})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
