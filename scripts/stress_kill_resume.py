@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "configs" / "smoke.yaml"
 SCRIPTS = {"cpt": "2_train_cpt.py", "sft": "3_train_sft.py", "rl": "4_train_rl.py"}
-STEPS, SAVE_EVERY, KEEP = 12, 2, 2
+SAVE_EVERY, KEEP = 2, 2
 # The trainer's progress bar has no label ("Loading weights: ..." bars do).
 PROGRESS = re.compile(r"(?:^|\r)\s*\d+%\|[^|\r\n]*\|\s*(\d+)/(\d+) \[", re.M)
 RESUMED = re.compile(r"resuming from (\S+)")
@@ -29,10 +29,10 @@ CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLE
              "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
-def stage_overrides(stage: str, data_dir: Path) -> list[str]:
-    """Config overrides (on configs/smoke.yaml) that make `stage` train STEPS steps with frequent checkpoints."""
+def stage_overrides(stage: str, data_dir: Path, steps: int) -> list[str]:
+    """Config overrides (on configs/smoke.yaml) that make `stage` train `steps` steps with frequent checkpoints."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    train = [f"{stage}.max_steps={STEPS}", f"{stage}.save_steps={SAVE_EVERY}", f"{stage}.save_total_limit={KEEP}",
+    train = [f"{stage}.max_steps={steps}", f"{stage}.save_steps={SAVE_EVERY}", f"{stage}.save_total_limit={KEEP}",
              f"{stage}.logging_steps=1"]
     if stage == "sft":
         return train
@@ -71,6 +71,7 @@ class Run:
 
     stage: str
     root: Path
+    steps: int
 
     @property
     def dest(self) -> Path:
@@ -95,7 +96,7 @@ class Run:
         return load_file(self.dest / "model.safetensors")
 
     def losses(self) -> list[float]:
-        state = json.loads((self.ckpts / f"checkpoint-{STEPS}" / "trainer_state.json").read_text())
+        state = json.loads((self.ckpts / f"checkpoint-{self.steps}" / "trainer_state.json").read_text())
         return [h["loss"] for h in state["log_history"] if "loss" in h]
 
 
@@ -119,7 +120,7 @@ class Report:
         print(f"  FAILURE: {message}", file=sys.stderr, flush=True)
 
 
-def reference(stage: str, root: Path, overrides: list[str]) -> tuple[Run, dict]:
+def reference(stage: str, root: Path, overrides: list[str], steps: int) -> tuple[Run, dict]:
     """The uninterrupted run, in this process (collect first), against which every finished run is compared."""
     import torch
 
@@ -130,7 +131,7 @@ def reference(stage: str, root: Path, overrides: list[str]) -> tuple[Run, dict]:
     cfg = load_config(str(SMOKE), [f"paths.root={root}", *overrides])
     run_stage(cfg, "collect")
     manifest = run_stage(cfg, stage, force=True)
-    return Run(stage, root), manifest
+    return Run(stage, root, steps), manifest
 
 
 def launch(run: Run, overrides: list[str], log: Path, hooks: dict) -> subprocess.Popen:
@@ -149,7 +150,7 @@ def phase(run: Run, log_text: str) -> str:
     partial = [p for _, p, ok in run.checkpoints() if not ok]
     if partial:
         return "checkpoint-marker" if (partial[-1] / "trainer_state.json").exists() else "checkpoint-save"
-    if "train_runtime" in log_text:
+    if "'train_loss'" in log_text:  # the trainer's closing summary: training is over, the model is being saved
         return "final-save"
     return "step" if PROGRESS.search(log_text) else "startup"
 
@@ -181,32 +182,31 @@ def due(plan: Plan, run: Run, text: str, started: float, known: set, est: dict) 
     if plan.mode == "publish":
         return phase(run, "") == "publish"
     if plan.mode == "anytime":
-        return time.time() - started > plan.delay * (est["startup"] + STEPS * est["step"])
-    seen = PROGRESS.findall(text)
-    if not seen:
-        return False
-    est.setdefault("progress_at", time.time())
-    remaining = STEPS - int(seen[0][0])
-    return time.time() - est["progress_at"] > plan.delay * 0.9 * remaining * est["step"]
+        return time.time() - started > plan.delay * (est["startup"] + run.steps * est["step"])
+    seen = [int(done) for done, _ in PROGRESS.findall(text)]
+    # "step": once a step drawn among those left has finished, then part of a step later (see attempt)
+    return bool(seen) and seen[-1] >= seen[0] + int(plan.delay * (run.steps - seen[0]))
 
 
 def attempt(run: Run, overrides: list[str], plan: Plan | None, log: Path, est: dict) -> tuple[int | None, str]:
     """Run the stage once; kill it per `plan` (None: let it finish). Returns (exit status or None, phase)."""
     known = {p.name for _, p, _ in run.checkpoints()}
     proc = launch(run, overrides, log, plan.hooks if plan else {})
-    started, deadline, est_local = time.time(), time.time() + 600, dict(est)
+    started, deadline = time.time(), time.time() + 900
     while proc.poll() is None and time.time() < deadline:
         text = log.read_text(errors="replace")
         if "progress" not in est and PROGRESS.search(text):
             est["startup"] = est["progress"] = time.time() - started
-        if plan and due(plan, run, text, started, known, est_local):
+        if plan and due(plan, run, text, started, known, est):
             if plan.mode in ("checkpoint", "publish"):
                 time.sleep(plan.delay)  # somewhere inside the crash window, or just past it
+            elif plan.mode == "step":
+                time.sleep(random.Random(plan.delay).uniform(0, est["step"]))  # into the next step
             where = phase(run, log.read_text(errors="replace"))
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             return None, where
-        time.sleep(0.005)
+        time.sleep(0.02)
     if proc.poll() is None:
         proc.kill()
         proc.wait()
@@ -217,18 +217,18 @@ def attempt(run: Run, overrides: list[str], plan: Plan | None, log: Path, est: d
 class Stress:
     """The kill / check / rerun loop over rounds; a round ends with a finished run compared to the reference."""
 
-    def __init__(self, stage: str, root: Path, seed: int):
-        self.stage, self.root, self.rng = stage, root, random.Random(seed)
-        self.overrides = stage_overrides(stage, root / "data")
+    def __init__(self, stage: str, root: Path, seed: int, steps: int = 12):
+        self.stage, self.root, self.rng, self.steps = stage, root, random.Random(seed), steps
+        self.overrides = stage_overrides(stage, root / "data", steps)
         self.report = Report(stage, seed)
-        self.run = Run(stage, root / "killed")
+        self.run = Run(stage, root / "killed", steps)
         self.previous: dict | None = None  # manifest + weights digest of the output present before this round
         self.est = {"startup": 10.0, "step": 1.0}
         self.n = 0
 
     def prepare(self) -> None:
         started = time.time()
-        self.ref, manifest = reference(self.stage, self.root / "clean", self.overrides)
+        self.ref, manifest = reference(self.stage, self.root / "clean", self.overrides, self.steps)
         self.ref_fp, self.ref_steps = manifest["fingerprint"], manifest["metrics"]["steps"]
         self.report.reference_seconds = round(time.time() - started, 1)
         self.est["step"] = max(0.05, manifest["metrics"]["train_seconds"] / max(1, self.ref_steps))
@@ -308,17 +308,19 @@ class Stress:
         return not problems
 
     def finish_round(self) -> None:
-        """The run finished: compare it, check the checkpoint folder, then set up the next round."""
-        from trainpipe import artifacts
-
+        """The run finished: compare it and check what its checkpoint folder kept."""
         self._compare("finished run")
         self.report.completed_runs += 1
         ckpts = self.run.checkpoints()
         if any(not ok for *_, ok in ckpts) or not 1 <= sum(ok for *_, ok in ckpts) <= KEEP:
             self.report.fail(f"round end: checkpoints {[(s, ok) for s, _, ok in ckpts]} (keep {KEEP})")
+
+    def next_round(self) -> None:
+        """A fresh run: with no output (even rounds) or over an older output that every kill must leave whole."""
+        from trainpipe import artifacts
+
         shutil.rmtree(self.run.ckpts)
         if self.report.completed_runs % 2:
-            # Next round publishes over an older output, which every kill must leave whole.
             manifest = {**artifacts.read_manifest(self.run.dest), "fingerprint": f"older-{self.report.completed_runs}"}
             artifacts.write_json_atomic(self.run.dest / "manifest.json", manifest)
             self.previous = {"manifest": artifacts.read_manifest(self.run.dest),
@@ -336,6 +338,7 @@ class Stress:
             index += code is None
             if code == 0:
                 self.finish_round()
+                self.next_round()
         code = None
         while code is None and len(self.report.failures) < 5:
             code = self.one(None)
@@ -350,12 +353,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stage", choices=sorted(SCRIPTS), required=True)
     p.add_argument("--kills", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=12, help="training steps per run (a checkpoint every 2)")
     p.add_argument("--root", required=True, help="work folder (emptied first)")
     args = p.parse_args(argv)
     root = Path(args.root).resolve()
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    report = Stress(args.stage, root, args.seed).go(args.kills)
+    report = Stress(args.stage, root, args.seed, args.steps).go(args.kills)
     out = root / f"stress-{args.stage}.json"
     out.write_text(json.dumps(report.__dict__, indent=2), encoding="utf-8")
     ok = not report.failures and not report.mismatches and report.completed_runs >= 1

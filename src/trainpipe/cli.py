@@ -58,7 +58,8 @@ def disk_full(exc: BaseException | None) -> BaseException | None:
 
 def stage_main(stage: str, argv: list[str] | None = None) -> int:
     """Entry point of scripts/N_<stage>.py."""
-    args = _parser(f"trainpipe stage: {stage}").parse_args(argv)
+    # intermixed: `--force` may come after overrides (plain parse_args rejects the overrides that follow it)
+    args = _parser(f"trainpipe stage: {stage}").parse_intermixed_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         from trainpipe.config import load_config
@@ -87,7 +88,7 @@ def pipeline_main(argv: list[str] | None = None) -> int:
     p.add_argument("--to", dest="end", choices=list(SCRIPTS))
     p.add_argument("--only", choices=list(SCRIPTS))
     p.add_argument("--status", action="store_true", help="print a table of stage states and exit")
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)
     try:
         from trainpipe.config import load_config
         from trainpipe.pipeline import enabled, stages, status_rows

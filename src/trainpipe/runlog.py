@@ -60,15 +60,21 @@ def stage_logging(log_dir: Path, cfg, stage: str, argv: list[str] | None = None)
     root = logging.getLogger()
     root.addHandler(handler)
     log = logging.getLogger("trainpipe")
-    (log_dir / "config.resolved.yaml").write_text(redact(resolved_yaml(cfg)), encoding="utf-8")
-    if argv is not None:
-        log.info("command: %s", redact(" ".join(argv)))
     try:
+        (log_dir / "config.resolved.yaml").write_text(redact(resolved_yaml(cfg)), encoding="utf-8")
+        if argv is not None:
+            log.info("command: %s", redact(" ".join(argv)))
         yield
     except UserError:
         raise
-    except BaseException:
-        log.exception("stage %s failed", stage)
+    except BaseException as exc:
+        from trainpipe.cli import disk_full
+
+        if disk_full(exc) is None:
+            log.exception("stage %s failed", stage)
+        else:  # the command line prints one clear line for this; the traceback goes to run.log only
+            handler.handle(log.makeRecord(log.name, logging.ERROR, __file__, 0, "stage %s failed: disk full",
+                                          (stage,), sys.exc_info()))
         raise
     finally:
         root.removeHandler(handler)

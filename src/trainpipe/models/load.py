@@ -146,8 +146,11 @@ def _fix_generation_config(model, tokenizer) -> None:
 def load_tokenizer(path: Path | str, mcfg: ModelConfig, padding_side: str = "right"):
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(str(path), trust_remote_code=mcfg.trust_remote_code,
-                                        local_files_only=os.path.isdir(str(path)))
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path), trust_remote_code=mcfg.trust_remote_code,
+                                            local_files_only=os.path.isdir(str(path)))
+    except (OSError, ValueError) as exc:  # no or broken tokenizer files: the folder is bad input
+        raise UserError(f"cannot load the tokenizer from {path}: {exc}") from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = padding_side

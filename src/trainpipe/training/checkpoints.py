@@ -82,7 +82,8 @@ def prepare_resume(ckpt_dir: Path, resume: str, fingerprint: str, published_fp: 
         return str(path)
     owner = _read_owner(ckpt_dir)
     has_state = bool(list_checkpoints(ckpt_dir))
-    if has_state and owner != fingerprint and not (force or resume == "never" or owner == published_fp):
+    finished = owner is not None and owner == published_fp  # the checkpoints of the run already published
+    if has_state and owner != fingerprint and not (force or resume == "never" or finished):
         raise UserError(
             f"{ckpt_dir} holds checkpoints of an unfinished run with a different config or data "
             f"(fingerprint {owner}, now {fingerprint}); rerun with --force to start fresh, or restore the old config")
@@ -136,3 +137,25 @@ def rotate(folder: Path, keep: int) -> None:
     for old in done[: max(0, len(done) - max(1, keep))]:
         (old / MARKER).unlink(missing_ok=True)
         shutil.rmtree(old, ignore_errors=True)
+
+
+class AlreadyFinished(Exception):
+    """Raised by FinishGuard: the checkpoint the run resumed from already holds its last step."""
+
+
+class FinishGuard(TrainerCallback):
+    """Stops a run resumed from its final checkpoint before it trains anything. Resumed at max_steps in the middle
+    of an epoch, HF Trainer skips the trained batches and trains the next one before it checks max_steps, so the
+    model would be one step past the uninterrupted run's."""
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if 0 < state.max_steps <= state.global_step:
+            raise AlreadyFinished(f"global step {state.global_step} of {state.max_steps}")
+        return control
+
+
+def mean_logged_loss(state) -> float:
+    """The run's training loss from its logged history, for a run that had nothing left to train."""
+    losses = [h["loss"] for h in state.log_history if "loss" in h]
+    return sum(losses) / len(losses) if losses else float("nan")
+

@@ -55,14 +55,18 @@ def train(trainer, tc: TrainConfig, io, force: bool = False) -> dict:
         resume = checkpoints.prepare_resume(io.checkpoints, tc.resume, io.fingerprint,
                                             (published or {}).get("fingerprint"), force)
         trainer.add_callback(checkpoints.CompleteMarker(tc.save_total_limit))
+        trainer.add_callback(checkpoints.FinishGuard())
         started = time.time()
-        result = trainer.train(resume_from_checkpoint=resume)
+        try:
+            loss = float(trainer.train(resume_from_checkpoint=resume).training_loss)
+        except checkpoints.AlreadyFinished:
+            loss = checkpoints.mean_logged_loss(trainer.state)  # the weights came from the final checkpoint
         seconds = time.time() - started
     state = trainer.state
     tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
     history = [h for h in state.log_history if "loss" in h]
     return {
-        "train_loss": round(float(result.training_loss), 4), "steps": int(state.global_step),
+        "train_loss": round(loss, 4), "steps": int(state.global_step),
         "resumed_from": resume, "train_seconds": round(seconds, 1), "tokens_seen": tokens,
         "first_logged_loss": history[0]["loss"] if history else None,
         "last_logged_loss": history[-1]["loss"] if history else None,

@@ -1,0 +1,123 @@
+"""Kill anywhere, resume exactly: the short (CI) run of scripts/stress_kill_resume.py per training stage, checkpoint
+rotation, and the refusal to resume an unfinished run under a changed config."""
+import errno
+import json
+import shutil
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from trainpipe import artifacts
+from trainpipe.cli import stage_main
+from trainpipe.pipeline import run_stage
+from trainpipe.training import checkpoints
+
+from conftest import REPO
+
+STAGES = ("sft", "cpt", "rl")
+
+
+@pytest.fixture(scope="module")
+def stress(tmp_path_factory):
+    """scripts/stress_kill_resume.py with 3 kills per training stage; the three stages run side by side (each
+    stage's processes are single-threaded, so they share the CPUs well)."""
+    base = tmp_path_factory.mktemp("stress")
+    procs = {}
+    for stage in STAGES:
+        with open(base / f"{stage}.out", "w") as out:
+            procs[stage] = subprocess.Popen(
+                [sys.executable, str(REPO / "scripts" / "stress_kill_resume.py"), "--stage", stage, "--kills", "3",
+                 "--seed", "1", "--steps", "6", "--root", str(base / stage)], cwd=REPO, stdout=out, stderr=out)
+    codes = {stage: proc.wait(timeout=1800) for stage, proc in procs.items()}
+    return {stage: (codes[stage], (base / f"{stage}.out").read_text(), base / stage) for stage in STAGES}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_three_kills_then_the_result_equals_an_uninterrupted_run(stage, stress):
+    code, output, root = stress[stage]
+    report = json.loads((root / f"stress-{stage}.json").read_text())
+    # One kill inside a checkpoint save, one mid-step, one inside publish; then a run to the end.
+    assert report["failures"] == [] and report["mismatches"] == 0, output[-3000:]
+    assert code == 0 and report["kills"] == 3 and report["completed_runs"] == 1
+    assert report["kills_by_phase"].get("publish") == 1
+    assert sum(n for p, n in report["kills_by_phase"].items() if p.startswith("checkpoint")) >= 1
+    # Attempts that got as far as training resumed from the newest complete checkpoint (checked per attempt).
+    assert report["resumes"] >= 2 and report["resumes"] + report["fresh_starts"] >= 3
+    killed = root / "killed"
+    assert not list(killed.glob(f"models/.{stage}.*-*")), "a leftover of a killed publish"
+    assert [s for s, _, ok in checkpoints.list_checkpoints(killed / "checkpoints" / stage) if ok] == [4, 6]
+    assert not [p for _, p, ok in checkpoints.list_checkpoints(killed / "checkpoints" / stage) if not ok]
+
+
+def _save(folder, step, marker):
+    ckpt = folder / f"checkpoint-{step}"
+    ckpt.mkdir(parents=True)
+    (ckpt / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    marker.on_save(SimpleNamespace(output_dir=str(folder)), SimpleNamespace(global_step=step, is_world_process_zero=True),
+                   None)
+
+
+def _complete(folder):
+    return [s for s, _, ok in checkpoints.list_checkpoints(folder) if ok]
+
+
+def test_rotation_keeps_last_k_complete_and_never_the_only_one(tmp_path, monkeypatch):
+    folder = tmp_path / "checkpoints" / "sft"
+    keep2 = checkpoints.CompleteMarker(keep=2)
+    for step in (2, 4, 6):
+        _save(folder, step, keep2)
+    assert _complete(folder) == [4, 6] and not (folder / "checkpoint-2").exists()
+    # A killed save leaves checkpoint-8 without its marker: it never counts, and nothing older is rotated out for it.
+    (folder / "checkpoint-8").mkdir()
+    (folder / "checkpoint-8" / "optimizer.pt").write_bytes(b"half")
+    assert checkpoints.latest_complete(folder).name == "checkpoint-6"
+    # A save that fails before its marker (disk full while syncing) deletes nothing either.
+    monkeypatch.setattr(checkpoints.artifacts, "fsync_tree", lambda p: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    shutil.rmtree(folder / "checkpoint-8")
+    with pytest.raises(OSError):
+        _save(folder, 8, keep2)
+    assert _complete(folder) == [4, 6]
+    monkeypatch.undo()
+    # keep=1: the new checkpoint is marked before the old one goes, so one complete checkpoint always exists.
+    shutil.rmtree(folder / "checkpoint-8")
+    _save(folder, 8, checkpoints.CompleteMarker(keep=1))
+    assert _complete(folder) == [8] and sorted(p.name for p in folder.iterdir()) == ["checkpoint-8"]
+    # The next run drops incomplete folders and resumes from the newest complete one; checkpoints nobody owns
+    # are refused rather than wiped.
+    (folder / "checkpoint-10").mkdir()
+    with pytest.raises(checkpoints.UserError, match="unfinished run"):
+        checkpoints.prepare_resume(folder, "auto", "fp", None, False)
+    artifacts.write_json_atomic(folder / "owner.json", {"fingerprint": "fp"})
+    assert checkpoints.prepare_resume(folder, "auto", "fp", None, False) == str(folder / "checkpoint-8")
+    assert _complete(folder) == [8] and not (folder / "checkpoint-10").exists()
+
+
+def _state(folder):
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.name != checkpoints.LOCK}
+
+
+def test_changed_config_refuses_to_resume_via_cli_and_force_starts_fresh(smoke_cfg, tmp_path, capsys):
+    argv = ["--config", str(REPO / "configs" / "smoke.yaml"), f"paths.root={tmp_path}", "sft.max_steps=2",
+            "sft.save_steps=1"]
+    run_stage(smoke_cfg(), "collect")
+    assert stage_main("sft", argv) == 0
+    ckpts, out = tmp_path / "checkpoints" / "sft", tmp_path / "models" / "sft"
+    old_fp = artifacts.read_manifest(out)["fingerprint"]
+    shutil.rmtree(out)  # as if killed before publishing: an unfinished run with two complete checkpoints
+    before = _state(ckpts)
+    capsys.readouterr()
+
+    assert stage_main("sft", [*argv, "sft.learning_rate=5e-4"]) == 2
+    err = capsys.readouterr().err
+    assert "holds checkpoints of an unfinished run with a different config" in err and "--force" in err
+    assert "Traceback" not in err and f"fingerprint {old_fp}, now " in err
+    assert _state(ckpts) == before  # nothing mixed in or deleted
+    assert artifacts.read_manifest(out) is None and not list(out.parent.glob(".sft.tmp-*"))
+
+    assert stage_main("sft", ["--force", *argv, "sft.learning_rate=5e-4"]) == 0
+    manifest = artifacts.read_manifest(out)
+    assert manifest["fingerprint"] != old_fp and manifest["metrics"]["resumed_from"] is None
+    assert manifest["metrics"]["steps"] == 2
+    assert json.loads((ckpts / "owner.json").read_text())["fingerprint"] == manifest["fingerprint"]
