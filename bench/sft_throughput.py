@@ -63,10 +63,10 @@ def make_records(n: int, seed: int, lo: int = 20, hi: int = 400) -> list[dict]:
 
 @dataclass
 class Run:
-    system: str  # trainpipe | trl-default | trl-tuned | trl-tuned+gbl | knowlyr
+    system: str  # trainpipe | trl-default | trl-tuned | trl-tuned-bf16 | trl-tuned+gbl | knowlyr
     mode: str  # lora | full
     settings: dict = field(default_factory=dict)  # trainpipe: dotted overrides; trl/knowlyr: their own args
-    threads: int | None = None  # OMP_NUM_THREADS for the child; None leaves torch's default
+    env: dict = field(default_factory=dict)  # extra environment of the child (thread settings)
     name: str = ""
 
     @property
@@ -74,46 +74,45 @@ class Run:
         return self.name or f"{self.system}/{self.mode}"
 
 
+TUNED = {"bf16": False, "gradient_checkpointing": False}
+
+
 def comparison_runs(modes: list[str], systems: list[str], trl_batch: int, default_steps: int) -> list[Run]:
-    runs = []
-    for mode in modes:
-        for system in systems:
-            if system == "trainpipe":
-                runs.append(Run("trainpipe", mode))
-            elif system == "trl-default":
-                runs.append(Run("trl-default", mode, {"max_steps": default_steps}))
-            elif system == "trl-tuned":
-                runs.append(Run("trl-tuned", mode, {"bf16": False, "gradient_checkpointing": False,
-                                                    "per_device_train_batch_size": trl_batch}))
-            elif system == "trl-tuned+gbl":
-                runs.append(Run("trl-tuned+gbl", mode, {"bf16": False, "gradient_checkpointing": False,
-                                                        "per_device_train_batch_size": trl_batch,
-                                                        "train_sampling_strategy": "group_by_length"}))
-            elif system == "knowlyr":
-                runs.append(Run("knowlyr", mode, {"bf16": False, "gradient_checkpointing": False}))
-    return runs
+    """Hand-tuned TRL as the brief defines it: fp32, no checkpointing, a good batch size. This CPU computes bf16
+    natively (AVX512-BF16), so trl-tuned-bf16 is the same with bf16 autocast, for an honest second reference."""
+    per_system = {
+        "trainpipe": {},
+        "trl-default": {"max_steps": default_steps},
+        "trl-tuned": {**TUNED, "per_device_train_batch_size": trl_batch},
+        "trl-tuned-bf16": {**TUNED, "bf16": True, "per_device_train_batch_size": trl_batch},
+        "trl-tuned+gbl": {**TUNED, "per_device_train_batch_size": trl_batch, "train_sampling_strategy": "group_by_length"},
+        "knowlyr": {"bf16": False, "gradient_checkpointing": False},
+    }
+    return [Run(system, mode, dict(per_system[system])) for mode in modes for system in systems]
 
 
-ABLATIONS = {  # trainpipe SFT variants, each against the same data; the name says what differs from the default
-    "default": [],
-    "packing (padding-free)": ["sft.packing=true"],
-    "no group_by_length": ["sft.group_by_length=false"],
-    "batch 4": ["sft.batch_size=4"],
-    "batch 8": ["sft.batch_size=8"],
-    "batch 32": ["sft.batch_size=32"],
-    "batch 8 x accum 2": ["sft.batch_size=8", "sft.grad_accum=2"],
-    "gradient checkpointing": ["sft.gradient_checkpointing=on"],
-    "fp32 (no bf16 autocast)": ["sft.precision=fp32"],
-    "bf16 autocast": ["sft.precision=bf16"],
-    "torch.compile": ["sft.torch_compile=true"],
-    "1 thread": [],
+ABLATIONS = {  # trainpipe SFT variants on the same data: (dotted overrides, child environment)
+    "default": ([], {}),
+    "ce_kernel=trl (TRL's fused head)": (["sft.ce_kernel=trl"], {}),
+    "fp32 (no bf16 autocast)": (["sft.precision=fp32"], {}),
+    "packing (padding-free)": (["sft.packing=true"], {}),
+    "no group_by_length": (["sft.group_by_length=false"], {}),
+    "batch 4": (["sft.batch_size=4"], {}),
+    "batch 16": (["sft.batch_size=16"], {}),
+    "batch 32": (["sft.batch_size=32"], {}),
+    "batch 4 x accum 2": (["sft.batch_size=4", "sft.grad_accum=2"], {}),
+    "gradient checkpointing": (["sft.gradient_checkpointing=on"], {}),
+    "torch.compile": (["sft.torch_compile=true"], {}),
+    "1 thread": (["sft.num_threads=1"], {}),
+    "2 threads": (["sft.num_threads=2"], {}),
+    "2 threads, OMP_WAIT_POLICY=PASSIVE": (["sft.num_threads=2"], {"OMP_WAIT_POLICY": "PASSIVE"}),
 }
 
 
 def ablation_runs(modes: list[str], names: list[str] | None) -> list[Run]:
     chosen = names or list(ABLATIONS)
-    return [Run("trainpipe", mode, {"overrides": ABLATIONS[n]}, threads=1 if n == "1 thread" else None,
-                name=f"trainpipe/{mode}: {n}") for mode in modes for n in chosen]
+    return [Run("trainpipe", mode, {"overrides": ABLATIONS[n][0]}, dict(ABLATIONS[n][1]), name=f"trainpipe/{mode}: {n}")
+            for mode in modes for n in chosen]
 
 
 # ---- setup -----------------------------------------------------------------------------------------------
@@ -185,11 +184,10 @@ def _derive(root: Path, config: Path, data: Path) -> dict:
 # ---- running -------------------------------------------------------------------------------------------
 
 
-def execute(run: Run, setup: dict, index: int, knowlyr_src: str | None) -> dict:
+def execute(run: Run, setup: dict, index: int, knowlyr_src: str | None, common_env: dict) -> dict:
     root = Path(setup["root"])
     log = root / "bench-logs" / f"{index:03d}-{run.key.replace('/', '_').replace(' ', '_').replace(':', '')}.log"
-    env = {"OMP_NUM_THREADS": str(run.threads)} if run.threads else {}
-    env["TOKENIZERS_PARALLELISM"] = "false"
+    env = {"TOKENIZERS_PARALLELISM": "false", **common_env, **run.env}
     if run.system == "trainpipe":
         cmd = [sys.executable, str(REPO / "scripts" / "3_train_sft.py"), "--config", setup["config"], "--force",
                f"paths.root={root}", f"sft.lora.enabled={str(run.mode == 'lora').lower()}",
@@ -205,7 +203,7 @@ def execute(run: Run, setup: dict, index: int, knowlyr_src: str | None) -> dict:
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         child = run_child([sys.executable, str(Path(__file__).resolve()), "--worker", str(spec_path)], log, env)
         result = json.loads(Path(spec["result"]).read_text()) if child["rc"] == 0 else {}
-    row = {"key": run.key, "system": run.system, "mode": run.mode, "settings": run.settings, "threads": run.threads,
+    row = {"key": run.key, "system": run.system, "mode": run.mode, "settings": run.settings, "env": env,
            **child, **result}
     if result.get("train_seconds"):
         row["tokens_per_s"] = round(result["tokens"] / result["train_seconds"], 1)
@@ -215,7 +213,8 @@ def execute(run: Run, setup: dict, index: int, knowlyr_src: str | None) -> dict:
 def _trainpipe_result(root: Path) -> dict:
     m = json.loads((root / "models" / "sft" / "manifest.json").read_text())["metrics"]
     return {"train_seconds": m["train_seconds"], "tokens": m["tokens_seen"], "steps": m["steps"],
-            "train_loss": m["train_loss"]}
+            "train_loss": m["train_loss"], "precision": m.get("precision"), "ce_kernel": m.get("ce_kernel"),
+            "threads": m.get("cpu_threads")}
 
 
 def worker(spec_path: str) -> None:
@@ -246,14 +245,15 @@ def _trl_worker(spec: dict) -> dict:
     peft = LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=LORA["dropout"],
                       target_modules="all-linear", task_type="CAUSAL_LM") if spec["mode"] == "lora" else None
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=peft)
+    threads = torch.get_num_threads()
     started = time.time()
     out = trainer.train()
     seconds = time.time() - started
     return {"train_seconds": round(seconds, 2), "tokens": int(trainer.state.num_input_tokens_seen),
             "steps": trainer.state.global_step, "train_loss": round(out.training_loss, 4),
             "dataset_tokens": sum(len(x) for x in trainer.train_dataset["input_ids"]),
-            "bf16": args.bf16, "gradient_checkpointing": args.gradient_checkpointing,
-            "batch_size": args.per_device_train_batch_size}
+            "precision": "bf16" if args.bf16 else "fp32", "gradient_checkpointing": args.gradient_checkpointing,
+            "batch_size": args.per_device_train_batch_size, "threads": threads}
 
 
 def _knowlyr_worker(spec: dict) -> dict:
@@ -293,23 +293,31 @@ def _knowlyr_worker(spec: dict) -> dict:
                     num_epochs=1, max_length=1024, save_steps=0, use_lora=lora, lora_r=LORA["r"],
                     lora_alpha=LORA["alpha"], lora_dropout=LORA["dropout"], lora_target_modules=list(LORA_TARGETS),
                     **spec["settings"])
+    import torch
+
+    threads = torch.get_num_threads()
     started = time.time()
     ksft.SFTTrainer(cfg).train()
     seconds = time.time() - started - seen["load"] - seen["save"]
     return {"train_seconds": round(seconds, 2), "tokens": seen["tokens"], "steps": seen["batches"],
-            "batch_size": cfg.batch_size, "grad_accum": cfg.gradient_accumulation_steps}
+            "batch_size": cfg.batch_size, "grad_accum": cfg.gradient_accumulation_steps,
+            "precision": "bf16" if cfg.bf16 else "fp32", "threads": threads}
 
 
 # ---- report --------------------------------------------------------------------------------------------
 
 
-def peak(threads: int) -> dict:
-    from mfu import matmul_peak
+def peak(threads: int, env: dict, root: Path) -> dict:
+    """The matmul peak in a fresh child with the runs' environment (thread settings change it)."""
+    out = root / "bench-out" / f"peak-{len(list((root / 'bench-out').glob('peak-*')))}.log"
+    child = run_child([sys.executable, str(Path(__file__).resolve().parent / "mfu.py"), "--threads", str(threads)],
+                      out, env)
+    rates = json.loads(out.read_text().strip().splitlines()[-1])
+    return {r["dtype"]: r for r in rates} | {"load": child["load_before"]}
 
-    return {d: matmul_peak(threads=threads, dtype=d) for d in ("float32", "bfloat16")}
 
-
-def summarise(rows: list[dict], setup: dict, peak_fp32: float) -> list[dict]:
+def summarise(rows: list[dict], setup: dict, peaks: dict) -> list[dict]:
+    """Medians per run key; MFU against the median matmul peak measured with the run's own thread count."""
     shape = Shape(**setup["shape"])
     flops_per_token = {mode: train_flops(shape, setup["lengths"], setup["labelled"], LORA["r"] if mode == "lora" else None)
                        / sum(setup["lengths"]) for mode in ("lora", "full")}
@@ -322,11 +330,14 @@ def summarise(rows: list[dict], setup: dict, peak_fp32: float) -> list[dict]:
             continue
         tps = median_of(runs, "tokens_per_s")
         achieved = tps * flops_per_token[runs[0]["mode"]]
+        threads = runs[0].get("threads") or 2
+        peak = peaks.get(threads) or peaks[max(peaks)]
         out.append({"key": key, "system": runs[0]["system"], "mode": runs[0]["mode"], "runs": len(runs),
-                    "failed": failed, "tokens_per_s": round(tps, 1),
+                    "failed": failed, "tokens_per_s": round(tps, 1), "threads": threads,
                     "min": min(r["tokens_per_s"] for r in runs), "max": max(r["tokens_per_s"] for r in runs),
                     "peak_rss_mib": round(median_of(runs, "peak_rss_mib")), "tokens": runs[0]["tokens"],
-                    "gflops": round(achieved / 1e9, 1), "mfu_fp32": round(achieved / (peak_fp32 * 1e9), 3),
+                    "gflops": round(achieved / 1e9, 1), "mfu_fp32": round(achieved / (peak["float32"] * 1e9), 3),
+                    "mfu_bf16": round(achieved / (peak["bfloat16"] * 1e9), 3), "precision": runs[0].get("precision"),
                     "load": round(statistics.mean((r["load_before"][0] + r["load_after"][0]) / 2 for r in runs), 2)})
     return out
 
@@ -336,14 +347,15 @@ def render(summary: list[dict]) -> str:
     rows = []
     for s in summary:
         if not s["runs"]:
-            rows.append([s["key"], 0, "failed", "", "", "", "", "", ""])
+            rows.append([s["key"], "", "", 0, "failed"] + [""] * 9)
             continue
         vs = lambda other: (f"{s['tokens_per_s'] / ref[(other, s['mode'])]:.2f}x"  # noqa: E731
                             if ref.get((other, s["mode"])) else "")
-        rows.append([s["key"], s["runs"], s["tokens_per_s"], f"{s['min']}-{s['max']}", s["peak_rss_mib"],
-                     f"{100 * s['mfu_fp32']:.0f}%", vs("trl-tuned"), vs("knowlyr"), s["load"]])
-    return table(["run", "n", "tokens/s (median)", "range", "peak RSS MiB", "MFU (fp32 peak)", "vs TRL tuned",
-                  "vs knowlyr", "load avg"], rows)
+        rows.append([s["key"], s["precision"], s["threads"], s["runs"], s["tokens_per_s"], f"{s['min']}-{s['max']}",
+                     s["peak_rss_mib"], s["gflops"], f"{100 * s['mfu_fp32']:.0f}%", f"{100 * s['mfu_bf16']:.0f}%",
+                     vs("trl-tuned"), vs("trl-tuned-bf16"), vs("knowlyr"), s["load"]])
+    return table(["run", "precision", "threads", "n", "tokens/s (median)", "range", "peak RSS MiB", "GFLOP/s",
+                  "MFU fp32 peak", "MFU bf16 peak", "vs TRL tuned", "vs TRL tuned bf16", "vs knowlyr", "load avg"], rows)
 
 
 def main() -> int:
@@ -355,14 +367,15 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=3, help="runs of each system (medians are reported)")
     p.add_argument("--modes", nargs="+", default=["lora", "full"], choices=["lora", "full"])
     p.add_argument("--systems", nargs="+", default=["trainpipe", "trl-tuned", "knowlyr", "trl-default"],
-                   choices=["trainpipe", "trl-default", "trl-tuned", "trl-tuned+gbl", "knowlyr"])
+                   choices=["trainpipe", "trl-default", "trl-tuned", "trl-tuned-bf16", "trl-tuned+gbl", "knowlyr"])
     p.add_argument("--trl-batch", type=int, default=8, help="hand-tuned TRL per-device batch size")
     p.add_argument("--trl-default-steps", type=int, default=4, help="TRL defaults are slow: train this many steps")
     p.add_argument("--ablations", action="store_true", help="trainpipe variants instead of the peer comparison")
     p.add_argument("--only", nargs="+", help="ablation names to run (default: all)")
     p.add_argument("--knowlyr-src", default=os.environ.get("KNOWLYR_TRAINER_SRC"),
                    help="<knowlyr-agent checkout>/packages/trainer/src (or env KNOWLYR_TRAINER_SRC)")
-    p.add_argument("--peak-threads", type=int, default=2)
+    p.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="environment for every system's runs alike (e.g. OMP_WAIT_POLICY=PASSIVE)")
     p.add_argument("--root", help="work folder (default: a fresh temporary one)")
     p.add_argument("--out", help="results folder (default: bench/results)")
     args = p.parse_args()
@@ -379,28 +392,31 @@ def main() -> int:
           f"(median {lengths[len(lengths) // 2]}), {setup['labelled']} labelled", file=sys.stderr)
     runs = ablation_runs(args.modes, args.only) if args.ablations else \
         comparison_runs(args.modes, systems, args.trl_batch, args.trl_default_steps)
-    peaks = [peak(args.peak_threads)]
+    common_env = dict(e.split("=", 1) for e in args.env)
+    (root / "bench-out").mkdir(exist_ok=True)
+    samples = [peak(t, common_env, root) | {"threads": t} for t in (1, 2)]
     rows = []
     for rep in range(args.repeats):
         for run in runs:  # interleaved, so drifting load hits every system alike
             if run.system == "trl-default" and rep > 0:
-                continue  # ~15x slower than the rest: one run says enough
-            row = execute(run, setup, len(rows), args.knowlyr_src)
+                continue  # many times slower than the rest: one run says enough
+            row = execute(run, setup, len(rows), args.knowlyr_src, common_env)
             rows.append(row)
             print(f"[{len(rows)}] {run.key}: {row.get('tokens_per_s')} tok/s, {row['peak_rss_mib']} MiB, "
                   f"load {row['load_before'][0]}->{row['load_after'][0]} (rc {row['rc']})", file=sys.stderr)
-    peaks.append(peak(args.peak_threads))
-    peak_fp32 = statistics.median(p["float32"]["gflops_median"] for p in peaks)
-    summary = summarise(rows, setup, peak_fp32)
+    samples += [peak(t, common_env, root) | {"threads": t} for t in (1, 2)]
+    peaks = {t: {d: statistics.median(p[d]["gflops_median"] for p in samples if p["threads"] == t)
+                 for d in ("float32", "bfloat16")} for t in (1, 2)}
+    summary = summarise(rows, setup, peaks)
     text = render(summary)
     print(text)
-    print(f"\nfp32 matmul peak (2048², {args.peak_threads} threads, median of before/after): {peak_fp32:.1f} GFLOP/s; "
-          f"bf16: {statistics.median(p['bfloat16']['gflops_median'] for p in peaks):.1f} GFLOP/s; "
-          f"load average now {load_average()}")
+    print("\nmatmul peak (2048², median of before/after; GFLOP/s): " + "; ".join(
+        f"{t} thread(s): fp32 {p['float32']:.1f}, bf16 {p['bfloat16']:.1f}" for t, p in peaks.items())
+        + f"; load average now {load_average()}")
     path = write_results("sft_throughput" + ("-ablations" if args.ablations else ""), {
         "args": vars(args), "data": {k: v for k, v in setup.items() if k != "lengths"} | {
             "tokens": sum(lengths), "min_len": lengths[0], "max_len": lengths[-1]},
-        "peaks": peaks, "peak_fp32_gflops": peak_fp32, "summary": summary, "runs": rows, "table": text}, args.out)
+        "peak_samples": samples, "peaks": peaks, "summary": summary, "runs": rows, "table": text}, args.out)
     print(f"results: {path}", file=sys.stderr)
     return 0
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SMOKE = REPO / "configs" / "smoke.yaml"
 SCRIPTS = {"cpt": "2_train_cpt.py", "sft": "3_train_sft.py", "rl": "4_train_rl.py"}
 SAVE_EVERY, KEEP = 2, 2
 # The trainer's progress bar has no label ("Loading weights: ..." bars do).
@@ -48,6 +47,19 @@ def stage_overrides(stage: str, data_dir: Path, steps: int) -> list[str]:
             "rl.rewards=[{name: external, low: 0, high: 10}, {name: length, target_length: 4}]", *train]
 
 
+def snapshot_code(folder: Path) -> Path:
+    """Copy trainpipe, the stage scripts and configs/smoke.yaml into `folder` and import from there: every
+    attempt of a long stress must run the same code and schema (a config field added by an edit in the working
+    tree would change the fingerprint mid-run). Returns the folder; put it first on the import path."""
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "src" / "trainpipe", folder / "trainpipe", ignore=skip)
+    shutil.copytree(REPO / "scripts", folder / "scripts", ignore=skip)
+    shutil.copy(REPO / "configs" / "smoke.yaml", folder / "smoke.yaml")
+    sys.path.insert(0, str(folder))
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(folder), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return folder
+
+
 def _write_corpus(path: Path) -> Path:
     rng = random.Random(0)
     words = [a + b + c for a in "bcdfgklmnprstvz" for b in "aeiou" for c in ("n", "r", "s", "ta", "mo")]
@@ -72,14 +84,19 @@ class Run:
     stage: str
     root: Path
     steps: int
+    code: Path  # snapshot_code's folder: scripts/, smoke.yaml
 
     @property
     def dest(self) -> Path:
-        return self.root / {"cpt": "models/cpt", "sft": "models/sft", "rl": "models/rl"}[self.stage]
+        from trainpipe.artifacts import Layout
+
+        return Layout(self.root).output(self.stage)
 
     @property
     def ckpts(self) -> Path:
-        return self.root / "checkpoints" / self.stage
+        from trainpipe.artifacts import Layout
+
+        return Layout(self.root).checkpoints(self.stage)
 
     def checkpoints(self) -> list[tuple[int, Path, bool]]:
         from trainpipe.training.checkpoints import list_checkpoints
@@ -120,7 +137,7 @@ class Report:
         print(f"  FAILURE: {message}", file=sys.stderr, flush=True)
 
 
-def reference(stage: str, root: Path, overrides: list[str], steps: int) -> tuple[Run, dict]:
+def reference(run: Run, overrides: list[str]) -> dict:
     """The uninterrupted run, in this process (collect first), against which every finished run is compared."""
     import torch
 
@@ -128,14 +145,13 @@ def reference(stage: str, root: Path, overrides: list[str], steps: int) -> tuple
     from trainpipe.pipeline import run_stage
 
     torch.set_num_threads(1)  # the same numerics as the children
-    cfg = load_config(str(SMOKE), [f"paths.root={root}", *overrides])
+    cfg = load_config(str(run.code / "smoke.yaml"), [f"paths.root={run.root}", *overrides])
     run_stage(cfg, "collect")
-    manifest = run_stage(cfg, stage, force=True)
-    return Run(stage, root, steps), manifest
+    return run_stage(cfg, run.stage, force=True)
 
 
 def launch(run: Run, overrides: list[str], log: Path, hooks: dict) -> subprocess.Popen:
-    cmd = [sys.executable, str(REPO / "scripts" / SCRIPTS[run.stage]), "--config", str(SMOKE),
+    cmd = [sys.executable, str(run.code / "scripts" / SCRIPTS[run.stage]), "--config", str(run.code / "smoke.yaml"),
            f"paths.root={run.root}", *overrides]
     env = {**os.environ, **CHILD_ENV, **hooks}
     with open(log, "wb") as fh:
@@ -192,26 +208,27 @@ def attempt(run: Run, overrides: list[str], plan: Plan | None, log: Path, est: d
     """Run the stage once; kill it per `plan` (None: let it finish). Returns (exit status or None, phase)."""
     known = {p.name for _, p, _ in run.checkpoints()}
     proc = launch(run, overrides, log, plan.hooks if plan else {})
-    started, deadline = time.time(), time.time() + 900
-    while proc.poll() is None and time.time() < deadline:
-        text = log.read_text(errors="replace")
-        if "progress" not in est and PROGRESS.search(text):
-            est["startup"] = est["progress"] = time.time() - started
-        if plan and due(plan, run, text, started, known, est):
-            if plan.mode in ("checkpoint", "publish"):
-                time.sleep(plan.delay)  # somewhere inside the crash window, or just past it
-            elif plan.mode == "step":
-                time.sleep(random.Random(plan.delay).uniform(0, est["step"]))  # into the next step
-            where = phase(run, log.read_text(errors="replace"))
-            os.kill(proc.pid, signal.SIGKILL)
+    started, deadline = time.time(), time.time() + 1800
+    try:
+        while proc.poll() is None and time.time() < deadline:
+            text = log.read_text(errors="replace")
+            if "progress" not in est and PROGRESS.search(text):
+                est["startup"] = est["progress"] = time.time() - started
+            if plan and due(plan, run, text, started, known, est):
+                if plan.mode in ("checkpoint", "publish"):
+                    time.sleep(plan.delay)  # somewhere inside the crash window, or just past it
+                elif plan.mode == "step":
+                    time.sleep(random.Random(plan.delay).uniform(0, est["step"]))  # into the next step
+                where = phase(run, log.read_text(errors="replace"))
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return None, where
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:  # past the deadline, or this script was interrupted
+            proc.kill()
             proc.wait()
-            return None, where
-        time.sleep(0.02)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-        return -9, "hung"
-    return proc.returncode, "finished"
+    return (proc.returncode, "finished") if time.time() < deadline else (-9, "hung")
 
 
 class Stress:
@@ -221,14 +238,15 @@ class Stress:
         self.stage, self.root, self.rng, self.steps = stage, root, random.Random(seed), steps
         self.overrides = stage_overrides(stage, root / "data", steps)
         self.report = Report(stage, seed)
-        self.run = Run(stage, root / "killed", steps)
+        code = snapshot_code(root / "code")
+        self.ref, self.run = Run(stage, root / "clean", steps, code), Run(stage, root / "killed", steps, code)
         self.previous: dict | None = None  # manifest + weights digest of the output present before this round
         self.est = {"startup": 10.0, "step": 1.0}
         self.n = 0
 
     def prepare(self) -> None:
         started = time.time()
-        self.ref, manifest = reference(self.stage, self.root / "clean", self.overrides, self.steps)
+        manifest = reference(self.ref, self.overrides)
         self.ref_fp, self.ref_steps = manifest["fingerprint"], manifest["metrics"]["steps"]
         self.report.reference_seconds = round(time.time() - started, 1)
         self.est["step"] = max(0.05, manifest["metrics"]["train_seconds"] / max(1, self.ref_steps))

@@ -6,6 +6,7 @@ A stage writes into a temporary folder beside its output; `publish` moves it int
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fcntl
 import hashlib
 import json
@@ -127,6 +128,9 @@ def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # some network/FUSE filesystems cannot sync folders
+            raise
     finally:
         os.close(fd)
 
@@ -241,19 +245,25 @@ def _pid_alive(pid: str) -> bool:
 
 
 @contextmanager
-def stage_lock(lock_path: Path, stage: str) -> Iterator[None]:
+def stage_lock(lock_path: Path, stage: str, wait: float = 0.0) -> Iterator[None]:
     """One writer per stage output. flock is released by the kernel when its holder dies, so stale locks
-    from killed processes are taken over without any cleanup."""
+    from killed processes are taken over without any cleanup. `wait`: seconds to wait for a live holder."""
     lock_path = Path(lock_path)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(lock_path, "a+", encoding="utf-8")
+    deadline = time.time() + wait
     try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise UserError(f"stage {stage} is running in {holder}; wait for it or stop it first") from None
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.time() < deadline:
+                    time.sleep(0.2)
+                    continue
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                raise UserError(f"stage {stage} is running in {holder}; wait for it or stop it first") from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")

@@ -96,12 +96,16 @@ class TrainConfig:
     save_steps: int = 50
     save_total_limit: int = 2
     logging_steps: int = 5
-    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"  # auto: on only for CUDA models past 1B params
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 autocast where computed natively, else fp32
     torch_compile: bool = False
     loss: Literal["ce", "nlirg"] = "ce"
     packing: bool = False  # padding-free packing with per-document attention
     group_by_length: bool = True
+    ce_kernel: Literal["auto", "chunked", "trl"] = "auto"  # LM-head CE: auto = chunked (labelled rows only) on CPU, TRL's fused head on GPU
+    num_threads: int = 0  # CPU intra-op threads; 0: one per core, fewer while other work keeps cores busy
+    liger_kernel: bool = False  # GPU: Liger RMSNorm/SwiGLU/RoPE kernels; logged and skipped when absent or on CPU
+    flash_attention: bool = False  # GPU: FlashAttention-2 (varlen with packing); logged and skipped when absent or on CPU
 
 
 @dataclass
@@ -230,8 +234,8 @@ class DeployConfig:
 
 @dataclass
 class LaunchConfig:
-    num_processes: int = 1
-    accelerate_config: Optional[str] = None
+    num_processes: int = 1  # > 1: training stages run under `accelerate launch` with this many processes
+    accelerate_config: Optional[str] = None  # e.g. configs/accelerate/fsdp2.yaml; also switches accelerate launch on
 
 
 @dataclass

@@ -4,8 +4,10 @@ Reads upstream manifests under paths.root; writes each stage's output folder and
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -120,9 +122,13 @@ def run_stage(cfg: Config, name: str, force: bool = False, argv: list[str] | Non
     if not enabled(cfg, name):
         log.info("stage %s is disabled; its input passes through", name)
         return {"stage": name, "state": "disabled"}
+    ranks = _ranks()
+    main = ranks is None or ranks.is_main_process
     # Lock first: a second writer refused here must not touch the running one's logs or config.resolved.yaml.
-    with artifacts.stage_lock(dest.parent / f".{dest.name}.lock", name), stage_logging(layout.logs(name), cfg, name, argv):
-        artifacts.recover(dest)
+    # Under accelerate launch only the main process locks, logs to run.log and publishes; the others train.
+    with artifacts.stage_lock(dest.parent / f".{dest.name}.lock", name) if main else _quiet(), \
+            stage_logging(layout.logs(name), cfg, name, argv) if main else contextlib.nullcontext():
+        _on_main(ranks, lambda: artifacts.recover(dest))  # the others read manifests after it, never during
         upstream = _upstream_manifests(cfg, layout, stage)
         fp, cfg_fp, sections = compute_fingerprint(cfg, stage, {u: m["fingerprint"] for u, m in upstream.items()})
         current = artifacts.read_manifest(dest)
@@ -151,13 +157,14 @@ def _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force) -> dict:
     started = time.time()
     log.info("stage %s: running (fingerprint %s)", name, fp)
     models = {"base": None}
+    ranks = _ranks()
     if stage.needs_model or name in ("evaluate", "deploy"):
-        models["base"] = ensure_base(cfg.model, layout)
+        models["base"] = _on_main(ranks, lambda: ensure_base(cfg.model, layout))
     for up in MODEL_CHAIN:
         if up in upstream:
             models[up] = layout.output(up)
     src = model_source(cfg, name)
-    tmp = artifacts.temp_dir_for(dest)
+    tmp = _on_main(ranks, lambda: artifacts.temp_dir_for(dest))  # one folder, named by the main process
     io = StageIO(name, layout, tmp, layout.logs(name), layout.checkpoints(name),
                  {u: layout.output(u) for u in upstream}, models,
                  models.get(src) if stage.needs_model else None, fp, cfg_fp, force)
@@ -166,7 +173,8 @@ def _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force) -> dict:
     except BaseException:
         import shutil
 
-        shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays behind (it may be what filled the disk)
+        if ranks is None or ranks.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays behind (it may be what filled the disk)
         raise
     manifest = {
         "stage": name, "fingerprint": fp, "config": sections,
@@ -179,9 +187,43 @@ def _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force) -> dict:
     from trainpipe.secrets import redact_obj
 
     manifest = redact_obj(manifest)
-    artifacts.publish(tmp, dest, manifest, stage.publish_mode)
+    _on_main(ranks, lambda: artifacts.publish(tmp, dest, manifest, stage.publish_mode))
     log.info("stage %s: published %s in %.1f s", name, dest, manifest["seconds"])
     return {**manifest, "state": "ran"}
+
+
+def _ranks():
+    """accelerate's process state when several processes run this stage (accelerate launch, torchrun), else None."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return None
+    import torch
+    from accelerate import PartialState
+
+    # cpu as the trainer's use_cpu will have it: the state is a singleton and refuses a second opinion
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def _on_main(ranks, fn):
+    """Run `fn` on the main process alone; the others wait for it and receive its result."""
+    if ranks is None:
+        return fn()
+    from accelerate.utils import broadcast_object_list
+
+    box = [fn() if ranks.is_main_process else None]
+    broadcast_object_list(box, from_process=0)
+    return box[0]
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Non-main ranks log warnings only: the main process speaks for the run."""
+    logger = logging.getLogger("trainpipe")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _iso(t: float) -> str:

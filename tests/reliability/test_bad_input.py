@@ -117,12 +117,22 @@ def test_collect_refuses_malformed_file(name, file_results):
     assert not list(out.parent.glob(".collect.*-*")), "half-written output left behind"
 
 
+@pytest.fixture(scope="module")
+def config_results(tmp_path_factory):
+    def one(name):
+        root = tmp_path_factory.mktemp(name) / "root"
+        return name, (root, _run(CONFIGS[name][0], root, CONFIGS[name][1]))
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(pool.map(one, CONFIGS))
+
+
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_stages_refuse_wrong_config_values(name, tmp_path):
-    stage, overrides, fragments = CONFIGS[name]
-    message = _message(_run(stage, tmp_path / "root", overrides))
-    assert all(fragment in message for fragment in fragments), message
-    assert not (tmp_path / "root" / "models").exists() or not list((tmp_path / "root" / "models").rglob("manifest.json"))
+def test_stages_refuse_wrong_config_values(name, config_results):
+    root, proc = config_results[name]
+    message = _message(proc)
+    assert all(fragment in message for fragment in CONFIGS[name][2]), message
+    assert not list(root.rglob("manifest.json"))
 
 
 def test_broken_yaml_config_names_the_file(tmp_path):
@@ -132,31 +142,33 @@ def test_broken_yaml_config_names_the_file(tmp_path):
     assert str(config) in message and "YAML" in message
 
 
-def _damage(root, good_collect, what):
-    shutil.copytree(good_collect, root / "data_cache")
-    if what == "manifest":
-        (root / "data_cache" / "collect" / "manifest.json").write_text('{"fingerprint": "abc", "sta')
-    elif what == "parquet":
-        path = root / "data_cache" / "collect" / "sft" / "train.parquet"
-        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+DAMAGE = {  # case: fragments the message must contain
+    "missing": ["stage collect", "run stage collect first"],
+    "manifest": ["stage collect", "run stage collect first"],
+    "parquet": ["train.parquet", "rerun stage collect"],
+    "model": ["broken-model", "cannot load model", "rerun that stage"],
+    "tokenizer": ["broken-model", "cannot load the tokenizer"],
+    "resume": ["checkpoint-3", "not a complete checkpoint"],
+}
 
 
-@pytest.mark.parametrize("case", ["missing", "manifest", "parquet", "model", "tokenizer", "resume"])
-def test_training_stage_refuses_damaged_inputs(case, tmp_path, good_collect, tokenizer):
-    """Missing or corrupt upstream outputs name the stage to rerun; a broken model folder or checkpoint names it."""
-    root = tmp_path / "root"
-    previous = root / "models" / "sft"  # an earlier good output, which the failed run must leave alone
+def _damaged_root(base, case, good_collect, tokenizer):
+    """A root holding an earlier good sft output, with the damage `case` names, and the overrides that reach it."""
+    root = base / "root"
+    previous = root / "models" / "sft"
     previous.mkdir(parents=True)
     (previous / "model.safetensors").write_bytes(b"earlier weights")
     artifacts.write_json_atomic(previous / "manifest.json", {"fingerprint": "earlier", "stage": "sft"})
-    before = _snapshot(previous)
     overrides = ["sft.max_steps=1"]
-    if case in ("manifest", "parquet"):
-        _damage(root, good_collect, case)
-    elif case != "missing":
+    if case != "missing":
         shutil.copytree(good_collect, root / "data_cache")
+    if case == "manifest":
+        (root / "data_cache" / "collect" / "manifest.json").write_text('{"fingerprint": "abc", "sta')
+    if case == "parquet":
+        path = root / "data_cache" / "collect" / "sft" / "train.parquet"
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     if case in ("model", "tokenizer"):
-        model = tmp_path / "broken-model"
+        model = base / "broken-model"
         model.mkdir()
         if case == "model":
             tokenizer.save_pretrained(model)
@@ -169,12 +181,24 @@ def test_training_stage_refuses_damaged_inputs(case, tmp_path, good_collect, tok
         (half / "trainer_state.json").write_text("{}")
         (half.parent / "owner.json").write_text('{"fingerprint": "x"}')
         overrides.append(f"sft.resume={half}")
-    message = _message(_run("sft", root, overrides))
-    expected = {"missing": ["stage collect", "run stage collect first"],
-                "manifest": ["stage collect", "run stage collect first"],
-                "parquet": ["train.parquet", "rerun stage collect"],
-                "model": ["broken-model", "cannot load model", "rerun that stage"],
-                "tokenizer": ["broken-model", "cannot load the tokenizer"],
-                "resume": ["checkpoint-3", "not a complete checkpoint"]}[case]
-    assert all(fragment in message for fragment in expected), message
-    assert _snapshot(previous) == before and not list((root / "models").glob(".sft.*-*"))
+    return root, overrides
+
+
+@pytest.fixture(scope="module")
+def damage_results(tmp_path_factory, good_collect, tokenizer):
+    def one(case):
+        root, overrides = _damaged_root(tmp_path_factory.mktemp(case), case, good_collect, tokenizer)
+        before = _snapshot(root / "models" / "sft")
+        return case, (root, before, _run("sft", root, overrides))
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(pool.map(one, DAMAGE))
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGE))
+def test_training_stage_refuses_damaged_inputs(case, damage_results):
+    """Missing or corrupt upstream outputs name the stage to rerun; a broken model folder or checkpoint is named."""
+    root, before, proc = damage_results[case]
+    message = _message(proc)
+    assert all(fragment in message for fragment in DAMAGE[case]), message
+    assert _snapshot(root / "models" / "sft") == before and not list((root / "models").glob(".sft.*-*"))

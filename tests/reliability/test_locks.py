@@ -6,7 +6,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from trainpipe import artifacts
+from trainpipe.errors import UserError
 from trainpipe.pipeline import run_stage
 from trainpipe.training import checkpoints
 
@@ -66,3 +69,21 @@ def _text(path):
         return path.read_text()
     except OSError:
         return ""
+
+
+def test_shared_base_model_lock_waits_for_a_live_holder(tmp_path):
+    lock = tmp_path / ".base.lock"
+    code = ("import sys, time; from pathlib import Path; from trainpipe import artifacts\n"
+            "with artifacts.stage_lock(Path(sys.argv[1]), 'base-model'):\n print('held', flush=True); time.sleep(2)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match=f"stage base-model is running in pid {holder.pid} since"):
+            with artifacts.stage_lock(lock, "base-model"):
+                pass
+        started = time.time()
+        with artifacts.stage_lock(lock, "base-model", wait=60):  # another stage's conversion: wait, then go on
+            assert 0.3 < time.time() - started < 30 and lock.read_text().startswith(f"pid {os.getpid()} since")
+    finally:
+        holder.kill()
+        holder.wait()

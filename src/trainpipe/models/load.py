@@ -60,7 +60,8 @@ def ensure_base(mcfg: ModelConfig, layout: artifacts.Layout) -> Path | str:
         return mcfg.base  # hub id: needs network
     dest = layout.base_model
     fp = artifacts.fingerprint("base", base_identity(mcfg))
-    with artifacts.stage_lock(dest.parent / ".base.lock", "base-model"):
+    # Stages running side by side on one root share models/base/: wait for a conversion in progress.
+    with artifacts.stage_lock(dest.parent / ".base.lock", "base-model", wait=600):
         artifacts.recover(dest)
         manifest = artifacts.read_manifest(dest)
         if manifest and manifest["fingerprint"] == fp:

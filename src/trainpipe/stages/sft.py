@@ -13,13 +13,14 @@ log = logging.getLogger("trainpipe.sft")
 
 
 def run(cfg: Config, io: StageIO) -> dict:
+    import torch
     from datasets import Dataset
 
     from trainpipe.data.store import load_split
     from trl import SFTConfig
 
     from trainpipe.models.load import load_model, load_tokenizer
-    from trainpipe.training import driver
+    from trainpipe.training import driver, hardware
     from trainpipe.training.sft_data import build_examples
     from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
 
@@ -33,17 +34,22 @@ def run(cfg: Config, io: StageIO) -> dict:
     examples, report = build_examples(records, tokenizer, sft, cfg.data.max_length, cfg.data.on_bad_record)
     log.info("sft: %d examples, %d trained tokens", report["examples"], report["trained_tokens"])
     model = load_model(io.model_in, cfg.model, dtype=_train_dtype())
+    attention = hardware.apply_flash_attention(model, sft.flash_attention)
+    # Packing is WeightedCollator(padding_free=True): TRL refuses any custom collator when its own padding_free
+    # flag is set, and ours is TRL's padding-free collator plus the token weights.
     args = SFTConfig(**driver.common_args(sft, io, driver.count_params(model)), max_length=None,
-                     padding_free=sft.packing, dataset_kwargs={"skip_prepare_dataset": False},
+                     padding_free=False, dataset_kwargs={"skip_prepare_dataset": False},
                      train_sampling_strategy="group_by_length" if sft.group_by_length else "random")
     trainer = TrainpipeSFTTrainer(
         model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
         peft_config=driver.peft_config(sft.lora), data_collator=WeightedCollator(
             pad_token_id=tokenizer.pad_token_id, padding_free=sft.packing),
-        loss=sft.loss, nlirg=vars(sft.nlirg), loss_mode="sft", curriculum=_curriculum(sft))
+        loss=sft.loss, nlirg=vars(sft.nlirg), loss_mode="sft", curriculum=_curriculum(sft), ce_kernel=sft.ce_kernel)
     metrics = driver.train(trainer, sft, io, force=io.force)
-    kind = driver.save_model(trainer.model, tokenizer, io.out, sft.merge_adapters)
-    return {**report, **metrics, "model_kind": kind, "key_metric": "train_loss"}
+    kind = driver.save_model(trainer, tokenizer, io.out, sft.merge_adapters)
+    return {**report, **metrics, "model_kind": kind, "key_metric": "train_loss", "attention": attention,
+            "ce_kernel": trainer.ce_kernel, "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
+            "cpu_threads": torch.get_num_threads()}
 
 
 def _curriculum(sft) -> dict | None:

@@ -4,6 +4,7 @@ Writes checkpoints/<stage>/ while training and a plain HF model folder (merged o
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -18,8 +19,9 @@ log = logging.getLogger("trainpipe.training")
 
 
 def common_args(tc: TrainConfig, io, n_params: int) -> dict:
-    """Arguments every TRL config of ours shares, with precision and checkpointing chosen from the hardware."""
+    """Arguments every TRL config of ours shares, with precision, checkpointing and kernels chosen from the hardware."""
     precision = hardware.training_precision(tc.precision)
+    hardware.configure_threads(tc.num_threads)
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(io.logs / "tensorboard")
     return dict(
         output_dir=str(io.checkpoints), learning_rate=tc.learning_rate, num_train_epochs=tc.epochs,
@@ -33,6 +35,9 @@ def common_args(tc: TrainConfig, io, n_params: int) -> dict:
         logging_first_step=True, report_to=["tensorboard"], use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0, torch_compile=tc.torch_compile, remove_unused_columns=False,
         include_num_input_tokens_seen="non_padding", disable_tqdm=False,
+        use_liger_kernel=hardware.use_liger(tc.liger_kernel),
+        # every trainable parameter gets a gradient each step; searching for unused ones costs a graph walk per step
+        ddp_find_unused_parameters=False,
     )
 
 
@@ -51,9 +56,12 @@ def train(trainer, tc: TrainConfig, io, force: bool = False) -> dict:
     from trainpipe.artifacts import read_manifest
 
     published = read_manifest(io.layout.output(io.name))
-    with checkpoints.locked(io.checkpoints, io.name):
-        resume = checkpoints.prepare_resume(io.checkpoints, tc.resume, io.fingerprint,
-                                            (published or {}).get("fingerprint"), force)
+    acc = trainer.accelerator
+    # Under accelerate launch only the main process locks and prepares checkpoints/<stage>/; every rank then
+    # resumes from the path it chose.
+    with checkpoints.locked(io.checkpoints, io.name) if acc.is_main_process else contextlib.nullcontext():
+        resume = _on_main_then_shared(acc, lambda: checkpoints.prepare_resume(
+            io.checkpoints, tc.resume, io.fingerprint, (published or {}).get("fingerprint"), force))
         trainer.add_callback(checkpoints.CompleteMarker(tc.save_total_limit))
         trainer.add_callback(checkpoints.FinishGuard())
         started = time.time()
@@ -68,26 +76,69 @@ def train(trainer, tc: TrainConfig, io, force: bool = False) -> dict:
     return {
         "train_loss": round(loss, 4), "steps": int(state.global_step),
         "resumed_from": resume, "train_seconds": round(seconds, 1), "tokens_seen": tokens,
+        "processes": trainer.accelerator.num_processes,
         "first_logged_loss": history[0]["loss"] if history else None,
         "last_logged_loss": history[-1]["loss"] if history else None,
     }
 
 
-def save_model(model, tokenizer, out: Path, merge: bool) -> str:
-    """Write a plain HF folder: LoRA merged into full-precision weights by default, or the adapter alone."""
+def _on_main_then_shared(accelerator, fn):
+    """Run `fn` on the main process only (it deletes and writes shared folders); every rank gets its result."""
+    if accelerator.num_processes == 1:
+        return fn()
+    from accelerate.utils import broadcast_object_list
+
+    box = [fn() if accelerator.is_main_process else None]
+    broadcast_object_list(box, from_process=0)
+    return box[0]
+
+
+def save_model(source, tokenizer, out: Path, merge: bool) -> str:
+    """Write a plain HF folder from the main process only: LoRA merged into full-precision weights by default,
+    or the adapter alone. `source` is the trainer (FSDP and ZeRO-3 shards are gathered through it) or a model."""
+    from accelerate import PartialState
     from peft import PeftModel
 
-    if isinstance(model, PeftModel):
-        if merge:
+    trainer = source if hasattr(source, "accelerator") else None
+    model = trainer.model if trainer is not None else source
+    kind = ("merged" if merge else "adapter") if isinstance(model, PeftModel) else "full"
+    state = trainer.accelerator if trainer is not None else PartialState()
+    if trainer is not None and _sharded(trainer):
+        model = _gathered_copy(trainer, Path(out), kind)
+    if state.is_main_process:
+        if kind == "merged":
             model = model.merge_and_unload()
-            kind = "merged"
-        else:
-            kind = "adapter"
-    else:
-        kind = "full"
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+        model.save_pretrained(out)
+        tokenizer.save_pretrained(out)
+    state.wait_for_everyone()
     return kind
+
+
+def _sharded(trainer) -> bool:
+    from accelerate.utils import DistributedType
+
+    return trainer.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+
+
+def _gathered_copy(trainer, out: Path, kind: str):
+    """All ranks join trainer.save_model, which gathers FSDP/ZeRO-3 shards into full weights written by the main
+    process (ZeRO-3 needs zero3_save_16bit_model: true); the main process reads them back as a plain model."""
+    import shutil
+
+    from transformers import AutoModelForCausalLM
+
+    staging = out.parent / f"{out.name}.gathered"
+    trainer.save_model(str(staging))
+    if not trainer.accelerator.is_main_process:
+        return None
+    if kind == "full":
+        model = AutoModelForCausalLM.from_pretrained(staging, dtype=torch.float32)
+    else:
+        from peft import AutoPeftModelForCausalLM
+
+        model = AutoPeftModelForCausalLM.from_pretrained(staging, dtype=torch.float32)
+    shutil.rmtree(staging, ignore_errors=True)  # a mapped file outlives its unlinking on POSIX systems
+    return model
 
 
 def count_params(model) -> int:

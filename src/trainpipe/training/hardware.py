@@ -1,9 +1,13 @@
-"""Pick precision and gradient checkpointing from the hardware, so defaults never fall into slow emulated bf16."""
+"""Pick precision, checkpointing, threads and GPU-only kernels from the hardware, so defaults never fall into slow
+emulated bf16 and GPU options degrade to a logged no-op where they cannot run."""
 from __future__ import annotations
 
 import functools
+import logging
 
 import torch
+
+log = logging.getLogger("trainpipe.training")
 
 
 @functools.lru_cache(maxsize=1)
@@ -40,3 +44,52 @@ def use_gradient_checkpointing(choice: str, n_params: int) -> bool:
     if choice != "auto":
         return choice == "on"
     return torch.cuda.is_available() and n_params > 1_000_000_000
+
+
+def configure_threads(n: int) -> int:
+    """Set torch's intra-op CPU threads: n > 0 as given; 0 = one per core, but only as many as the cores other
+    work leaves idle. OpenMP threads spin at each barrier, so one thread that shares its core stalls all the
+    others: on 2 cores under a load average of 8, 2 threads trained ~5x slower than 1 (bench/README.md)."""
+    import os
+
+    if n <= 0 and torch.cuda.is_available():
+        return torch.get_num_threads()
+    if n <= 0 and "OMP_NUM_THREADS" not in os.environ and os.environ.get("OMP_WAIT_POLICY", "").lower() != "passive":
+        cores = torch.get_num_threads()
+        busy = max(0.0, os.getloadavg()[0] - 1.0)  # this process counts itself in the load average
+        n = max(1, cores - round(busy))
+        if n < cores:
+            log.info("CPU busy (load average %.1f on %d cores): training with %d thread(s)", busy + 1, cores, n)
+    if n > 0:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def use_liger(requested: bool) -> bool:
+    """Liger's Triton kernels need CUDA and the liger-kernel package; without either, train without them."""
+    if requested and not (torch.cuda.is_available() and _installed("liger_kernel")):
+        log.warning("liger_kernel=true needs CUDA and the liger-kernel package; continuing without Liger kernels")
+        return False
+    return requested
+
+
+def apply_flash_attention(model, requested: bool) -> str:
+    """Switch a loaded model to FlashAttention-2 when asked and possible; returns the attention in use."""
+    current = getattr(model.config, "_attn_implementation", None) or "default"
+    if not requested:
+        return current
+    if not (torch.cuda.is_available() and _installed("flash_attn")):
+        log.warning("flash_attention=true needs CUDA and the flash-attn package; continuing with %s", current)
+        return current
+    try:
+        model.set_attn_implementation("flash_attention_2")
+    except (ImportError, ValueError) as exc:  # e.g. a GPU older than Ampere, or a model without FA2 support
+        log.warning("FlashAttention-2 unavailable (%s); continuing with %s", exc, current)
+        return current
+    return "flash_attention_2"

@@ -1,8 +1,10 @@
 """A thin TRL SFTTrainer subclass: NLIRG and per-token (step) weights as losses, an optional curriculum
-sampler over the dataset's `difficulty` column, and a collator that pads weights."""
+sampler over the dataset's `difficulty` column, a collator that pads weights, and (CPU) a chunked LM-head CE."""
 from __future__ import annotations
 
+import functools
 import logging
+import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +13,7 @@ from trl import SFTTrainer
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from trainpipe.training import losses
+from trainpipe.training.chat_encode import IGNORE
 from trainpipe.training.curriculum import CurriculumSampler
 
 log = logging.getLogger("trainpipe.training")
@@ -35,17 +38,112 @@ class WeightedCollator(DataCollatorForLanguageModeling):
         return out
 
 
-class TrainpipeSFTTrainer(SFTTrainer):
-    """`loss` is 'ce' (TRL's own fused path) or 'nlirg'; token weights, when present, weight the CE per token.
+# Logit elements per chunk of the chunked CE (2^24 fp32 = 64 MiB): a few hundred rows for a 50k vocabulary.
+CE_CHUNK_ELEMENTS = 1 << 24
 
+
+class ChunkedLinearCE(torch.autograd.Function):
+    """Summed cross-entropy of `hidden @ weight.T` against `targets`, a block of rows at a time, so the [N, V]
+    logits never exist whole. The softmax is at hand in the forward, so the gradients are formed there and
+    backward only scales them: the LM head costs 2 GEMMs forward and 1-2 backward, with no recomputation."""
+
+    @staticmethod
+    def forward(ctx, hidden, weight, targets, rows):
+        grad_h = torch.empty_like(hidden)
+        grad_w = torch.zeros_like(weight, dtype=torch.float32) if ctx.needs_input_grad[1] else None
+        total = hidden.new_zeros((), dtype=torch.float32)
+        correct = torch.zeros((), dtype=torch.long, device=hidden.device)
+        for start in range(0, hidden.shape[0], rows):
+            h, y = hidden[start:start + rows], targets[start:start + rows]
+            probs = (h @ weight.t()).float()  # autocast, when on, runs this GEMM in bf16
+            top = probs.amax(-1, keepdim=True)
+            target = probs.gather(-1, y[:, None])
+            correct += (target >= top).sum()
+            probs.sub_(top).exp_()
+            norm = probs.sum(-1, keepdim=True)
+            total += (norm.log() + top - target).sum()
+            probs.div_(norm)
+            probs[torch.arange(len(y), device=y.device), y] -= 1  # d(sum CE)/d(logits) = softmax - onehot
+            g = probs.to(h.dtype)
+            grad_h[start:start + rows] = g @ weight
+            if grad_w is not None:
+                grad_w += g.t() @ h
+        ctx.save_for_backward(grad_h, grad_w if grad_w is not None else hidden.new_empty(0))
+        ctx.has_grad_w, ctx.weight_dtype = grad_w is not None, weight.dtype
+        ctx.mark_non_differentiable(correct)
+        return total, correct
+
+    @staticmethod
+    def backward(ctx, grad_total, _grad_correct):
+        grad_h, grad_w = ctx.saved_tensors
+        gw = (grad_w * grad_total).to(ctx.weight_dtype) if ctx.has_grad_w else None
+        return grad_h * grad_total, gw, None, None
+
+
+def supports_chunked_ce(model) -> bool:
+    """Plain LM heads only: no bias, no logit scaling or soft-capping (those models keep TRL's fused head)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    text = base.config.get_text_config()
+    head = base.get_output_embeddings()
+    scaled = any(getattr(text, k, None) is not None for k in
+                 ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier", "logits_scaling"))
+    return head is not None and getattr(head, "bias", None) is None and not scaled
+
+
+def install_chunked_ce(model) -> None:
+    """Let `model(..., trainpipe_ce=True, labels=...)` return {loss_sum, n_tokens, n_correct} computed by
+    ChunkedLinearCE on labelled positions only. The call still goes through every wrapper's forward (DDP's
+    gradient hooks, PEFT), as TRL's own fused head does; other calls reach the previous forward unchanged."""
+    previous = model.forward
+
+    @functools.wraps(type(model).forward)
+    def forward(self, *args, trainpipe_ce=False, labels=None, shift_labels=None, num_items_in_batch=None, **kwargs):
+        if not trainpipe_ce:
+            extra = {k: v for k, v in (("labels", labels), ("shift_labels", shift_labels),
+                                       ("num_items_in_batch", num_items_in_batch)) if v is not None}
+            return previous(*args, **kwargs, **extra)
+        kwargs["use_cache"] = False
+        hidden = self.base_model(*args, **kwargs).last_hidden_state
+        if shift_labels is None:
+            hidden, targets = hidden[:, :-1], labels[:, 1:]
+        else:
+            targets = shift_labels
+        mask = targets != IGNORE
+        weight = self.get_output_embeddings().weight
+        rows = max(16, CE_CHUNK_ELEMENTS // weight.shape[0])
+        total, correct = ChunkedLinearCE.apply(hidden[mask], weight, targets[mask], rows)
+        return {"loss_sum": total, "n_tokens": mask.sum(), "n_correct": correct}
+
+    model.forward = types.MethodType(forward, model)
+
+
+class TrainpipeSFTTrainer(SFTTrainer):
+    """`loss` is 'ce' or 'nlirg'; token weights, when present, weight the CE per token.
+
+    `ce_kernel` picks how plain CE meets the LM head: 'chunked' (ChunkedLinearCE on labelled positions only;
+    TRL's fused head scores every position on a CPU) or 'trl' (TRL's fused head; Triton on GPUs).
     `curriculum` ({"start_ratio", "warmup_epochs"}) orders training by the dataset's `difficulty` column.
     """
 
     def __init__(self, *args, loss: str = "ce", nlirg: dict | None = None, loss_mode: str = "sft",
-                 curriculum: dict | None = None, **kwargs):
+                 curriculum: dict | None = None, ce_kernel: str = "auto", **kwargs):
         self.curriculum = curriculum  # set first: nothing in the parent's __init__ may see it unset
         super().__init__(*args, **kwargs)
         self.trainpipe_loss, self.nlirg_consts, self.loss_mode = loss, nlirg or {}, loss_mode
+        self.ce_kernel = self._resolve_ce_kernel(ce_kernel)
+        if self.ce_kernel == "chunked":
+            install_chunked_ce(self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model)
+
+    def _resolve_ce_kernel(self, choice: str) -> str:
+        from accelerate.utils import DistributedType
+
+        if choice == "auto":
+            choice = "trl" if torch.cuda.is_available() else "chunked"
+        sharded = self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+        if choice == "chunked" and (sharded or not supports_chunked_ce(self.model)):
+            log.info("chunked CE needs an unsharded, plain LM head; using TRL's fused head")
+            return "trl"
+        return choice
 
     def _get_train_sampler(self, train_dataset=None):
         if self.curriculum is None:
@@ -62,6 +160,8 @@ class TrainpipeSFTTrainer(SFTTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         weights = inputs.pop("token_weights", None)
         if self.trainpipe_loss == "ce" and weights is None:
+            if self.ce_kernel == "chunked" and not return_outputs and model.training:
+                return self._chunked_ce_loss(model, inputs, num_items_in_batch)
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         labels = inputs["labels"]
         outputs = model(**{k: v for k, v in inputs.items() if k != "labels"}, use_cache=False)
@@ -73,3 +173,16 @@ class TrainpipeSFTTrainer(SFTTrainer):
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             loss = loss * self.accelerator.num_processes
         return (loss, outputs) if return_outputs else loss
+
+    def _chunked_ce_loss(self, model, inputs, num_items_in_batch):
+        out = model(**inputs, trainpipe_ce=True)
+        # Normalised like TRL: by every rank's labelled tokens across the accumulation window, and times the
+        # number of ranks because DDP averages gradients; a window without labels yields a finite zero.
+        denom = out["n_tokens"] if num_items_in_batch is None else num_items_in_batch
+        loss = out["loss_sum"] / torch.as_tensor(denom).clamp(min=1)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            loss = loss * self.accelerator.num_processes
+        n = self.accelerator.gather_for_metrics(out["n_tokens"].detach()).sum()
+        correct = self.accelerator.gather_for_metrics(out["n_correct"]).sum()
+        self._metrics["train"]["mean_token_accuracy"].append((correct / n).item() if n > 0 else 0.0)
+        return loss
