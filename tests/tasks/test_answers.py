@@ -21,8 +21,10 @@ def _parse_all(n: int) -> float:
 
 def test_unclosed_tags_cost_linear_time():
     # 8x the input: linear work grows ~8x, quadratic ~64x; CPU-time ratios are robust to machine load.
-    small = max(_parse_all(20_000), 1e-3)
-    assert _parse_all(160_000) / small < 32
+    # The minimum of several runs discards one-off stalls (page faults, a busy neighbour).
+    small = max(min(_parse_all(40_000) for _ in range(5)), 1e-3)
+    large = min(_parse_all(320_000) for _ in range(5))
+    assert large / small < 32
 
 
 def test_final_int_prefers_last_answer_line_and_tolerates_format():
