@@ -72,3 +72,24 @@ def test_manifest_records_provenance(smoke_cfg, tmp_path):
     manifest = artifacts.read_manifest(tmp_path / "data_cache" / "collect")
     assert manifest["stage"] == "collect" and manifest["config"]["data"]["seed"] == 0
     assert "torch" in manifest["versions"] and manifest["seconds"] >= 0
+
+
+def test_training_stages_launch_through_accelerate_with_multi_node_arguments(tmp_path):
+    import argparse
+
+    from trainpipe.cli import _stage_command
+    from trainpipe.config import load_config
+
+    args = argparse.Namespace(config=str(REPO / "configs" / "smoke.yaml"), force=False, overrides=["x.y=1"])
+    single = load_config(args.config, [])
+    assert _stage_command(single, "sft", args)[1:3] == [str(REPO / "scripts" / "3_train_sft.py"), "--config"]
+    cfg = load_config(args.config, ["launch.num_processes=16", "launch.num_machines=2", "launch.machine_rank=1",
+                                    "launch.main_process_ip=10.0.0.1", "launch.main_process_port=29500"])
+    cmd = _stage_command(cfg, "sft", args)
+    flags = dict(zip(cmd[3::2], cmd[4::2]))
+    assert cmd[1:3] == ["-m", "accelerate.commands.launch"]
+    assert flags["--num_processes"] == "16" and flags["--num_machines"] == "2" and flags["--machine_rank"] == "1"
+    assert flags["--main_process_ip"] == "10.0.0.1" and flags["--main_process_port"] == "29500"
+    assert cmd[-1] == "x.y=1" and str(REPO / "scripts" / "3_train_sft.py") in cmd
+    # evaluate and collect never run under accelerate: one process does the whole job
+    assert _stage_command(cfg, "evaluate", args)[1] == str(REPO / "scripts" / "5_evaluate.py")

@@ -120,10 +120,14 @@ def _stage_command(cfg, name: str, args) -> list[str]:
     script = str(Path(__file__).resolve().parents[2] / "scripts" / SCRIPTS[name])
     tail = [script, "--config", args.config, *(["--force"] if args.force else []), *args.overrides]
     launch = cfg.launch
-    if name in TRAINING and (launch.num_processes > 1 or launch.accelerate_config):
+    if name in TRAINING and (launch.num_processes > 1 or launch.accelerate_config or launch.num_machines > 1):
         cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(launch.num_processes)]
         if launch.accelerate_config:
             cmd += ["--config_file", launch.accelerate_config]
+        if launch.num_machines > 1:
+            cmd += ["--num_machines", str(launch.num_machines), "--machine_rank", str(launch.machine_rank)]
+            cmd += ["--main_process_ip", launch.main_process_ip] if launch.main_process_ip else []
+            cmd += ["--main_process_port", str(launch.main_process_port)] if launch.main_process_port else []
         return cmd + tail
     return [sys.executable, *tail]
 

@@ -236,6 +236,12 @@ class DeployConfig:
 class LaunchConfig:
     num_processes: int = 1  # > 1: training stages run under `accelerate launch` with this many processes
     accelerate_config: Optional[str] = None  # e.g. configs/accelerate/fsdp2.yaml; also switches accelerate launch on
+    # Multi-node: run the same command on every machine with its own machine_rank; num_processes counts all
+    # processes on all machines (accelerate's convention). Unset values come from accelerate_config.
+    num_machines: int = 1
+    machine_rank: int = 0
+    main_process_ip: Optional[str] = None
+    main_process_port: Optional[int] = None
 
 
 @dataclass

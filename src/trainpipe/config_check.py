@@ -36,6 +36,9 @@ RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "start_ratio": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
     "overlap_steps": (lambda v: v >= 0, "an integer ≥ 0"),
     "num_processes": (lambda v: v >= 1, "an integer ≥ 1"),
+    "num_machines": (lambda v: v >= 1, "an integer ≥ 1"),
+    "machine_rank": (lambda v: v >= 0, "an integer ≥ 0"),
+    "main_process_port": (lambda v: 0 < v < 65536, "a TCP port (1-65535)"),
 }
 
 
