@@ -29,3 +29,15 @@ def make_config(root: Path, *overrides: str):
 @pytest.fixture
 def smoke_cfg(tmp_path):
     return lambda *overrides: make_config(tmp_path, *overrides)
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: tiny models gain nothing from more, and on a shared 2-core CPU the threads'
+    handoffs cost several-fold."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -55,14 +55,7 @@ def stages() -> dict[str, Stage]:
     """Every stage in pipeline order (each module under trainpipe.stages declares one STAGE)."""
     import importlib
 
-    found = {}
-    for name in ORDER:
-        try:
-            found[name] = importlib.import_module(f"trainpipe.stages.{name}").STAGE
-        except ModuleNotFoundError as exc:
-            if exc.name != f"trainpipe.stages.{name}":
-                raise
-    return found
+    return {name: importlib.import_module(f"trainpipe.stages.{name}").STAGE for name in ORDER}
 
 
 def enabled(cfg: Config, name: str) -> bool:

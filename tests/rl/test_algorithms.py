@@ -32,12 +32,8 @@ PROMPTS = [{"id": "p1", "source": "t", "prompt": "What is 2 + 3?", "task": "arit
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models gain nothing from intra-op threads, and on a shared CPU the thread handoffs cost several-fold.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _single_thread(one_thread):
     yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

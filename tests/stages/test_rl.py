@@ -14,12 +14,8 @@ MODEL_FILES = {"chat_template.jinja", "config.json", "generation_config.json", "
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models gain nothing from intra-op threads, and on a shared CPU the thread handoffs cost several-fold.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _single_thread(one_thread):
     yield
-    torch.set_num_threads(before)
 
 
 def write_jsonl(path, rows):

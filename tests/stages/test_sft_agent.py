@@ -20,14 +20,6 @@ def trajectory(k: int, n_steps: int) -> dict:
     return {"instruction": f"Audit service {k}.", "steps": steps, "reward": round(0.1 * k, 1), "level": 10 - k}
 
 
-@pytest.fixture
-def one_thread():
-    # Two shared CPU cores: intra-op threads that wait on each other cost more than they gain here.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_agent_trajectories_train_with_every_feature_combined(smoke_cfg, tmp_path, one_thread):
     src = tmp_path / "trajectories.jsonl"

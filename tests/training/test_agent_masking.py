@@ -80,14 +80,6 @@ def train(tokenizer, tmp_path, mask: bool):
     return before, mean_losses(trainer.model, tokenizer)
 
 
-@pytest.fixture
-def one_thread():
-    # Two shared CPU cores: intra-op threads that wait on each other cost more than they gain here.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_masked_observations_are_not_learned_while_actions_are(tokenizer, tmp_path, one_thread):
     _, _, obs = label_sets(tokenizer, RECORDS[0])

@@ -104,14 +104,6 @@ def _recording_trainer(tokenizer, examples, out, steps):
     return trainer
 
 
-@pytest.fixture
-def one_thread():
-    # Two shared CPU cores: intra-op threads that wait on each other cost more than they gain here.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_trainer_follows_the_sampler_and_resumes_exactly(tokenizer, tmp_path, one_thread):
     recs = [rec(1 + i % 4, reward=float(i)) for i in range(8)]
