@@ -24,7 +24,7 @@ def test_every_problem_reported_at_once_with_file_lines(tmp_path: Path):
     assert f"{f}:2: sft.learnin_rate: unknown key; did you mean 'sft.learning_rate'?" in msg
     assert f"{f}:3: sft.batch_size: expected an integer ≥ 1; got 0" in msg
     assert f"{f}:5: sft.lora.r: expected int; got 'abc'" in msg
-    assert f"{f}:8: data.sources[0].kind: expected one of file, datasets, task; got 'bogus'" in msg
+    assert f"{f}:8: data.sources[0].kind: expected one of file, datasets, task, environment; got 'bogus'" in msg
     assert "override model.bse: unknown key; did you mean 'model.base'?" in msg
     assert "override sft.epochs: expected a positive number; got -1" in msg
 

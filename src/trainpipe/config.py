@@ -27,7 +27,8 @@ class ModelConfig:
 
 @dataclass
 class SourceConfig:
-    kind: Literal["file", "datasets", "task"] = "file"  # local file(s), datasets folder / hub id, task generator
+    kind: Literal["file", "datasets", "task", "environment"] = "file"  # file(s), datasets folder / hub id, task
+    # generator, or environment: a noisy expert plays episodes, each an agent trajectory for sft (see README)
     path: Optional[str] = None  # file, folder or glob (file); load_from_disk folder or hub id (datasets)
     format: str = "auto"  # auto-detected, or: alpaca chat sharegpt text scored_conversation cpt preference kto prompts trajectory
     use: Literal["auto", "cpt", "sft", "preference", "kto", "prompts"] = "auto"  # which stage consumes it
@@ -39,9 +40,12 @@ class SourceConfig:
     revision: Optional[str] = None  # datasets hub revision
     txt_mode: Literal["file", "blocks"] = "blocks"  # .txt: one document per file, or per blank-line block
     task: Optional[str] = None  # kind=task: arithmetic, sat, abd, ded
-    n: int = 1000  # kind=task: how many items to generate
-    difficulty: int = 1  # kind=task: difficulty knob
-    seed: Optional[int] = None  # kind=task: generator seed (default data.seed)
+    n: int = 1000  # kind=task/environment: how many items (episodes) to generate
+    difficulty: int = 1  # kind=task/environment: difficulty knob (grid: side = difficulty + 2)
+    seed: Optional[int] = None  # kind=task/environment: generator seed (default data.seed)
+    environment: Optional[Literal["grid"]] = None  # kind=environment: which environment to play
+    noise: float = 0.0  # kind=environment: chance per step that the expert takes a random other move
+    max_turns: Optional[int] = None  # kind=environment: moves per episode; None: longest shortest path + 2
 
 
 @dataclass
@@ -206,12 +210,19 @@ class EvaluateConfig:
     backend: Literal["hf", "vllm"] = "hf"  # vllm: GPU generation for task suites (needs vllm and CUDA)
     seed: int = 0  # sampling seed (temperature > 0)
     sampling: dict[str, dict[str, float]] = field(default_factory=dict)  # per suite: {sat: {temperature: 0.8, samples: 8, max_new_tokens: 64}}
-    retention: bool = True  # add retention suites: built-in Q&A the base model gets right, held-out text perplexity
+    retention: bool = True  # add retention suites: built-in Q&A the base model gets right, perplexity on general text (cpt eval split, else built-in prose)
     retention_max_new_tokens: int = 32  # retention Q&A answers are short; greedy always
     text_max_tokens: int = 256  # perplexity suites: tokens kept per document
     gate: bool = False  # fail (exit 3) when the candidate is dominated by the base model or loses a retention suite
     gate_rule: Literal["dominance", "affine"] = "dominance"  # affine: the candidate must also beat base by gate_margin
     gate_margin: float = 0.0  # score units (accuracy; nats of NLL for text suites): tolerated retention loss / required gain
+    # Environment suites (env:<name>): max_examples held-out episodes (seeds from 10^9 on, disjoint from collect
+    # and RL), played greedily and multi-turn with transformers in the agent-SFT chat format; scored by success
+    # rate (reaching the goal, with its interval) and mean return.
+    environments: list[Literal["grid"]] = field(default_factory=list)
+    env_difficulty: int = 1  # grid side = difficulty + 2; match the collect source's difficulty
+    env_max_turns: Optional[int] = None  # moves per episode; None: longest shortest path + 2 (as collect)
+    env_turn_tokens: int = 48  # new tokens per assistant (Thought/Action) turn
 
 
 @dataclass

@@ -1,9 +1,10 @@
-"""Suite building: per-suite sampling settings, user eval files, the held-out text suite."""
+"""Suite building: per-suite sampling settings, user eval files, the general-text (perplexity) suite."""
 import json
 
 import pytest
 
 from trainpipe.errors import DataError, UserError
+from trainpipe.evaluation import general_text
 from trainpipe.evaluation.suites import (
     RETENTION, Suite, file_suites, generation_settings, load_suites, retention_candidates, text_suite,
 )
@@ -71,19 +72,49 @@ def _save(folder, eval_rows):
     save_splits(folder, use, {"train": rows, "eval": rows})
 
 
-def test_text_suite_uses_cpt_eval_text_else_sft_assistant_turns(smoke_cfg, tmp_path):
+def test_text_suite_without_cpt_holds_the_builtin_passages_not_sft_task_text(smoke_cfg, tmp_path):
     collect = tmp_path / "collect"
+    # Task answers in the sft split are in-domain; they must not stand in for general text.
     _save(collect / "sft", [{"id": f"s{i}", "messages": [{"role": "user", "content": "q"},
                                                           {"role": "assistant", "content": f"reply {i}"}]}
                             for i in range(3)])
-    suite = text_suite(smoke_cfg(), collect)
+    suite = text_suite(smoke_cfg("evaluate.max_examples=200"), collect)
     assert (suite.name, suite.kind, suite.group) == ("retention_text", "text", RETENTION)
-    assert [i["text"] for i in suite.items] == ["reply 0", "reply 1", "reply 2"]
+    assert suite.items == general_text.items()
+    assert [i["text"] for i in suite.items] == list(general_text.PASSAGES)
     assert suite.settings == {"max_tokens": 256}
-    _save(collect / "cpt", [{"id": "c1", "text": "General text one."}, {"id": "c2", "text": "Two."}])
-    assert [i["text"] for i in text_suite(smoke_cfg(), collect).items] == ["General text one.", "Two."]
-    _save(collect / "cpt", [{"id": "c1", "text": "Only one document."}])
-    assert text_suite(smoke_cfg(), collect) is None  # one document gives no interval
+    assert suite.note == ("retention_text: 32 built-in general-prose passages "
+                          "(collect holds no cpt eval split)")
+    assert suite.fingerprint == text_suite(smoke_cfg("evaluate.max_examples=200"), tmp_path / "empty").fingerprint
+    capped = text_suite(smoke_cfg(), collect)  # smoke caps suites at 16 items
+    assert capped.items == general_text.items()[:16]
+    assert capped.note.startswith("retention_text: 16 of 32 (evaluate.max_examples) built-in general-prose")
+    assert text_suite(smoke_cfg("evaluate.max_examples=1"), collect) is None  # one document gives no interval
+
+
+def test_text_suite_uses_the_cpt_eval_split_when_it_has_enough_documents(smoke_cfg, tmp_path):
+    collect = tmp_path / "collect"
+    _save(collect / "cpt", [{"id": "c1", "text": "General text one."}, {"id": "c2", "text": "  "},
+                            {"id": "c3", "text": "Two."}])
+    suite = text_suite(smoke_cfg(), collect)
+    assert suite.items == [{"id": "c1", "text": "General text one."}, {"id": "c3", "text": "Two."}]
+    assert suite.note == "retention_text: 2 documents from collect's cpt eval split"
+    assert suite.fingerprint != text_suite(smoke_cfg(), tmp_path / "empty").fingerprint
+    _save(collect / "cpt", [{"id": "c1", "text": "Only one document."}])  # too few for an interval
+    suite = text_suite(smoke_cfg(), collect)
+    assert [i["id"] for i in suite.items] == [f"general-{i:03d}" for i in range(16)]
+    assert "(collect's cpt eval split holds 1 non-empty document(s), too few for an interval)" in suite.note
+
+
+def test_builtin_passages_are_distinct_plain_prose_of_bounded_length():
+    passages = general_text.PASSAGES
+    assert len(passages) == 32 and len(set(passages)) == len(passages)
+    for text in passages:
+        assert text == text.strip() and "  " not in text and text.endswith("."), text[:40]
+        assert 60 <= len(text.split()) <= 120, (len(text.split()), text[:40])
+    items = general_text.items()
+    assert [i["id"] for i in items] == [f"general-{i:03d}" for i in range(32)]
+    assert items == general_text.items()
 
 
 def test_load_suites_checks_sampling_names_and_missing_prompts(smoke_cfg, tmp_path):

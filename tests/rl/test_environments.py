@@ -14,7 +14,7 @@ from trainpipe.rl import algorithms
 from trainpipe.rl.environments import GridWorld, HttpEnvironment, environment_factory, parse_move
 from trainpipe.rl.rollout import MultiTurnRollout, TrainpipeGRPOTrainer, environment_dataset, turn_glue
 
-from test_algorithms import one_thread, small_rl, tiny_dir, train  # noqa: F401  (fixtures)
+from test_algorithms import _single_thread, small_rl, tiny_dir, train  # noqa: F401  (fixtures)
 
 
 class VowelEnv:
@@ -153,6 +153,8 @@ def test_environment_registry_validates_config():
     ({"algorithm": "rloo"}, "grpo only"),
     ({"rewards": [RewardConfig("task")]}, "add {name: env}"),
     ({"env_episodes": 0}, "must each be ≥ 1"),
+    # Seeds from 10^6 on belong to collected trajectories and evaluation episodes.
+    ({"env_episodes": 10**6 + 1}, "rl.env_episodes=1000001: at most 1000000"),
 ])
 def test_environment_configs_are_checked_before_loading(overrides, message):
     rl = small_rl(**{"environment": "grid", "rewards": [RewardConfig("env")], **overrides})

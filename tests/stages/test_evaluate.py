@@ -76,12 +76,17 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
         assert metrics["results"][model]["retention_text"]["perplexity"] > 1
     # A random model answers none of the everyday prompts, so there is no retention Q&A suite to keep.
     assert "answers 0 of 47" in metrics["notes"][0]
+    # No cpt data was collected, so the perplexity suite reads the built-in general prose, and says so.
+    text_note = ("retention_text: 4 of 32 (evaluate.max_examples) built-in general-prose passages "
+                 "(collect holds no cpt eval split)")
+    assert text_note in metrics["notes"]
     assert [(c["model"], c["baseline"], c["relation"]) for c in metrics["comparisons"]] == [
         ("sft", "base", "candidate"), ("mine", "base", "extra")]
     assert metrics["gate"]["candidate"] == "sft" and metrics["gate"]["enabled"] is False
     assert manifest["metrics"]["key_metric"] == "sft/arithmetic"
     report = (out / "report.md").read_text()
     assert "| sft | sat |" in report and "### sft vs base (candidate vs base)" in report
+    assert f"- {text_note}" in report
     assert len(list((out / "cache").glob("*.json"))) == 3 * 3 + 1  # + base on the retention candidates
 
     calls.clear()

@@ -136,13 +136,13 @@ def _streams(src: SourceConfig, base_dir: str) -> Iterator[tuple[str, Iterator[R
 
 def load_sources(sources: list[SourceConfig], data_cfg: DataConfig, base_dir: str,
                  count_tokens: Optional[Callable[[dict], int]] = None) -> LoadResult:
-    """Read every file/datasets source (task sources are the caller's) into canonical records by use.
+    """Read every file/datasets source (task and environment sources are the caller's) into canonical records by use.
 
     `limit` keeps a source's first N usable records; `count_tokens(record)` above `data.max_length` is a bad record.
     """
     result = LoadResult()
     for src in sources:
-        if src.kind == "task":
+        if src.kind in ("task", "environment"):
             continue
         _check_source(src)
         load = _SourceLoad(src, source_name(src), data_cfg, count_tokens, result.skipped)

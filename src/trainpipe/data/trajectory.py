@@ -106,6 +106,11 @@ def _assistant_text(thought: str, action: str) -> str:
     return "\n".join(parts)
 
 
+def observation_message(observation: str) -> dict:
+    """The user turn that shows the agent an observation (training data and environment evaluation alike)."""
+    return message("user", f"Observation: {observation}")
+
+
 def trajectory_messages(instruction: str, input: Optional[str], steps: list[dict]) -> list[dict]:
     """[user: instruction (+ "\\n\\n" + input)], then per step an assistant turn "Thought: ...\\nAction: ..."
     and, when the observation is non-empty, a user turn "Observation: ...".
@@ -117,5 +122,5 @@ def trajectory_messages(instruction: str, input: Optional[str], steps: list[dict
     for step in steps:
         messages.append(message("assistant", _assistant_text(step.get("thought") or "", step.get("action") or "")))
         if step.get("observation"):
-            messages.append(message("user", f"Observation: {step['observation']}"))
+            messages.append(observation_message(step["observation"]))
     return messages

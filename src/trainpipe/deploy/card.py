@@ -40,7 +40,7 @@ def eval_results(metrics: dict | None, model: str):
         value = r.get("perplexity") if text else r.get("mean")
         if value is None:
             continue
-        metric = "perplexity" if text else "accuracy"
+        metric = "perplexity" if text else "success rate" if r.get("kind") == "environment" else "accuracy"
         out.append(EvalResult(task_type="text-generation", task_name="Text Generation", dataset_type=suite,
                               dataset_name=suite, dataset_split="eval", metric_type=metric, metric_name=metric,
                               metric_value=round(float(value), 4)))
@@ -78,9 +78,12 @@ def _hub_datasets(collect: dict | None) -> list[str]:
 
 
 def _source_name(source: dict) -> str:
-    """A collect source as the card names it: task family, Hub dataset id, or a local file's name only."""
+    """A collect source as the card names it: task family, played environment, Hub dataset id, or a local file's
+    name only."""
     if source.get("task"):
         return source["task"]
+    if source.get("kind") == "environment":
+        return f"{source.get('environment')} episodes"
     path = source.get("path") or source.get("kind") or "?"
     return Path(path).name if os.path.exists(path) or source.get("kind") == "file" else path
 
@@ -147,7 +150,8 @@ def evaluation_section(metrics: dict | None) -> list[str]:
                 lines.append(f"| {model} | {suite} | perplexity {'–' if ppl is None else f'{ppl:.2f}'} | – "
                              f"| {r['n']} |")
             else:
-                lines.append(f"| {model} | {suite} | accuracy {r['mean']:.3f} | [{r['lo']:.3f}, {r['hi']:.3f}] "
+                what = "success" if r.get("kind") == "environment" else "accuracy"
+                lines.append(f"| {model} | {suite} | {what} {r['mean']:.3f} | [{r['lo']:.3f}, {r['hi']:.3f}] "
                              f"| {r['n']} |")
     return lines
 

@@ -14,6 +14,9 @@ def describe(result: dict) -> str:
     """One result in words: accuracy with interval, or perplexity for text suites."""
     if result["kind"] == "text":
         return f"perplexity {result['perplexity']:.2f}"
+    if result["kind"] == "environment":
+        return (f"success {result['mean']:.3f} [{result['lo']:.3f}, {result['hi']:.3f}], "
+                f"return {result['mean_return']:+.3f}")
     return f"{result['mean']:.3f} [{result['lo']:.3f}, {result['hi']:.3f}]"
 
 

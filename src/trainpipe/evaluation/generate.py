@@ -1,4 +1,5 @@
-"""Batched generation for evaluation and RL: chat-template prompts, left padding, KV cache, sorted by length.
+"""Batched generation for evaluation and RL: chat-template prompts (single- or multi-turn), left padding, KV cache,
+sorted by length.
 
 `HFBackend` wraps a loaded model for the evaluate runner; `generate` is the plain function RL and bench call.
 """
@@ -22,18 +23,26 @@ class Completion:
     tokens: int  # generated tokens before the end-of-sequence token
 
 
-@torch.inference_mode()
 def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = 16,
                          temperature: float = 0.0, samples: int = 1, seed: int = 0) -> list[list[Completion]]:
-    """`samples` completions per prompt, in prompt order.
+    """`samples` completions per single-turn prompt, in prompt order."""
+    return chat_completions(model, tokenizer, [[{"role": "user", "content": p}] for p in prompts], max_new_tokens,
+                            batch_size, temperature, samples, seed)
+
+
+@torch.inference_mode()
+def chat_completions(model, tokenizer, conversations: Sequence[Sequence[dict]], max_new_tokens: int = 64,
+                     batch_size: int = 16, temperature: float = 0.0, samples: int = 1,
+                     seed: int = 0) -> list[list[Completion]]:
+    """`samples` next assistant turns per conversation (chat messages ending in a user turn), in input order.
 
     Prompts run longest first in batches of similar length, so padding stays small and a batch that
     does not fit in memory fails at the start rather than after most of the work.
     """
     model.eval()
-    encoded = [encode_prompt(tokenizer, [{"role": "user", "content": p}]) for p in prompts]
-    order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
-    out: list[list[Completion]] = [[] for _ in prompts]
+    encoded = [encode_prompt(tokenizer, list(c)) for c in conversations]
+    order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
+    out: list[list[Completion]] = [[] for _ in encoded]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     sampling = temperature > 0
     for start in range(0, len(order), batch_size):
@@ -96,3 +105,8 @@ class HFBackend:
         return generate_completions(self.model, self.tokenizer, prompts, int(settings["max_new_tokens"]),
                                     self.batch_size, float(settings["temperature"]), int(settings["samples"]),
                                     int(settings.get("seed", 0)))
+
+    def generate_chats(self, conversations: Sequence[Sequence[dict]], max_new_tokens: int) -> list[Completion]:
+        """One greedy next assistant turn per conversation."""
+        done = chat_completions(self.model, self.tokenizer, conversations, max_new_tokens, self.batch_size)
+        return [per[0] for per in done]

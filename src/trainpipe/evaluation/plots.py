@@ -19,7 +19,7 @@ def accuracy_plot(results: dict[str, dict[str, dict]], level: float, path: Path)
     """Grouped bars: one group per task suite, one bar per model, error bars spanning the interval."""
     models = list(results)
     first = results[models[0]]
-    task_suites = [s for s, r in first.items() if r["kind"] == "task"]
+    task_suites = [s for s, r in first.items() if r["kind"] in ("task", "environment")]  # environment: success
     text_suites = [s for s, r in first.items() if r["kind"] == "text"]
     widths = [max(4.0, 1.1 * len(task_suites) * max(1, len(models)) * 0.45)] + [3.5] * bool(text_suites)
     fig, axes = plt.subplots(1, len(widths), figsize=(sum(widths) + 1, 4.5), squeeze=False,

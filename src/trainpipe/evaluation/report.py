@@ -10,7 +10,7 @@ from trainpipe.evaluation.compare import describe
 SCHEMA_VERSION = 2
 # Per-item records stay in the cache; metrics.json carries summaries and a few examples.
 _SUMMARY_KEYS = ("kind", "n", "mean", "std", "lo", "hi", "successes", "pass_at", "mean_completion_tokens",
-                 "format_rate", "perplexity", "mean_nll", "seconds")
+                 "format_rate", "perplexity", "mean_nll", "seconds", "mean_return", "return_lo", "return_hi")
 
 
 def build_metrics(models: dict[str, tuple[Path, str]], roles: dict[str, str], suites,
@@ -40,7 +40,7 @@ def compact(metrics: dict) -> dict:
     candidate = gate["candidate"] or "base"
     results = metrics["results"][candidate]
     scores = {f"{candidate}/{s['name']}": round(results[s["name"]]["mean"], 4) for s in metrics["suites"]
-              if s["kind"] == "task"}
+              if s["kind"] in ("task", "environment")}
     out = {"models": [m["name"] for m in metrics["models"]], "suites": [s["name"] for s in metrics["suites"]], **scores,
            "gate_passed": gate["passed"]}
     if scores:
@@ -53,7 +53,7 @@ def markdown(metrics: dict) -> str:
     lines = ["# Evaluation report", "", _gate_line(gate), ""]
     lines += ["## Models", "", "| model | role | fingerprint | path |", "|---|---|---|---|"]
     lines += [f"| {m['name']} | {m['role']} | {m['fingerprint']} | {m['path']} |" for m in metrics["models"]]
-    lines += ["", *_results_table(metrics), "", "## Comparisons", ""]
+    lines += ["", *_results_table(metrics), *_returns_table(metrics), "", "## Comparisons", ""]
     for comp in metrics["comparisons"]:
         lines += _comparison(comp, metrics["results"])
     if metrics["notes"]:
@@ -89,6 +89,23 @@ def _results_table(metrics: dict) -> list[str]:
             passk = ", ".join(f"@{k} {v:.3f}" for k, v in r["pass_at"].items() if k != "1") or "–"
             lines.append(f"| {model} | {suite} | {r['mean']:.3f} | [{r['lo']:.3f}, {r['hi']:.3f}] | {r['n']} | "
                          f"{r['mean_completion_tokens']:.1f} | {passk} | {_num(r['format_rate'], 2)} | – |")
+    return lines
+
+
+def _returns_table(metrics: dict) -> list[str]:
+    """Environment suites: their accuracy above is the success rate; here the mean return beside it."""
+    env = [s["name"] for s in metrics["suites"] if s["kind"] == "environment"]
+    if not env:
+        return []
+    pct = round(metrics["level"] * 100)
+    lines = ["", "Environment suites: accuracy above is the success rate (episodes that reached the goal). "
+             f"Return is each episode's summed step reward, clipped to [−1, 1], with its {pct}% t interval.", "",
+             f"| model | suite | success | mean return | {pct}% interval | n |", "|---|---|---|---|---|---|"]
+    for model in (m["name"] for m in metrics["models"]):
+        for suite in env:
+            r = metrics["results"][model][suite]
+            lines.append(f"| {model} | {suite} | {r['mean']:.3f} | {r['mean_return']:+.3f} | "
+                         f"[{r['return_lo']:+.3f}, {r['return_hi']:+.3f}] | {r['n']} |")
     return lines
 
 

@@ -1,5 +1,6 @@
-"""Run one model over suites: batched generation scored by the item's task family or checker, perplexity for
-text suites. Returns per suite the cacheable result: per-item records plus summary statistics."""
+"""Run one model over suites: batched generation scored by the item's task family or checker, multi-turn episodes
+for environment suites, perplexity for text suites. Returns per suite the cacheable result: per-item records plus
+summary statistics."""
 from __future__ import annotations
 
 import math
@@ -26,6 +27,11 @@ def evaluate_model(cfg: Config, path: Path, suites) -> dict[str, dict]:
             docs = document_nll(hf.model, hf.tokenizer, [i["text"] for i in suite.items],
                                 suite.settings["max_tokens"], ev.batch_size)
             result = text_result(suite.items, docs, ev.level)
+        elif suite.kind == "environment":
+            from trainpipe.evaluation.environment_suite import environment_result, play
+
+            # Multi-turn episodes always generate with transformers, whatever evaluate.backend says.
+            result = environment_result(suite, play(suite, loaded.hf().generate_chats), ev.level)
         else:
             completions = loaded.generator().generate([i["prompt"] for i in suite.items], suite.settings)
             result = task_result(suite.items, completions, ev.level)
@@ -118,4 +124,8 @@ def restate(result: dict, level: float) -> dict:
         docs = [(r["nll"], r["tokens"]) for r in result["items"]]
         return {**result, **text_result([{"id": r["id"]} for r in result["items"]], docs, level),
                 "examples": result.get("examples", [])}
+    if result["kind"] == "environment":
+        from trainpipe.evaluation.environment_suite import environment_summary
+
+        return {**result, **environment_summary(result["items"], level)}
     return {**result, **summarize_items(result["items"], level)}

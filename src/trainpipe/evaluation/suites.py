@@ -1,4 +1,4 @@
-"""Evaluation suites: held-out task prompts from the collect stage, user eval files, retention Q&A and held-out
+"""Evaluation suites: held-out task prompts from the collect stage, user eval files, retention Q&A and general
 text for perplexity. Each suite carries the settings that change its results and a fingerprint over both."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from trainpipe.config import Config
 from trainpipe.errors import UserError
 
 RETENTION = "retention"  # built-in Q&A the base model answers correctly
-RETENTION_TEXT = "retention_text"  # held-out text, scored by perplexity
+RETENTION_TEXT = "retention_text"  # general text (cpt eval split or built-in passages), scored by perplexity
 CANDIDATES = "retention_candidates"  # every built-in item; only base runs it, to choose RETENTION
 SAMPLING_KEYS = ("temperature", "samples", "max_new_tokens")
 MIN_TEXT_DOCS = 2  # a perplexity interval needs a spread estimate
@@ -23,6 +23,7 @@ class Suite:
     items: list[dict]  # {"id", "prompt", "answer", "task"} or {"id", "text"}
     settings: dict = field(default_factory=dict)  # generation settings that change results
     group: str = "task"  # "task" (held-out task family), "file" (user eval file) or "retention"
+    note: str = ""  # for the report: where the items came from; not in the fingerprint (the items are)
 
     @property
     def fingerprint(self) -> str:
@@ -53,8 +54,10 @@ def generation_settings(cfg: Config, suite: str) -> dict:
 
 
 def load_suites(cfg: Config, collect_dir: Path) -> list[Suite]:
-    """Task suites, user file suites and (with evaluate.retention) the held-out text suite."""
-    suites = task_suites(cfg, Path(collect_dir)) + file_suites(cfg)
+    """Task suites, user file suites, environment suites and (with evaluate.retention) the general-text suite."""
+    from trainpipe.evaluation.environment_suite import environment_suites
+
+    suites = task_suites(cfg, Path(collect_dir)) + file_suites(cfg) + environment_suites(cfg)
     names = [s.name for s in suites]
     if len(set(names)) != len(names):
         raise UserError(f"evaluate: two suites share a name ({', '.join(names)}); rename an eval file")
@@ -103,18 +106,32 @@ def file_suites(cfg: Config) -> list[Suite]:
 
 
 def text_suite(cfg: Config, collect_dir: Path) -> Suite | None:
-    """Held-out general text: collect's cpt eval split, else the assistant turns of its sft eval split."""
+    """General text for perplexity: collect's cpt eval split (the user's own general text) when it holds enough
+    documents, else the built-in general-prose passages. Task text would not do: training on it lowers its
+    perplexity, which says nothing about retention. The suite's note tells the report which source it used."""
+    from trainpipe.evaluation.general_text import PASSAGES, items as general_items
+
+    cap = cfg.evaluate.max_examples
     cpt = _held_out(collect_dir, "cpt")
-    if cpt is not None and len(cpt):
-        texts = [(r["id"], r["text"]) for r in cpt]
+    docs = [{"id": r["id"], "text": r["text"]} for r in (cpt if cpt is not None else []) if r["text"].strip()]
+    if len(docs[:cap]) >= MIN_TEXT_DOCS:
+        note = f"{RETENTION_TEXT}: {_count(cap, len(docs))} documents from collect's cpt eval split"
+        return _text(cfg, docs[:cap], note)
+    if cpt is None:
+        reason = "collect holds no cpt eval split"
     else:
-        sft = _held_out(collect_dir, "sft")
-        texts = [(r["id"], "\n".join(m["content"] for m in r["messages"] if m["role"] == "assistant"))
-                 for r in (sft if sft is not None else [])]
-    items = [{"id": i, "text": t} for i, t in texts if t.strip()][: cfg.evaluate.max_examples]
-    if len(items) < MIN_TEXT_DOCS:
-        return None
-    return Suite(RETENTION_TEXT, "text", items, {"max_tokens": cfg.evaluate.text_max_tokens}, RETENTION)
+        reason = f"collect's cpt eval split holds {len(docs)} non-empty document(s), too few for an interval"
+    note = f"{RETENTION_TEXT}: {_count(cap, len(PASSAGES))} built-in general-prose passages ({reason})"
+    passages = general_items()[:cap]
+    return _text(cfg, passages, note) if len(passages) >= MIN_TEXT_DOCS else None
+
+
+def _text(cfg: Config, items: list[dict], note: str) -> Suite:
+    return Suite(RETENTION_TEXT, "text", items, {"max_tokens": cfg.evaluate.text_max_tokens}, RETENTION, note)
+
+
+def _count(cap: int, total: int) -> str:
+    return f"{cap} of {total} (evaluate.max_examples)" if cap < total else str(total)
 
 
 def retention_settings(cfg: Config) -> dict:

@@ -12,6 +12,7 @@ import torch
 from trainpipe.config import RlConfig
 from trainpipe.errors import UserError
 from trainpipe.rl import data
+from trainpipe.rl.environments import COLLECT_SEEDS_START
 from trainpipe.rl.rewards import build_rewards
 from trainpipe.training import driver
 
@@ -67,6 +68,9 @@ def _check_environment(rl: RlConfig) -> None:
         raise UserError("rl.environment: multi-turn rollouts generate with transformers; set rl.use_vllm=false")
     if min(rl.env_episodes, rl.env_max_turns, rl.env_turn_tokens) < 1:
         raise UserError("rl.env_episodes, rl.env_max_turns and rl.env_turn_tokens must each be ≥ 1")
+    if rl.env_episodes > COLLECT_SEEDS_START:
+        raise UserError(f"rl.env_episodes={rl.env_episodes}: at most {COLLECT_SEEDS_START}; larger episode seeds "
+                        "belong to collected trajectories and evaluation episodes")
     if "env" not in [r.name for r in rl.rewards]:
         raise UserError(f"rl.environment={rl.environment} needs the episode return as a reward: "
                         "add {name: env} to rl.rewards (e.g. rl.rewards=[{name:env}])")

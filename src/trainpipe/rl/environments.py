@@ -23,6 +23,16 @@ class Environment(Protocol):
 
 
 MOVES = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
+# Episode seeds are split into disjoint ranges so no evaluated episode was ever trained on:
+# RL trains on seeds [0, rl.env_episodes); collect's environment sources draw from [COLLECT_SEEDS_START,
+# EVAL_SEEDS_START); evaluate plays EVAL_SEEDS_START, EVAL_SEEDS_START + 1, ...
+COLLECT_SEEDS_START = 10**6
+EVAL_SEEDS_START = 10**9
+
+
+def grid_turns(difficulty: int) -> int:
+    """Default moves per grid episode: the longest shortest path on the grid (2·(side − 1)) plus two spare."""
+    return 2 * (difficulty + 1) + 2
 _MOVE = re.compile(r"\b(up|down|left|right)\b", re.IGNORECASE)
 
 

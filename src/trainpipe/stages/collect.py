@@ -15,6 +15,7 @@ from trainpipe.errors import UserError
 from trainpipe.pipeline import Stage, StageIO
 
 log = logging.getLogger("trainpipe.collect")
+GENERATED = ("task", "environment")  # source kinds generated here rather than read from files
 
 
 def run(cfg: Config, io: StageIO) -> dict:
@@ -23,12 +24,13 @@ def run(cfg: Config, io: StageIO) -> dict:
 
     data = cfg.data
     tokenizer = _tokenizer(cfg, io)
-    loaded = load_sources([s for s in data.sources if s.kind != "task"], data, os.getcwd(),
+    loaded = load_sources([s for s in data.sources if s.kind not in GENERATED], data, os.getcwd(),
                           count_tokens=_token_counter(tokenizer, skip_sft=cfg.sft.agent.chunking))
     by_use = {u: _mix_sources(recs, data) for u, recs in _group_by_source(loaded.records).items()}
     task_prompts, task_sft = _task_records(cfg)
     by_use.setdefault("prompts", []).extend(task_prompts)
     by_use.setdefault("sft", []).extend(task_sft)
+    by_use["sft"].extend(_environment_records(cfg))
     dropped, splits = {}, {}
     # prompts first: generated tasks' SFT answers follow their prompt's split
     for use, records in sorted(by_use.items(), key=lambda kv: kv[0] != "prompts"):
@@ -81,7 +83,7 @@ def _group_by_source(records: dict[str, list[dict]]) -> dict[str, list[list[dict
 def _mix_sources(groups: list[list[dict]], data) -> list[dict]:
     from trainpipe.data.hygiene import mix
 
-    weights = {s.path: s.weight for s in data.sources if s.kind != "task"}
+    weights = {s.path: s.weight for s in data.sources if s.kind not in GENERATED}
     if len(groups) == 1 or len({weights.get(g[0]["source"], 1.0) for g in groups}) == 1:
         return [r for g in groups for r in g]
     return mix([(g, weights.get(g[0]["source"], 1.0), None) for g in groups], data.seed)
@@ -110,6 +112,15 @@ def _task_records(cfg: Config) -> tuple[list[dict], list[dict]]:
                                 {"role": "user", "content": item.prompt},
                                 {"role": "assistant", "content": item.solution}]})
     return prompts, sft
+
+
+def _environment_records(cfg: Config) -> list[dict]:
+    """Trajectories a noisy expert played in a real environment; each episode has its own seed, so the
+    stable hash split puts every seed in exactly one of train and eval."""
+    from trainpipe.data.env_trajectories import environment_records
+
+    return [r for src in cfg.data.sources if src.kind == "environment"
+            for r in environment_records(src, cfg.data.seed)]
 
 
 def _split(use: str, records: list[dict], data, prompt_split) -> tuple[list[dict], list[dict]]:
@@ -177,7 +188,7 @@ def input_files(cfg: Config) -> list[Path]:
 
     files: list[Path] = []
     for src in cfg.data.sources:
-        if src.kind == "task" or not src.path:
+        if src.kind in GENERATED or not src.path:
             continue
         if os.path.isdir(src.path):
             files += sorted(p for p in Path(src.path).rglob("*") if p.is_file())

@@ -87,7 +87,7 @@ def key_metric(evaluation: dict | None, source: str) -> dict:
     """Accuracy of the released model per task suite (key_metric: the first), or 'verified' when not evaluated."""
     suites = ((evaluation or {}).get("results") or {}).get(source) or {}
     scores = {f"{source}/{suite}": round(float(r["mean"]), 4) for suite, r in suites.items()
-              if r.get("kind", "task") == "task" and r.get("mean") is not None}
+              if r.get("kind", "task") in ("task", "environment") and r.get("mean") is not None}
     return {**scores, "key_metric": next(iter(scores), "verified")}
 
 

@@ -19,6 +19,7 @@ log = logging.getLogger("trainpipe.evaluate")
 def run(cfg: Config, io: StageIO) -> dict:
     from trainpipe.evaluation.cache import ResultCache
     from trainpipe.evaluation.compare import compare_models, gate_verdict
+    from trainpipe.evaluation.environment_suite import layout_notes
     from trainpipe.evaluation.report import build_metrics, compact, write_report
     from trainpipe.evaluation.suites import RETENTION, load_suites, retention_candidates
 
@@ -27,7 +28,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     models = model_list(cfg, io)
     cache = ResultCache(io.logs / "cache", {"backend": ev.backend, "dtype": cfg.model.dtype})
     suites = load_suites(cfg, io.upstream["collect"])
-    notes = []
+    notes = layout_notes(suites, io.upstream["collect"])
     if ev.retention:
         # Base runs the candidates with its other suites (one model load), then they choose the retention suite.
         candidates = retention_candidates(cfg)
@@ -37,6 +38,7 @@ def run(cfg: Config, io: StageIO) -> dict:
         suites = sorted(suites + ([retention] if retention.items else []),
                         key=lambda s: (s.group == RETENTION, s.kind == "text"))
         notes.append(note)
+    notes += [s.note for s in suites if s.note]  # e.g. where the retention text came from
     results = {name: _evaluate_cached(cfg, cache, name, path, fp, suites) for name, (path, fp) in models.items()}
     chain = [m for m in ("base", *MODEL_CHAIN) if m in models]
     extras = [m for m in models if m not in chain]
