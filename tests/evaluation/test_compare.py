@@ -86,3 +86,32 @@ def test_affine_rule_needs_a_margin_sized_gain():
 
 def test_gate_without_a_trained_model_passes():
     assert gate_verdict({"base": {"a": res(0.2, 0.4)}}, None, [], "dominance", 0.0)["passed"]
+
+
+def items(scores, kind="task"):
+    if kind == "text":
+        return [{"id": f"d{i}", "nll": nll, "tokens": 10} for i, nll in enumerate(scores)]
+    return [{"id": f"q{i}", "score": s} for i, s in enumerate(scores)]
+
+
+def test_paired_sign_test_counts_items_that_changed_and_matches_by_id():
+    earlier = {**res(0.3, 0.5), "items": items([0, 0, 0, 0, 0, 0, 0, 0, 1, 1])}
+    later = {**res(0.35, 0.55), "items": items([1, 1, 1, 1, 1, 1, 1, 0, 1, 0])}
+    later["items"].append({"id": "only-later", "score": 1.0})  # not in both: ignored
+    test = compare_pair({"a": later}, {"a": earlier}, 0.0)["suites"]["a"]["paired"]
+    assert (test["n"], test["better"], test["worse"]) == (10, 7, 1)
+    # Exact two-sided binomial: P(X <= 1 or X >= 7 | n=8, 1/2) = 2 * (1 + 8) / 256.
+    assert test["p"] == pytest.approx(18 / 256)
+    none_changed = compare_pair({"a": earlier}, {"a": earlier}, 0.0)["suites"]["a"]["paired"]
+    assert (none_changed["better"], none_changed["worse"], none_changed["p"]) == (0, 0, 1.0)
+
+
+def test_paired_text_suites_compare_nll_per_token_lower_is_better():
+    earlier = {**res(-3, -2, kind="text", perplexity=9.0), "items": items([30.0, 30.0, 30.0], "text")}
+    later = {**res(-3, -2, kind="text", perplexity=8.0), "items": items([25.0, 29.0, 31.0], "text")}
+    test = compare_pair({"t": later}, {"t": earlier}, 0.0)["suites"]["t"]["paired"]
+    assert (test["better"], test["worse"]) == (2, 1)
+
+
+def test_no_paired_test_without_item_records():
+    assert "paired" not in compare_pair({"a": res(0.6, 0.8)}, {"a": res(0.2, 0.4)}, 0.0)["suites"]["a"]

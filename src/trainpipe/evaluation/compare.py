@@ -1,8 +1,9 @@
-"""Model comparisons for the report and the gate: per-suite win/tie/loss by interval separation, Pareto
-dominance over all suites, the Affine margin rule, and the gate verdict on the candidate model."""
+"""Model comparisons for the report and the gate: per-suite win/tie/loss by interval separation, a paired sign
+test on the items both models answered, Pareto dominance over all suites, the Affine margin rule, and the gate
+verdict on the candidate model."""
 from __future__ import annotations
 
-from trainpipe.evaluation.stats import SuiteResult, affine_better, compare, dominates
+from trainpipe.evaluation.stats import SuiteResult, affine_better, compare, dominates, sign_test
 
 
 def as_suite_result(result: dict) -> SuiteResult:
@@ -18,6 +19,22 @@ def describe(result: dict) -> str:
         return (f"success {result['mean']:.3f} [{result['lo']:.3f}, {result['hi']:.3f}], "
                 f"return {result['mean_return']:+.3f}")
     return f"{result['mean']:.3f} [{result['lo']:.3f}, {result['hi']:.3f}]"
+
+
+def _item_scores(result: dict) -> dict[str, float]:
+    """Per item id, the score to pair on (higher is better): the item score, or −NLL per token for text."""
+    if result["kind"] == "text":
+        return {it["id"]: -it["nll"] / max(1, it["tokens"]) for it in result.get("items") or ()}
+    return {it["id"]: float(it["score"]) for it in result.get("items") or ()}
+
+
+def paired(later: dict, earlier: dict) -> dict | None:
+    """The sign test over the items both results scored (matched by id); None without per-item records."""
+    a, b = _item_scores(later), _item_scores(earlier)
+    shared = [i for i in a if i in b]
+    if not shared:
+        return None
+    return sign_test([a[i] for i in shared], [b[i] for i in shared])
 
 
 def comparison_pairs(chain: list[str], extras: list[str]) -> list[tuple[str, str, str]]:
@@ -36,6 +53,9 @@ def compare_pair(later: dict[str, dict], earlier: dict[str, dict], margin: float
     b = {s: as_suite_result(r) for s, r in earlier.items()}
     shared = [s for s in later if s in earlier]
     suites = {s: {"outcome": compare(a[s], b[s]), "delta": a[s].mean - b[s].mean} for s in shared}
+    for s in shared:
+        if (test := paired(later[s], earlier[s])) is not None:
+            suites[s]["paired"] = test
     outcomes = {v["outcome"] for v in suites.values()}
     forward, backward = dominates(a, b), dominates(b, a)
     if forward:

@@ -53,7 +53,11 @@ def markdown(metrics: dict) -> str:
     lines = ["# Evaluation report", "", _gate_line(gate), ""]
     lines += ["## Models", "", "| model | role | fingerprint | path |", "|---|---|---|---|"]
     lines += [f"| {m['name']} | {m['role']} | {m['fingerprint']} | {m['path']} |" for m in metrics["models"]]
-    lines += ["", *_results_table(metrics), *_returns_table(metrics), "", "## Comparisons", ""]
+    lines += ["", *_results_table(metrics), *_returns_table(metrics), "", "## Comparisons", "",
+              "Outcome: win / loss when the intervals separate, else tie (this drives dominance and the gate). The "
+              "paired column counts the items both models answered that got better or worse and gives the exact "
+              "two-sided sign-test p-value (McNemar's test on 0/1 scores; per-document NLL for text suites): it "
+              "detects changes on one item set that intervals are too wide to separate.", ""]
     for comp in metrics["comparisons"]:
         lines += _comparison(comp, metrics["results"])
     if metrics["notes"]:
@@ -115,12 +119,15 @@ def _comparison(comp: dict, results: dict) -> list[str]:
     lines = [f"### {a} vs {b} ({relation[comp['relation']]}): {comp['verdict']}", "",
              f"{a} dominates {b}: {_yes(comp['dominates'])}; {b} dominates {a}: {_yes(comp['dominated'])}; "
              f"better by the Affine margin rule: {_yes(comp['affine_better'])}.", "",
-             f"| suite | {a} | {b} | change | outcome for {a} |", "|---|---|---|---|---|"]
+             f"| suite | {a} | {b} | change | outcome for {a} | paired: items better / worse, sign-test p |",
+             "|---|---|---|---|---|---|"]
     for suite, v in comp["suites"].items():
         ra, rb = results[a][suite], results[b][suite]
         change = (f"{ra['perplexity'] - rb['perplexity']:+.2f} ppl" if ra["kind"] == "text"
                   else f"{v['delta']:+.3f}")
-        lines.append(f"| {suite} | {describe(ra)} | {describe(rb)} | {change} | {v['outcome']} |")
+        test = v.get("paired")
+        pair = f"{test['better']} / {test['worse']} of {test['n']}, p = {test['p']:.3g}" if test else "–"
+        lines.append(f"| {suite} | {describe(ra)} | {describe(rb)} | {change} | {v['outcome']} | {pair} |")
     return lines + [""]
 
 

@@ -1,5 +1,5 @@
 """Statistics for the evaluate gate: Jeffreys intervals on suite scores, interval-based
-win/tie/loss comparison, Pareto dominance over suites, and the unbiased pass@k estimator."""
+win/tie/loss comparison, Pareto dominance over suites, the paired sign test, and the unbiased pass@k estimator."""
 from __future__ import annotations
 
 import math
@@ -132,3 +132,17 @@ def mean_interval(values: Sequence[float], level: float = 0.8) -> tuple[float, f
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
     half = float(t.ppf(0.5 + level / 2.0, n - 1)) * sd / math.sqrt(n)
     return mean - half, mean + half
+
+
+def sign_test(later: Sequence[float], earlier: Sequence[float]) -> dict:
+    """Paired comparison of two models on the same items: how many items got better and worse, and the exact
+    two-sided binomial p-value of that split under "no change" (ties dropped). On 0/1 scores this is McNemar's
+    exact test; on one item set it detects changes far smaller than non-overlapping intervals need."""
+    from scipy.stats import binomtest
+
+    if len(later) != len(earlier):
+        raise ValueError(f"paired scores need equal lengths, got {len(later)} and {len(earlier)}")
+    better = sum(a > b for a, b in zip(later, earlier))
+    worse = sum(a < b for a, b in zip(later, earlier))
+    p = float(binomtest(better, better + worse, 0.5).pvalue) if better + worse else 1.0
+    return {"n": len(later), "better": better, "worse": worse, "p": p}
