@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Benchmark: does GRPO on arithmetic lift the SFT model's held-out accuracy? Runs collect → sft → rl → evaluate
-with scripts/run_full_pipeline.py in a temporary root, then compares the sft and rl accuracies and GRPO step times."""
+"""Benchmark: does GRPO lift the SFT model's held-out accuracy on a verifiable task? Runs collect → sft → rl →
+evaluate with scripts/run_full_pipeline.py in a temporary root, then compares the sft and rl accuracies (intervals
+and the paired sign test from logs/evaluate/metrics.json) and GRPO step times."""
 from __future__ import annotations
 
 import argparse
@@ -14,26 +15,34 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 USAGE = """examples:
-  python bench/rl_grpo.py                             # full: embedded SmolLM2-135M; exit 1 unless rl beats sft
+  python bench/rl_grpo.py                             # full: embedded SmolLM2-135M on 2-SAT; exit 1 unless rl beats sft
+  python bench/rl_grpo.py --task arithmetic           # the same on 2-digit arithmetic
   python bench/rl_grpo.py --mode reduced --threads 1  # minutes: same pipeline, tiny sizes (mechanics, step time)
   python bench/rl_grpo.py --mode reduced --model tiny-random --threads 1
   python bench/rl_grpo.py rl.max_steps=60             # trailing dotted overrides apply last"""
 
-# GRPO on top of config.yaml's SFT: groups of 8 completions of 4 prompts per optimizer step, binary task score
-# plus a small format bonus, no KL (beta 0), DAPO token-level loss, LoRA (as SFT).
-FULL = [
-    "rl.enabled=true", "rl.algorithm=grpo", "rl.rewards=[{name: task, weight: 1.0}, {name: format, weight: 0.2}]",
-    "rl.num_generations=8", "rl.batch_size=16", "rl.grad_accum=2", "rl.max_completion_length=64",
-    "rl.learning_rate=5e-5", "rl.warmup_ratio=0.05", "rl.max_steps=120", "rl.save_steps=20", "rl.logging_steps=5",
-    "evaluate.tasks=[arithmetic]", "evaluate.max_examples=200", "evaluate.max_new_tokens=48",
-    "evaluate.retention=false", "deploy.enabled=false",
+# GRPO on top of config.yaml's SFT: groups of 8 completions of 4 prompts per optimizer step, binary task score,
+# no KL (beta 0), DAPO token-level loss, LoRA (as SFT), constant lr after a short warmup.
+COMMON = [
+    "rl.enabled=true", "rl.algorithm=grpo", "rl.rewards=[{name: task, weight: 1.0}]",
+    "rl.num_generations=8", "rl.batch_size=16", "rl.grad_accum=2", "rl.learning_rate=1e-4",
+    "rl.lr_scheduler=constant_with_warmup", "rl.warmup_ratio=0.05", "rl.max_steps=80", "rl.save_steps=20",
+    "rl.logging_steps=1", "evaluate.max_examples=200", "deploy.enabled=false",
 ]
+# sat: planted 2-SAT on 4 variables. SFT imitates the generator's one hidden assignment; the reward accepts any
+# satisfying one, which is where a verifier teaches more than demonstrations. arithmetic: 2-digit + and −, where
+# SFT's labels already say everything the binary reward can.
+TASKS = {
+    "sat": ["data.sources=[{kind: task, task: sat, n: 1400, difficulty: 1}]", "rl.tasks=[sat]",
+            "rl.max_completion_length=48", "evaluate.tasks=[sat]", "evaluate.max_new_tokens=48"],
+    "arithmetic": ["data.sources=[{kind: task, task: arithmetic, n: 1200, difficulty: 1}]", "rl.tasks=[arithmetic]",
+                   "rl.max_completion_length=32", "evaluate.tasks=[arithmetic]", "evaluate.max_new_tokens=32"],
+}
 # Same pipeline, sizes cut so it finishes in minutes on a CPU; proves the mechanics, not the gain.
 REDUCED = [
-    "data.sources=[{kind: task, task: arithmetic, n: 160, difficulty: 1}]", "data.eval_max=24",
-    "sft.max_steps=6", "sft.batch_size=8", "sft.save_steps=100",
-    "rl.max_steps=2", "rl.num_generations=4", "rl.batch_size=8", "rl.grad_accum=1", "rl.max_completion_length=32",
-    "rl.logging_steps=1", "rl.save_steps=100", "evaluate.max_examples=24", "evaluate.max_new_tokens=32",
+    "data.eval_max=24", "sft.max_steps=6", "sft.batch_size=8", "sft.save_steps=100",
+    "rl.max_steps=2", "rl.num_generations=4", "rl.batch_size=8", "rl.grad_accum=1", "rl.logging_steps=1",
+    "rl.save_steps=100", "evaluate.max_examples=24",
 ]
 
 
@@ -51,15 +60,15 @@ def run_pipeline(root: Path, overrides: list[str], threads: int | None) -> float
     return time.time() - started
 
 
-def accuracies(root: Path) -> dict[str, dict]:
-    """Per model, the arithmetic suite's accuracy and interval from logs/evaluate/metrics.json."""
+def accuracies(root: Path, task: str) -> tuple[dict[str, dict], dict | None]:
+    """Per model, the task suite's accuracy and interval from logs/evaluate/metrics.json, and rl vs sft paired."""
     metrics = json.loads((root / "logs" / "evaluate" / "metrics.json").read_text())
-    out = {}
-    for model, per_suite in metrics["results"].items():
-        for suite, r in per_suite.items():
-            if r.get("kind") == "task" and "arithmetic" in suite:
-                out[model] = {"suite": suite, "n": r["n"], "accuracy": r["mean"], "lo": r.get("lo"), "hi": r.get("hi")}
-    return out
+    out = {model: {"suite": task, "n": r[task]["n"], "accuracy": r[task]["mean"], "lo": r[task]["lo"],
+                   "hi": r[task]["hi"]}
+           for model, r in metrics["results"].items() if task in r}
+    pair = next((c["suites"].get(task) for c in metrics["comparisons"]
+                 if (c["model"], c["baseline"]) == ("rl", "sft")), None)
+    return out, pair
 
 
 def grpo_timing(root: Path) -> dict:
@@ -74,19 +83,21 @@ def grpo_timing(root: Path) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, epilog=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", choices=("full", "reduced"), default="full")
+    p.add_argument("--task", choices=tuple(TASKS), default="sat")
     p.add_argument("--model", default=None, help="model.base override (default: config.yaml's embedded model)")
     p.add_argument("--root", default=None, help="pipeline root (default: a fresh temporary folder)")
     p.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for the stages (CPU runs)")
     p.add_argument("extra", nargs="*", help="more dotted.key=value overrides, applied last")
     args = p.parse_args()
     root = Path(args.root or tempfile.mkdtemp(prefix="trainpipe-bench-rl-")).resolve()
-    overrides = FULL + (REDUCED if args.mode == "reduced" else []) + (
+    reduced = REDUCED + [f"data.sources=[{{kind: task, task: {args.task}, n: 160, difficulty: 1}}]"]
+    overrides = COMMON + TASKS[args.task] + (reduced if args.mode == "reduced" else []) + (
         [f"model.base={args.model}"] if args.model else []) + args.extra
     wall = run_pipeline(root, overrides, args.threads)
-    acc, timing = accuracies(root), grpo_timing(root)
+    (acc, pair), timing = accuracies(root, args.task), grpo_timing(root)
     gain = acc["rl"]["accuracy"] - acc["sft"]["accuracy"] if {"rl", "sft"} <= acc.keys() else None
     report = {"mode": args.mode, "root": str(root), "wall_seconds": round(wall, 1), "accuracy": acc,
-              "rl_minus_sft": gain, "grpo": timing}
+              "rl_minus_sft": gain, "rl_vs_sft": pair, "grpo": timing}
     print(json.dumps(report, indent=2))
     (root / "bench_rl_grpo.json").write_text(json.dumps(report, indent=2))
     if args.mode == "full":
