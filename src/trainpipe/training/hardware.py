@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from pathlib import Path
 
 import torch
 
@@ -46,6 +47,36 @@ def use_gradient_checkpointing(choice: str, n_params: int) -> bool:
     return torch.cuda.is_available() and n_params > 1_000_000_000
 
 
+def procs_running(stat_text: str) -> int | None:
+    """The instantaneous count of runnable threads in /proc/stat's text (this process included)."""
+    for line in stat_text.splitlines():
+        if line.startswith("procs_running "):
+            return int(line.split()[1])
+    return None
+
+
+def busy_cores(samples: int = 5, interval: float = 0.04) -> float:
+    """Cores other work keeps busy now: the median of a few /proc/stat runnable counts, minus this process.
+    The load average would lag by a minute: a stage that starts right after another finished (SFT, then
+    evaluate) would still see the previous stage's load and halve its own threads for nothing."""
+    import os
+    import statistics
+    import time
+
+    counts = []
+    for i in range(samples):
+        try:
+            count = procs_running(Path("/proc/stat").read_text())
+        except OSError:
+            count = None
+        if count is None:  # no /proc (macOS): the load average is all there is
+            return max(0.0, os.getloadavg()[0] - 1.0)
+        counts.append(count)
+        if i + 1 < samples:
+            time.sleep(interval)
+    return max(0.0, statistics.median(counts) - 1.0)
+
+
 def configure_threads(n: int) -> int:
     """Set torch's intra-op CPU threads: n > 0 as given; 0 = one per core, but only as many as the cores other
     work leaves idle. OpenMP threads spin at each barrier, so one thread that shares its core stalls all the
@@ -56,10 +87,10 @@ def configure_threads(n: int) -> int:
         return torch.get_num_threads()
     if n <= 0 and "OMP_NUM_THREADS" not in os.environ and os.environ.get("OMP_WAIT_POLICY", "").lower() != "passive":
         cores = torch.get_num_threads()
-        busy = max(0.0, os.getloadavg()[0] - 1.0)  # this process counts itself in the load average
+        busy = busy_cores()
         n = max(1, cores - round(busy))
         if n < cores:
-            log.info("CPU busy (load average %.1f on %d cores): training with %d thread(s)", busy + 1, cores, n)
+            log.info("CPU busy (%.1f other runnable threads on %d cores): training with %d thread(s)", busy, cores, n)
     if n > 0:
         torch.set_num_threads(n)
     return torch.get_num_threads()
