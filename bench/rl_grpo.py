@@ -75,7 +75,8 @@ def grpo_timing(root: Path) -> dict:
     manifest = json.loads((root / "models" / "rl" / "manifest.json").read_text())
     m = manifest["metrics"]
     return {"steps": m["steps"], "train_seconds": m["train_seconds"],
-            "seconds_per_step": round(m["train_seconds"] / max(1, m["steps"]), 2),
+            # Logged step times first: after a resume, train_seconds covers only the resumed part of the run.
+            "seconds_per_step": m.get("mean_step_seconds") or round(m["train_seconds"] / max(1, m["steps"]), 2),
             "mean_step_seconds": m.get("mean_step_seconds"), "first_reward": m.get("first_reward"),
             "last_reward": m.get("last_reward"), "reward_components": m.get("reward_components")}
 
