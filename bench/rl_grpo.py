@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 USAGE = """examples:
   python bench/rl_grpo.py                             # full: embedded SmolLM2-135M on 2-SAT; exit 1 unless rl beats sft
   python bench/rl_grpo.py --task arithmetic           # the same on 2-digit arithmetic
+  python bench/rl_grpo.py --task arithmetic --labels 200  # cold start: SFT on 200 labelled items, GRPO on
+                                                      # 3,400 prompt-only items, 585 held out
   python bench/rl_grpo.py --mode reduced --threads 1  # minutes: same pipeline, tiny sizes (mechanics, step time)
   python bench/rl_grpo.py --mode reduced --model tiny-random --threads 1
   python bench/rl_grpo.py rl.max_steps=60             # trailing dotted overrides apply last"""
@@ -44,6 +46,15 @@ REDUCED = [
     "rl.max_steps=2", "rl.num_generations=4", "rl.batch_size=8", "rl.grad_accum=1", "rl.logging_steps=1",
     "rl.save_steps=100", "evaluate.max_examples=24",
 ]
+
+
+def cold_start(task: str, labels: int, prompts: int, eval_n: int) -> list[str]:
+    """Labels are scarce, the verifier is not: SFT sees the first `labels` generated items with their answers,
+    GRPO and evaluate draw on `prompts` items with no answers shown to the model (the generator is prefix-stable,
+    so the labelled items are the first of the prompt pool and share its train/eval split)."""
+    return [f"data.sources=[{{kind: task, task: {task}, n: {prompts}, difficulty: 1, use: prompts}}, "
+            f"{{kind: task, task: {task}, n: {labels}, difficulty: 1, use: sft}}]",
+            f"data.eval_max={eval_n}", f"evaluate.max_examples={eval_n}"]
 
 
 def run_pipeline(root: Path, overrides: list[str], threads: int | None) -> float:
@@ -88,16 +99,21 @@ def main() -> int:
     p.add_argument("--model", default=None, help="model.base override (default: config.yaml's embedded model)")
     p.add_argument("--root", default=None, help="pipeline root (default: a fresh temporary folder)")
     p.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for the stages (CPU runs)")
+    p.add_argument("--labels", type=int, default=None,
+                   help="cold start: SFT on only this many labelled items; GRPO on a larger prompt-only pool")
+    p.add_argument("--prompts", type=int, default=4000, help="cold start: size of the prompt pool (train + eval)")
+    p.add_argument("--eval-n", type=int, default=600, help="cold start: held-out prompts evaluated")
     p.add_argument("extra", nargs="*", help="more dotted.key=value overrides, applied last")
     args = p.parse_args()
     root = Path(args.root or tempfile.mkdtemp(prefix="trainpipe-bench-rl-")).resolve()
     reduced = REDUCED + [f"data.sources=[{{kind: task, task: {args.task}, n: 160, difficulty: 1}}]"]
-    overrides = COMMON + TASKS[args.task] + (reduced if args.mode == "reduced" else []) + (
+    cold = cold_start(args.task, args.labels, args.prompts, args.eval_n) if args.labels else []
+    overrides = COMMON + TASKS[args.task] + cold + (reduced if args.mode == "reduced" else []) + (
         [f"model.base={args.model}"] if args.model else []) + args.extra
     wall = run_pipeline(root, overrides, args.threads)
     (acc, pair), timing = accuracies(root, args.task), grpo_timing(root)
     gain = acc["rl"]["accuracy"] - acc["sft"]["accuracy"] if {"rl", "sft"} <= acc.keys() else None
-    report = {"mode": args.mode, "root": str(root), "wall_seconds": round(wall, 1), "accuracy": acc,
+    report = {"mode": args.mode, "labels": args.labels, "root": str(root), "wall_seconds": round(wall, 1), "accuracy": acc,
               "rl_minus_sft": gain, "rl_vs_sft": pair, "grpo": timing}
     print(json.dumps(report, indent=2))
     (root / "bench_rl_grpo.json").write_text(json.dumps(report, indent=2))

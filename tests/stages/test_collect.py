@@ -55,3 +55,20 @@ def test_record_longer_than_max_length_is_a_clear_error(smoke_cfg, tmp_path):
 
     with pytest.raises(DataError, match=r"long.jsonl:1: .*max_length|long.jsonl:1: .*256"):
         run_stage(smoke_cfg(f"data.sources=[{{path: {src}}}]"), "collect")
+
+
+def test_cold_start_sources_label_a_prefix_of_the_prompt_pool(smoke_cfg, tmp_path):
+    # Few labels, many prompts: a prompt-only pool plus the first items of the same generator with answers.
+    # The labelled items must be pool items and follow the pool's split, or held-out answers leak into SFT.
+    cfg = smoke_cfg("data.sources=[{kind: task, task: arithmetic, n: 150, use: prompts}, "
+                    "{kind: task, task: arithmetic, n: 40, use: sft}]", "data.eval_max=40")
+    run_stage(cfg, "collect")
+    out = tmp_path / "data_cache" / "collect"
+    prompts = {split: {r["id"] for r in load_split(out, "prompts", split)} for split in ("train", "eval")}
+    sft = {split: [r["task_id"] for r in load_split(out, "sft", split)] for split in ("train", "eval")}
+    assert len(prompts["train"]) + len(prompts["eval"]) == 150
+    assert len(sft["train"]) + len(sft["eval"]) == 40
+    assert set(sft["train"]) <= prompts["train"] and set(sft["eval"]) <= prompts["eval"]
+    first = {item.prompt for item in get_task("arithmetic").generate(0, 40, 1)}
+    labelled = {r["messages"][0]["content"] for split in ("train", "eval") for r in load_split(out, "sft", split)}
+    assert labelled == first
