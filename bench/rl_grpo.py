@@ -32,14 +32,10 @@ COMMON = [
     "rl.logging_steps=1", "evaluate.max_examples=200", "deploy.enabled=false",
 ]
 # sat: planted 2-SAT on 4 variables. SFT imitates the generator's one hidden assignment; the reward accepts any
-# satisfying one, which is where a verifier teaches more than demonstrations. arithmetic: 2-digit + and −, where
-# SFT's labels already say everything the binary reward can.
-TASKS = {
-    "sat": ["data.sources=[{kind: task, task: sat, n: 1400, difficulty: 1}]", "rl.tasks=[sat]",
-            "rl.max_completion_length=48", "evaluate.tasks=[sat]", "evaluate.max_new_tokens=48"],
-    "arithmetic": ["data.sources=[{kind: task, task: arithmetic, n: 1200, difficulty: 1}]", "rl.tasks=[arithmetic]",
-                   "rl.max_completion_length=32", "evaluate.tasks=[arithmetic]", "evaluate.max_new_tokens=32"],
-}
+# satisfying one. arithmetic: 2-digit + and −; with every item labelled, SFT's labels already say everything the
+# binary reward can, so the gain shows in the cold start (--labels). Per task: (items generated, completion tokens).
+TASKS = {"sat": (1400, 48), "arithmetic": (1200, 32)}
+REDUCED_ITEMS = 160
 # Same pipeline, sizes cut so it finishes in minutes on a CPU; proves the mechanics, not the gain.
 REDUCED = [
     "data.eval_max=24", "sft.max_steps=6", "sft.batch_size=8", "sft.save_steps=100",
@@ -48,13 +44,19 @@ REDUCED = [
 ]
 
 
-def cold_start(task: str, labels: int, prompts: int, eval_n: int) -> list[str]:
-    """Labels are scarce, the verifier is not: SFT sees the first `labels` generated items with their answers,
-    GRPO and evaluate draw on `prompts` items with no answers shown to the model (the generator is prefix-stable,
-    so the labelled items are the first of the prompt pool and share its train/eval split)."""
+def task_overrides(task: str, n: int, labels: int | None, prompts: int, eval_n: int) -> list[str]:
+    """Data, reward and evaluation settings for one task. Every item labelled: one source of n items. Cold start
+    (labels set): labels are scarce, the verifier is not; SFT sees the first `labels` generated items with their
+    answers, GRPO and evaluate draw on `prompts` items with no answers shown to the model (the generator is
+    prefix-stable, so the labelled items are the first of the prompt pool and share its train/eval split)."""
+    tokens = TASKS[task][1]
+    common = [f"rl.tasks=[{task}]", f"rl.max_completion_length={tokens}", f"evaluate.tasks=[{task}]",
+              f"evaluate.max_new_tokens={tokens}"]
+    if not labels:
+        return [f"data.sources=[{{kind: task, task: {task}, n: {n}, difficulty: 1}}]", *common]
     return [f"data.sources=[{{kind: task, task: {task}, n: {prompts}, difficulty: 1, use: prompts}}, "
             f"{{kind: task, task: {task}, n: {labels}, difficulty: 1, use: sft}}]",
-            f"data.eval_max={eval_n}", f"evaluate.max_examples={eval_n}"]
+            f"data.eval_max={eval_n}", f"evaluate.max_examples={eval_n}", *common]
 
 
 def run_pipeline(root: Path, overrides: list[str], threads: int | None) -> float:
@@ -106,12 +108,13 @@ def main() -> int:
     p.add_argument("extra", nargs="*", help="more dotted.key=value overrides, applied last")
     args = p.parse_args()
     root = Path(args.root or tempfile.mkdtemp(prefix="trainpipe-bench-rl-")).resolve()
-    reduced = REDUCED + [f"data.sources=[{{kind: task, task: {args.task}, n: 160, difficulty: 1}}]"]
-    cold = cold_start(args.task, args.labels, args.prompts, args.eval_n) if args.labels else []
-    # cold after reduced: `--mode reduced --labels 80 --prompts 400 --eval-n 40` keeps a small cold-start split
-    # (with only a handful of SFT eval records the contamination check cannot tell the template from content)
-    overrides = COMMON + TASKS[args.task] + (reduced if args.mode == "reduced" else []) + cold + (
-        [f"model.base={args.model}"] if args.model else []) + args.extra
+    n = REDUCED_ITEMS if args.mode == "reduced" else TASKS[args.task][0]
+    # the task's settings after REDUCED: `--mode reduced --labels 80 --prompts 400 --eval-n 40` keeps a small
+    # cold-start split (with only a handful of SFT eval records the contamination check cannot tell the template
+    # from content)
+    overrides = (COMMON + (REDUCED if args.mode == "reduced" else [])
+                 + task_overrides(args.task, n, args.labels, args.prompts, args.eval_n)
+                 + ([f"model.base={args.model}"] if args.model else []) + args.extra)
     wall = run_pipeline(root, overrides, args.threads)
     (acc, pair), timing = accuracies(root, args.task), grpo_timing(root)
     gain = acc["rl"]["accuracy"] - acc["sft"]["accuracy"] if {"rl", "sft"} <= acc.keys() else None
