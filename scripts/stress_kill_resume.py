@@ -188,7 +188,8 @@ def make_plan(rng: random.Random, index: int, kills: int) -> Plan:
         return Plan(mode, {"TRAINPIPE_TEST_SLEEP_IN_CHECKPOINT": f"{rng.uniform(0.3, 0.8):.2f}"}, rng.uniform(0, 0.3))
     if mode == "publish":
         return Plan(mode, {"TRAINPIPE_TEST_SLEEP_IN_PUBLISH": f"{rng.uniform(0.3, 0.8):.2f}"}, rng.uniform(0, 0.25))
-    return Plan(mode, {}, rng.random())
+    # A short run's step kill comes after the first checkpoint, so the attempt after it resumes from one.
+    return Plan(mode, {}, 1.0 if kills <= 3 else rng.random())
 
 
 def due(plan: Plan, run: Run, text: str, started: float, known: set, est: dict) -> bool:
@@ -200,8 +201,15 @@ def due(plan: Plan, run: Run, text: str, started: float, known: set, est: dict) 
     if plan.mode == "anytime":
         return time.time() - started > plan.delay * (est["startup"] + run.steps * est["step"])
     seen = [int(done) for done, _ in PROGRESS.findall(text)]
-    # "step": once a step drawn among those left has finished, then part of a step later (see attempt)
-    return bool(seen) and seen[-1] >= seen[0] + int(plan.delay * (run.steps - seen[0]))
+    # "step": once a step drawn among those left has finished, then part of a step later (see attempt). The draw
+    # stops two steps short of the end, so a late kill still lands in a step, not in the final save or publish.
+    if not seen:
+        return False
+    last = max(seen[0], run.steps - 2)
+    if seen[-1] < min(last, seen[0] + int(plan.delay * (last - seen[0] + 1))):
+        return False
+    # A step that ends in a checkpoint save: wait for the save to complete, so the kill lands in the next step.
+    return seen[-1] % SAVE_EVERY != 0 or any(s == seen[-1] and ok for s, _, ok in run.checkpoints())
 
 
 def attempt(run: Run, overrides: list[str], plan: Plan | None, log: Path, est: dict) -> tuple[int | None, str]:

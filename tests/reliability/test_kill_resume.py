@@ -49,7 +49,7 @@ def test_three_kills_then_the_result_equals_an_uninterrupted_run(stage, stress):
     # One kill inside a checkpoint save, one mid-step, one inside publish; then a run to the end.
     assert report["failures"] == [] and report["mismatches"] == 0, output[-3000:]
     assert code == 0 and report["kills"] == 3 and report["completed_runs"] == 1
-    assert report["kills_by_phase"].get("publish") == 1
+    assert report["kills_by_phase"].get("publish", 0) >= 1
     assert sum(n for p, n in report["kills_by_phase"].items() if p.startswith("checkpoint")) >= 1
     # Attempts that got as far as training resumed from the newest complete checkpoint (checked per attempt).
     assert report["resumes"] >= 2 and report["resumes"] + report["fresh_starts"] >= 3
