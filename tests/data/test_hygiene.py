@@ -128,3 +128,17 @@ def test_contamination_ignores_template_boilerplate_but_finds_leaked_items():
     assert contamination_report(train, {"eval": held}, n=13)["eval"]["overlapping"] == 0
     leaked = contamination_report(train, {"eval": held + train[:7]}, n=13)["eval"]
     assert leaked["overlapping"] == 7 and leaked["total"] == 107
+
+
+def test_a_two_item_eval_set_learns_its_template_from_its_source():
+    from trainpipe.tasks import get_task
+
+    items = get_task("arithmetic").generate(0, 300, 1)
+    train = [i.prompt for i in items[:298]]
+    held = [i.prompt for i in items[298:]]
+    # Two held-out items cannot show their shared instructions as boilerplate: alone, they match the training data.
+    assert contamination_report(train, {"eval": held}, n=13)["eval"]["overlapping"] == 2
+    templates = {"eval": [train + held]}
+    assert contamination_report(train, {"eval": held}, n=13, templates=templates)["eval"]["overlapping"] == 0
+    leaked = contamination_report(train, {"eval": held + train[:1]}, n=13, templates=templates)["eval"]
+    assert leaked["overlapping"] == 1 and leaked["total"] == 3

@@ -71,3 +71,13 @@ def test_cold_start_sources_label_a_prefix_of_the_prompt_pool(smoke_cfg, tmp_pat
     assert all(r["task_id"] in prompts[split] for split in ("train", "eval") for r in sft[split])
     first = {item.prompt for item in get_task("arithmetic").generate(0, 40, 1)}
     assert {r["messages"][0]["content"] for records in sft.values() for r in records} == first
+
+
+def test_a_handful_of_labels_passes_the_contamination_check(smoke_cfg, tmp_path):
+    # 12 labels leave one or two held-out SFT records: the check learns their template from the whole source.
+    cfg = smoke_cfg("data.sources=[{kind: task, task: arithmetic, n: 150, use: prompts}, "
+                    "{kind: task, task: arithmetic, n: 12, use: sft}]", "data.eval_max=40")
+    run_stage(cfg, "collect")
+    report = json.loads((tmp_path / "data_cache" / "collect" / "contamination.json").read_text())
+    assert 1 <= report["sft:eval"]["total"] <= 3 and report["sft:eval"]["overlapping"] == 0
+    assert report["prompts:eval"]["overlapping"] == 0

@@ -136,16 +136,21 @@ def _segments(text: str, boiler: set[tuple[str, str]]) -> list[list[str]]:
 
 
 def contamination_report(train_texts: Iterable[str], eval_sets: dict[str, list[str]], n: int,
-                         min_tokens: int = 3) -> dict[str, dict]:
-    """{eval set: {"overlapping", "total", "share"}}. Template boilerplate shared by many eval texts is
-    masked first (generated prompts all repeat their instructions). An eval text is contaminated when one
-    of its content runs shares an n-gram with training content, or, for runs shorter than n (but at least
-    `min_tokens`), when the run occurs verbatim in a training text.
+                         min_tokens: int = 3, templates: Optional[dict[str, list[list[str]]]] = None
+                         ) -> dict[str, dict]:
+    """{eval set: {"overlapping", "total", "share"}}. Template boilerplate is masked first (generated
+    prompts all repeat their instructions): bigrams shared by many texts of the eval set, and by many texts
+    of each group in `templates[eval set]` (e.g. all records, train and held-out, of each source the eval
+    set draws on: an eval set of two generated items cannot show its own template). An eval text is
+    contaminated when one of its content runs shares an n-gram with training content, or, for runs shorter
+    than n (but at least `min_tokens`), when the run occurs verbatim in a training text.
     """
     train_texts = list(train_texts)
     report = {}
     for name, texts in eval_sets.items():
         boiler = _boilerplate(texts)
+        for group in (templates or {}).get(name, []):
+            boiler |= _boilerplate(group)
         grams: set[int] = set()
         joined: list[str] = []
         for text in train_texts:

@@ -153,8 +153,19 @@ def _contamination(splits: dict, data) -> dict:
     from trainpipe.data.hygiene import contamination_report
 
     train_texts = [t for use in ("sft", "cpt") if use in splits for t in _texts(use, splits[use][0])]
-    eval_sets = {f"{use}:eval": _texts(use, splits[use][1]) for use in ("prompts", "sft", "cpt") if use in splits}
-    report = contamination_report(train_texts, {k: v for k, v in eval_sets.items() if v}, data.contamination_ngram)
+    uses = [use for use in ("prompts", "sft", "cpt") if use in splits]
+    eval_sets = {f"{use}:eval": _texts(use, splits[use][1]) for use in uses}
+    # Each source's template is learned from all its records (train and held-out, every use), per eval set
+    # from the sources it draws on: a small held-out split cannot show the template on its own.
+    by_source: dict[str, list[str]] = {}
+    for use in uses:
+        for part in splits[use]:
+            for r, text in zip(part, _texts(use, part)):
+                by_source.setdefault(r["source"], []).append(text)
+    templates = {f"{use}:eval": [by_source[s] for s in dict.fromkeys(r["source"] for r in splits[use][1])]
+                 for use in uses}
+    report = contamination_report(train_texts, {k: v for k, v in eval_sets.items() if v}, data.contamination_ngram,
+                                  templates=templates)
     bad = {k: v for k, v in report.items() if v["share"] > data.contamination_max}
     if bad:
         detail = ", ".join(f"{k}: {v['overlapping']}/{v['total']}" for k, v in bad.items())
