@@ -120,10 +120,15 @@ def _grpo(rl: RlConfig, model, tokenizer, collect_dir, io):
 def _rloo(rl: RlConfig, model, tokenizer, collect_dir, io):
     from trl import RLOOConfig, RLOOTrainer
 
+    from trainpipe.rl.logprobs import DirectLogprobsMixin
+
+    class TrainpipeRLOOTrainer(DirectLogprobsMixin, RLOOTrainer):
+        pass
+
     funcs, weights = build_rewards(rl)
     dataset, report = data.prompt_dataset(collect_dir, rl, tokenizer)
     args = RLOOConfig(**_online_args(rl, model, io, weights))
-    trainer = RLOOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
+    trainer = TrainpipeRLOOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
                           processing_class=tokenizer, peft_config=driver.peft_config(rl.lora))
     return trainer, report
 

@@ -10,6 +10,7 @@ from trl import GRPOTrainer
 
 from trainpipe.errors import UserError
 from trainpipe.rl.environments import Environment
+from trainpipe.rl.logprobs import DirectLogprobsMixin
 from trainpipe.training.losses import step_advantages
 
 _REPLY, _OBS = "TRAINPIPE_REPLY_MARK", "TRAINPIPE_OBSERVATION_MARK"
@@ -128,9 +129,10 @@ class MultiTurnRollout:
         return replies
 
 
-class TrainpipeGRPOTrainer(GRPOTrainer):
+class TrainpipeGRPOTrainer(DirectLogprobsMixin, GRPOTrainer):
     """GRPOTrainer whose multi-turn episodes (rows carrying token_step and step_rewards from MultiTurnRollout)
-    get per-token advantages A_t = A · r_j / mean(r) for the tokens of turn j; TRL's loss takes (B, T) advantages."""
+    get per-token advantages A_t = A · r_j / mean(r) for the tokens of turn j; TRL's loss takes (B, T) advantages.
+    Off Triton devices, completion log-probs are scored directly (see rl.logprobs)."""
 
     def __init__(self, *args, step_advantages: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,0 +1,77 @@
+"""Completion log-probabilities for the online trainers (GRPO, RLOO) on devices without Triton.
+
+TRL scores completions through a chunked LM-head kernel that never materialises the [tokens, vocab] logits. On
+CUDA it runs as Triton kernels over the completion positions only. Elsewhere (CPU, MPS) it falls back to tiles
+of torch ops over every position of the sequence, prompt included: for the embedded 135M model with 70-token
+prompts and 32-token completions that is ~3x the rows, each tile folded in several eager passes, and it took
+half of a GRPO step on a 2-core CPU. When the completion logits fit in a modest budget, this computes them
+directly instead (the model's own head on the last completion positions, then log-softmax), with the same
+results and gradients; larger cases, Triton devices and multimodal or MoE inputs keep TRL's path.
+"""
+from __future__ import annotations
+
+import inspect
+
+import torch
+import torch.nn.functional as F
+
+# Completion logits (rows x vocab) up to this many elements take the direct path: 2**27 fp32 elements are
+# 512 MiB, and autograd keeps about three tensors of that size until the backward pass.
+DIRECT_LOGITS_BUDGET = 2 ** 27
+
+
+def _accepts_logits_to_keep(model) -> bool:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = getattr(base, "module", base)  # a wrapper from accelerate/DDP
+    return "logits_to_keep" in inspect.signature(type(base).forward).parameters
+
+
+def use_direct(model, input_ids: torch.Tensor, logits_to_keep: int, batch_size: int, extras: dict) -> bool:
+    from trl.kernels.chunked_logprob import _use_triton
+
+    if _use_triton(input_ids.device) or any(v is not None for v in extras.values()):
+        return False
+    vocab = model.get_output_embeddings().weight.shape[0] if hasattr(model, "get_output_embeddings") else None
+    if vocab is None or min(batch_size, input_ids.size(0)) * (logits_to_keep + 1) * vocab > DIRECT_LOGITS_BUDGET:
+        return False
+    return _accepts_logits_to_keep(model)
+
+
+def completion_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, logits_to_keep: int,
+                        temperature: float, compute_entropy: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Log-probabilities (and entropies) of the last `logits_to_keep` tokens of each row under `model` at
+    `temperature`; positions outside the attention mask give 0, as in TRL."""
+    out = model(input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=logits_to_keep + 1)
+    logits = out.logits[:, :-1].float() / temperature
+    logp_all = F.log_softmax(logits, dim=-1)
+    targets = input_ids[:, -logits_to_keep:]
+    logps = logp_all.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    keep = attention_mask[:, -logits_to_keep:] != 0
+    logps = logps.masked_fill(~keep, 0.0)
+    entropy = None
+    if compute_entropy:
+        entropy = -(logp_all.exp() * logp_all).sum(-1).masked_fill(~keep, 0.0)
+    return logps, entropy
+
+
+class DirectLogprobsMixin:
+    """Put first in the bases of a TRL online trainer (GRPOTrainer, RLOOTrainer) to score completions directly
+    where that is cheaper (see the module docstring)."""
+
+    def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None,
+                                           compute_entropy=False, compute_aux_loss=False, **extras):
+        batch_size = batch_size or input_ids.size(0)
+        if compute_aux_loss or not use_direct(self.accelerator.unwrap_model(model), input_ids, logits_to_keep,
+                                              batch_size, extras):
+            return super()._get_per_token_logps_and_entropies(
+                model, input_ids, attention_mask, logits_to_keep, batch_size=batch_size,
+                compute_entropy=compute_entropy, compute_aux_loss=compute_aux_loss, **extras)
+        logps, entropies = [], []
+        for start in range(0, input_ids.size(0), batch_size):
+            rows = slice(start, start + batch_size)
+            with self.accelerator.autocast():
+                lp, ent = completion_logprobs(model, input_ids[rows], attention_mask[rows], logits_to_keep,
+                                              self.temperature, compute_entropy)
+            logps.append(lp)
+            entropies.append(ent)
+        return torch.cat(logps), torch.cat(entropies) if compute_entropy else None, None

@@ -1,0 +1,76 @@
+"""The direct completion log-prob path (rl.logprobs) gives TRL's chunked-kernel results and gradients, for GRPO and
+RLOO, and hands large or special cases back to TRL."""
+import pytest
+import torch
+from trl import GRPOTrainer, RLOOTrainer
+
+from trainpipe.config import ModelConfig, RewardConfig
+from trainpipe.rl import algorithms, logprobs
+
+from test_algorithms import PROMPTS, SCORED, make_io, small_rl, tiny_dir, write_collect  # noqa: F401 (fixture)
+
+
+@pytest.fixture(autouse=True)
+def _single_thread(one_thread):
+    yield
+
+
+def build(tmp_path, tiny_dir, algorithm):  # noqa: F811 (the fixture)
+    from trainpipe.models.load import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_dir, ModelConfig())
+    model = load_model(tiny_dir, ModelConfig(), dtype=torch.float32)
+    collect = write_collect(tmp_path, prompts=PROMPTS, sft=SCORED)
+    rl = small_rl(algorithm=algorithm, temperature=0.7,
+                  rewards=[RewardConfig("task"), RewardConfig("external", low=0, high=10)])
+    trainer, _ = algorithms.build_trainer(rl, model, tokenizer, collect, make_io(tmp_path, tiny_dir))
+    return trainer
+
+
+def batch(vocab: int):
+    """Left-padded prompts and right-padded completions, as the trainers build them (3 rows, 5 completion tokens)."""
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(3, vocab, (3, 12), generator=g)
+    mask = torch.ones_like(ids)
+    mask[0, :3] = 0  # prompt padding
+    mask[1, -2:] = 0  # completion ended early
+    mask[2, :1] = 0
+    mask[2, -4:] = 0
+    return ids, mask
+
+
+def scores(trainer, method, ids, mask):
+    model = trainer.model
+    model.zero_grad(set_to_none=True)
+    logps, ent, _ = method(trainer, model, ids, mask, 5, batch_size=2, compute_entropy=True)
+    (logps.sum() + 0.1 * ent.sum()).backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    return logps.detach(), ent.detach(), grads
+
+
+@pytest.mark.parametrize("algorithm, base", [("grpo", GRPOTrainer), ("rloo", RLOOTrainer)])
+def test_direct_path_matches_trl_values_and_gradients(tmp_path, tiny_dir, algorithm, base):  # noqa: F811
+    trainer = build(tmp_path, tiny_dir, algorithm)
+    assert isinstance(trainer, logprobs.DirectLogprobsMixin)
+    ids, mask = batch(trainer.model.get_output_embeddings().weight.shape[0])
+    assert logprobs.use_direct(trainer.model, ids, 5, 2, {})
+    ours = scores(trainer, type(trainer)._get_per_token_logps_and_entropies, ids, mask)
+    theirs = scores(trainer, base._get_per_token_logps_and_entropies, ids, mask)
+    keep = mask[:, -5:] == 1
+    assert torch.allclose(ours[0], theirs[0], atol=1e-4) and (ours[0][~keep] == 0).all()
+    assert torch.allclose(ours[1], theirs[1], atol=1e-4) and (ours[1][keep] > 0).all()
+    assert ours[2].keys() == theirs[2].keys() and len(ours[2]) > 0  # the LoRA parameters
+    for name, grad in ours[2].items():
+        assert torch.allclose(grad, theirs[2][name], atol=1e-5, rtol=1e-3), name
+
+
+def test_large_logits_and_extras_go_to_trl(tmp_path, tiny_dir, monkeypatch):  # noqa: F811
+    trainer = build(tmp_path, tiny_dir, "grpo")
+    ids, mask = batch(trainer.model.get_output_embeddings().weight.shape[0])
+    assert not logprobs.use_direct(trainer.model, ids, 5, 2, {"pixel_values": torch.zeros(1)})
+    calls = []
+    monkeypatch.setattr(logprobs, "completion_logprobs", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(logprobs, "DIRECT_LOGITS_BUDGET", 2 * 6 * 1000)  # rows x vocab of this batch is larger
+    assert not logprobs.use_direct(trainer.model, ids, 5, 2, {})
+    logps, _, _ = trainer._get_per_token_logps_and_entropies(trainer.model, ids, mask, 5, batch_size=2)
+    assert logps.shape == (3, 5) and calls == []
