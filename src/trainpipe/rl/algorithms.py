@@ -120,9 +120,10 @@ def _grpo(rl: RlConfig, model, tokenizer, collect_dir, io):
 def _rloo(rl: RlConfig, model, tokenizer, collect_dir, io):
     from trl import RLOOConfig, RLOOTrainer
 
+    from trainpipe.rl.generation import SharedPrefillMixin
     from trainpipe.rl.logprobs import DirectLogprobsMixin
 
-    class TrainpipeRLOOTrainer(DirectLogprobsMixin, RLOOTrainer):
+    class TrainpipeRLOOTrainer(SharedPrefillMixin, DirectLogprobsMixin, RLOOTrainer):
         pass
 
     funcs, weights = build_rewards(rl)

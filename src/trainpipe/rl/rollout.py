@@ -10,6 +10,7 @@ from trl import GRPOTrainer
 
 from trainpipe.errors import UserError
 from trainpipe.rl.environments import Environment
+from trainpipe.rl.generation import SharedPrefillMixin
 from trainpipe.rl.logprobs import DirectLogprobsMixin
 from trainpipe.training.losses import step_advantages
 
@@ -129,10 +130,11 @@ class MultiTurnRollout:
         return replies
 
 
-class TrainpipeGRPOTrainer(DirectLogprobsMixin, GRPOTrainer):
+class TrainpipeGRPOTrainer(SharedPrefillMixin, DirectLogprobsMixin, GRPOTrainer):
     """GRPOTrainer whose multi-turn episodes (rows carrying token_step and step_rewards from MultiTurnRollout)
     get per-token advantages A_t = A · r_j / mean(r) for the tokens of turn j; TRL's loss takes (B, T) advantages.
-    Off Triton devices, completion log-probs are scored directly (see rl.logprobs)."""
+    Each distinct prompt is prefilled once (rl.generation); off Triton devices, completion log-probs are scored
+    directly (rl.logprobs)."""
 
     def __init__(self, *args, step_advantages: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
