@@ -18,8 +18,10 @@ from trainpipe.training import driver
 
 PPO_MISSING = (
     "rl.algorithm=ppo: the pinned TRL (1.16) ships no PPO trainer: PPOTrainer/PPOConfig and the value-head model "
-    "(AutoModelForCausalLMWithValueHead) were removed from trl and are not in trl.experimental either. Use "
-    "rl.algorithm=grpo (critic-free, group baseline) or rloo (leave-one-out baseline) instead.")
+    "(AutoModelForCausalLMWithValueHead) were removed from trl and are not in trl.experimental either, and the "
+    "maintained PPO libraries cannot be installed beside it (OpenRLHF 0.11 pins transformers 5.15 and needs Ray, "
+    "DeepSpeed and flash-attn; verl 0.9 pins transformers < 5.11 and needs Ray). Use rl.algorithm=grpo "
+    "(critic-free, group baseline) or rloo (leave-one-out baseline) instead.")
 
 # The loss variants TRL 1.16 implements (it only checks them mid-training, so they are checked here up front).
 GRPO_LOSSES = ("grpo", "dapo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo")
