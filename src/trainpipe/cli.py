@@ -102,7 +102,7 @@ def pipeline_main(argv: list[str] | None = None) -> int:
             names = [args.only]
         else:
             names = names[names.index(args.start or "collect"): names.index(args.end or "deploy") + 1]
-        for name in names:
+        for name in with_evaluate(cfg, names):
             if not enabled(cfg, name):
                 print(f"== {name}: disabled (input passes through)", file=sys.stderr)
                 continue
@@ -114,6 +114,21 @@ def pipeline_main(argv: list[str] | None = None) -> int:
         return 0
     except (UserError, Exception) as exc:  # noqa: BLE001
         return _fail(exc)
+
+
+def with_evaluate(cfg, names: list[str]) -> list[str]:
+    """`names`, with evaluate run first when deploy is selected without it and evaluate's results are not those of
+    the models published now (e.g. --only deploy after a retrained sft): a release carries its own numbers."""
+    from trainpipe.pipeline import enabled, out_of_date
+
+    if "deploy" not in names or "evaluate" in names or not enabled(cfg, "deploy") or not enabled(cfg, "evaluate"):
+        return names
+    if not out_of_date(cfg, "evaluate"):
+        return names
+    print("== evaluate: its results are not those of the models published now; rerunning it before deploy",
+          file=sys.stderr)
+    at = names.index("deploy")
+    return [*names[:at], "evaluate", *names[at:]]
 
 
 def _stage_command(cfg, name: str, args) -> list[str]:

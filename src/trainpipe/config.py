@@ -103,7 +103,7 @@ class TrainConfig:
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"  # auto: on only for CUDA models past 1B params
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 autocast where computed natively, else fp32
     torch_compile: bool = False
-    loss: Literal["ce", "nlirg"] = "ce"
+    loss: Literal["ce", "nlirg", "dft"] = "ce"  # dft: TRL's Dynamic Fine-Tuning loss (CE scaled by the token's own probability)
     packing: bool = False  # padding-free packing with per-document attention
     group_by_length: bool = True
     ce_kernel: Literal["auto", "chunked", "trl"] = "auto"  # LM-head CE: auto = chunked (labelled rows only) on CPU, TRL's fused head on GPU
@@ -145,10 +145,35 @@ class AgentConfig:
 
 
 @dataclass
+class ReplayConfig:
+    """Self-generated replay (training/replay.py): general prompts answered greedily by the model SFT starts from,
+    mixed into the training data so the fine-tuned model keeps its behaviour outside the task."""
+
+    ratio: float = 0.0  # replay conversations per training record (0: off); 0.5 adds one for every two records
+    pool: Literal["builtin", "self"] = "builtin"  # built-in everyday prompts, or prompts the model writes itself
+    max_new_tokens: int = 128  # answer budget; answers that run past it are dropped, not truncated
+    seed: int = 0  # which pool prompts are drawn (and the sampling seed for pool=self)
+
+
+@dataclass
+class ScoreConfig:
+    """Scored conversations ({conversation, meta_eval_score}); records without a score train as usual in every mode."""
+
+    # none: the score is not used; weight: loss weight (score − low) / (high − low), clipped to [0, 1];
+    # prefix: train with a "score: X" system line, serve with the top score's line (saved chat template)
+    mode: Literal["none", "weight", "prefix"] = "none"
+    min_score: Optional[float] = None  # drop scored records below this score (manifest: score_filtered); any mode
+    low: float = 0.0  # weight mode: the score whose examples get loss weight 0
+    high: Optional[float] = None  # top of the scale (weight 1; served in prefix mode); None: highest training score
+
+
+@dataclass
 class SftConfig(TrainConfig):
     epochs: float = 2.0
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
     nlirg: NlirgConfig = field(default_factory=NlirgConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
 
 
 @dataclass
@@ -213,9 +238,11 @@ class EvaluateConfig:
     retention: bool = True  # add retention suites: built-in Q&A the base model gets right, perplexity on general text (cpt eval split, else built-in prose)
     retention_max_new_tokens: int = 32  # retention Q&A answers are short; greedy always
     text_max_tokens: int = 256  # perplexity suites: tokens kept per document
-    gate: bool = False  # fail (exit 3) when the candidate is dominated by the base model or loses a retention suite
+    gate: bool = True  # fail (exit 3, no deploy) when the candidate loses any suite against base (see gate_p)
     gate_rule: Literal["dominance", "affine"] = "dominance"  # affine: the candidate must also beat base by gate_margin
-    gate_margin: float = 0.0  # score units (accuracy; nats of NLL for text suites): tolerated retention loss / required gain
+    gate_margin: float = 0.0  # accuracy points a suite may drop before a found loss counts; affine: required gain
+    gate_text_margin: float = 0.01  # relative perplexity rise a text suite may show before a found loss counts
+    gate_p: float = 0.1  # a drop counts as found when intervals separate or the paired sign test gives p below this
     # Environment suites (env:<name>): max_examples held-out episodes (seeds from 10^9 on, disjoint from collect
     # and RL), played greedily and multi-turn with transformers in the agent-SFT chat format; scored by success
     # rate (reaching the goal, with its interval) and mean return.

@@ -242,6 +242,20 @@ def status_rows(cfg: Config) -> list[dict]:
     return rows
 
 
+def out_of_date(cfg: Config, name: str) -> bool:
+    """Whether run_stage would run `name` now: its output is missing, or was built from other settings or other
+    upstream outputs than those published now (--status instead compares with a rerun of the whole chain)."""
+    stage = stages()[name]
+    layout = Layout(Path(cfg.paths.root).resolve())
+    current = artifacts.read_manifest(layout.output(name))
+    try:
+        upstream = _upstream_manifests(cfg, layout, stage)
+    except StageOrderError:
+        return True
+    fp = compute_fingerprint(cfg, stage, {u: m["fingerprint"] for u, m in upstream.items()})[0]
+    return current is None or current.get("fingerprint") != fp
+
+
 def _key_metric(metrics: dict) -> str:
     key = metrics.get("key_metric")
     return f"{key}={metrics.get(key)}" if key and key in metrics else ""

@@ -6,7 +6,8 @@ import hashlib
 import pyarrow as pa
 
 from trainpipe.data.records import (
-    arrow_schema, cpt_record, kto_record, message, preference_record, prompt_record, record_text, sft_record,
+    arrow_schema, cpt_record, kto_record, message, preference_record, prompt_record, record_score, record_text,
+    sft_record,
 )
 
 
@@ -42,3 +43,14 @@ def test_record_text():
     pref = preference_record("s", [message("user", "q")], [message("assistant", "yes")], [message("assistant", "no")])
     assert record_text(pref, "preference") == "q\nyes\nno"
     assert record_text(prompt_record("s", "1+1?", "arithmetic", "2"), "prompts") == "1+1?\n2"
+
+
+def test_record_score_reads_meta_eval_score_only():
+    msgs = [message("user", "q"), message("assistant", "a")]
+    assert record_score(sft_record("s", msgs, meta={"meta_eval_score": 4.5})) == 4.5
+    assert record_score(sft_record("s", msgs, meta={"meta_eval_score": 3})) == 3.0
+    # A trajectory's episode reward is not a score; neither is a bool, text, or a record without meta.
+    assert record_score(sft_record("s", msgs, reward=0.9)) is None
+    assert record_score(sft_record("s", msgs, meta={"meta_eval_score": True})) is None
+    assert record_score(sft_record("s", msgs, meta={"meta_eval_score": "high"})) is None
+    assert record_score({"messages": msgs}) is None and record_score({"meta": "not json"}) is None

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from trainpipe.config import DataConfig, SourceConfig
-from trainpipe.data.records import record_id
+from trainpipe.data.records import record_id, record_score
 from trainpipe.data.sources import load_sources, source_name
 from trainpipe.errors import UserError
 
@@ -81,8 +81,10 @@ def test_scored_conversation_keeps_score_raw(tmp_path):
     }])
     result = load(tmp_path, "sc.jsonl")
     assert only(result, "sft") == [
-        sft("sc.jsonl", [u("Q"), a("A")], weight=7.0, reward=7.0, meta='{"score_reason":"correct but terse"}')
+        sft("sc.jsonl", [u("Q"), a("A")], reward=7.0, meta='{"meta_eval_score":7.0,"score_reason":"correct but terse"}')
     ]
+    # The raw score is where sft.score and an external reward with field meta_eval_score look for it.
+    assert record_score(only(result, "sft")[0]) == 7.0
 
 
 def test_preference_strings_and_message_lists(tmp_path):

@@ -2,7 +2,8 @@
 import pytest
 
 from trainpipe.evaluation.checks import (
-    check_exact, check_json, check_number, check_word, check_word_case, format_ok, known_scorers, score_item,
+    check_choice, check_exact, check_json, check_number, check_word, check_word_case, check_yes_no, format_ok,
+    known_scorers, score_item,
 )
 
 
@@ -48,6 +49,22 @@ def test_json_compares_parsed_values(reply, expected):
     assert check_json(reply, '{"name": "Ann"}') == expected
 
 
+@pytest.mark.parametrize("reply,answer,expected", [
+    ("Yes.", "yes", 1.0), ("yes, it is", "yes", 1.0), ("No, it is not.", "no", 1.0), ("No. Yes is wrong.", "yes", 0.0),
+    ("I know it is", "no", 0.0), ("Nope", "no", 0.0), ("Maybe", "yes", 0.0), ("YES", "yes", 1.0),
+])
+def test_yes_no_takes_the_first_yes_or_no(reply, answer, expected):
+    assert check_yes_no(reply, answer) == expected
+
+
+@pytest.mark.parametrize("reply,expected", [
+    ("Elephant", 1.0), ("An elephant is bigger than a mouse.", 1.0), ("A mouse is bigger than an elephant.", 0.0),
+    ("Elephants.", 1.0), ("The mousetrap", 0.0), ("Neither", 0.0), ("mouse", 0.0),
+])
+def test_choice_takes_the_option_named_first(reply, expected):
+    assert check_choice(reply, "elephant|mouse") == expected
+
+
 def test_think_blocks_are_ignored():
     assert check_exact("<think>maybe no</think>yes", "yes") == 1.0
     assert check_number("<think>12 or 7?</think> 7", "7") == 1.0
@@ -58,4 +75,4 @@ def test_score_item_routes_to_task_families_and_checkers():
     assert score_item("arithmetic", "Answer: 41", "42") == 0.0
     assert score_item("exact", "ok", "ok") == 1.0
     assert format_ok("arithmetic", "Answer: 42") is True and format_ok("exact", "ok") is None
-    assert {"arithmetic", "sat", "exact", "number", "json"} <= set(known_scorers())
+    assert {"arithmetic", "sat", "exact", "number", "json", "yes_no", "choice"} <= set(known_scorers())

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from trainpipe.evaluation.generate import _lengths, generate, generate_completions
+from trainpipe.evaluation.generate import generate, generate_completions
+from trainpipe.training.generation import _lengths
 from trainpipe.evaluation.perplexity import document_nll
 
 PROMPTS = ["Hi", "What is 12 + 30? Give the final answer.", "Name a colour.", "Say something long about the sea."]
@@ -27,6 +28,19 @@ def test_batched_greedy_equals_one_by_one(tiny, tokenizer):
     assert batched == single
     assert all(len(per) == 1 and 0 <= per[0].tokens <= 6 for per in batched)
     assert generate(tiny, tokenizer, PROMPTS[:2], max_new_tokens=6, batch_size=2) == [[c.text] for [c] in batched[:2]]
+
+
+def test_backend_takes_plain_prompts_and_chats_alike(tiny, tokenizer):
+    from trainpipe.evaluation.generate import HFBackend, as_chats, chat_completions
+
+    chat = [{"role": "user", "content": "My name is Sam."}, {"role": "assistant", "content": "Hi Sam."},
+            {"role": "user", "content": "What is my name?"}]
+    assert as_chats(["Hi", chat]) == [[{"role": "user", "content": "Hi"}], chat]
+    backend = HFBackend.__new__(HFBackend)
+    backend.model, backend.tokenizer, backend.batch_size = tiny, tokenizer, 2
+    settings = {"max_new_tokens": 5, "temperature": 0.0, "samples": 1}
+    assert backend.generate(["Hi", chat], settings) == chat_completions(tiny, tokenizer, as_chats(["Hi", chat]), 5, 2)
+    assert backend.generate(["Hi"], settings) == generate_completions(tiny, tokenizer, ["Hi"], 5, 2)
 
 
 def test_sampling_gives_k_completions_and_is_reproducible(tiny, tokenizer):

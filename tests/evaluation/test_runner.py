@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import beta, t
 
 from trainpipe.evaluation.generate import Completion
-from trainpipe.evaluation.runner import task_result, text_result
+from trainpipe.evaluation.runner import item_messages, task_result, text_result
 
 
 def _items():
@@ -34,6 +34,15 @@ def test_task_result_with_samples_reports_pass_at_1_and_k():
 def test_greedy_task_result_has_only_pass_at_1():
     r = task_result(_items(), [[Completion("Answer: 5", 1)], [Completion("Answer: 7", 1)], [Completion("", 0)]], 0.8)
     assert r["mean"] == pytest.approx(2 / 3) and r["pass_at"] == {"1": pytest.approx(2 / 3)}
+
+
+def test_items_with_earlier_turns_are_asked_as_a_chat_and_shown_with_them():
+    history = [{"role": "user", "content": "My name is Sam."}, {"role": "assistant", "content": "Hello!"}]
+    item = {"id": "c", "prompt": "What is my name?", "answer": "Sam", "task": "word", "history": history}
+    assert item_messages(item) == [*history, {"role": "user", "content": "What is my name?"}]
+    assert item_messages(_items()[0]) == [{"role": "user", "content": "p0"}]
+    r = task_result([item], [[Completion("Your name is Sam.", 5)]], 0.8)
+    assert r["mean"] == 1.0 and r["examples"][0]["history"] == history
 
 
 def test_text_result_perplexity_and_nll_interval():

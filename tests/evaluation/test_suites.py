@@ -1,12 +1,15 @@
-"""Suite building: per-suite sampling settings, user eval files, the general-text (perplexity) suite."""
+"""Suite building: per-suite sampling settings, user eval files, the general-text (perplexity) suites and the
+retention Q&A suites, each split into dev and test."""
 import json
 
 import pytest
 
 from trainpipe.errors import DataError, UserError
 from trainpipe.evaluation import general_text
+from trainpipe.evaluation.retention import part_of
 from trainpipe.evaluation.suites import (
-    RETENTION, Suite, file_suites, generation_settings, load_suites, retention_candidates, text_suite,
+    RETENTION, Suite, file_suites, generation_settings, load_suites, retention_candidates, retention_suites,
+    text_suites,
 )
 
 
@@ -32,6 +35,11 @@ def test_fingerprint_follows_items_and_settings():
     assert base.fingerprint == Suite("s", "task", [dict(items[0])], {"temperature": 0.0}).fingerprint
     assert base.fingerprint != Suite("s", "task", items, {"temperature": 0.5}).fingerprint
     assert base.fingerprint != Suite("s", "task", [{**items[0], "answer": "2"}], {"temperature": 0.0}).fingerprint
+    history = [{"role": "user", "content": "My name is Sam."}, {"role": "assistant", "content": "Hi Sam!"}]
+    chat = Suite("s", "task", [{**items[0], "history": history}], {"temperature": 0.0})
+    assert chat.fingerprint != base.fingerprint  # earlier turns change what the model is asked
+    other = [{**history[0], "content": "My name is Ann."}, history[1]]
+    assert chat.fingerprint != Suite("s", "task", [{**items[0], "history": other}], {"temperature": 0.0}).fingerprint
 
 
 def _write_jsonl(path, rows):
@@ -72,48 +80,56 @@ def _save(folder, eval_rows):
     save_splits(folder, use, {"train": rows, "eval": rows})
 
 
-def test_text_suite_without_cpt_holds_the_builtin_passages_not_sft_task_text(smoke_cfg, tmp_path):
+def test_text_suites_without_cpt_hold_the_builtin_passages_split_into_dev_and_test(smoke_cfg, tmp_path):
     collect = tmp_path / "collect"
     # Task answers in the sft split are in-domain; they must not stand in for general text.
     _save(collect / "sft", [{"id": f"s{i}", "messages": [{"role": "user", "content": "q"},
                                                           {"role": "assistant", "content": f"reply {i}"}]}
                             for i in range(3)])
-    suite = text_suite(smoke_cfg("evaluate.max_examples=200"), collect)
-    assert (suite.name, suite.kind, suite.group) == ("retention_text", "text", RETENTION)
-    assert suite.items == general_text.items()
-    assert [i["text"] for i in suite.items] == list(general_text.PASSAGES)
-    assert suite.settings == {"max_tokens": 256}
-    assert suite.note == ("retention_text: 32 built-in general-prose passages "
-                          "(collect holds no cpt eval split)")
-    assert suite.fingerprint == text_suite(smoke_cfg("evaluate.max_examples=200"), tmp_path / "empty").fingerprint
-    capped = text_suite(smoke_cfg(), collect)  # smoke caps suites at 16 items
-    assert capped.items == general_text.items()[:16]
-    assert capped.note.startswith("retention_text: 16 of 32 (evaluate.max_examples) built-in general-prose")
-    assert text_suite(smoke_cfg("evaluate.max_examples=1"), collect) is None  # one document gives no interval
+    dev, test = text_suites(smoke_cfg("evaluate.max_examples=200"), collect)
+    assert [(s.name, s.kind, s.group, s.part) for s in (dev, test)] == [
+        ("retention_text_dev", "text", RETENTION, "dev"), ("retention_text_test", "text", RETENTION, "test")]
+    everything = general_text.items()
+    assert dev.items == [i for i in everything if part_of(i["id"]) == "dev"]
+    assert test.items == [i for i in everything if part_of(i["id"]) == "test"]
+    assert len(dev.items) + len(test.items) == len(everything) == len(general_text.PASSAGES)
+    assert 0.3 <= len(dev.items) / len(everything) <= 0.5
+    assert dev.settings == test.settings == {"max_tokens": 256}
+    assert dev.note == (f"retention_text_dev: {len(dev.items)} built-in general-prose passages "
+                        "(collect holds no cpt eval split)")
+    assert [s.fingerprint for s in text_suites(smoke_cfg("evaluate.max_examples=200"), tmp_path / "empty")] == [
+        dev.fingerprint, test.fingerprint]
+    capped = text_suites(smoke_cfg(), collect)  # smoke caps suites at 16 items
+    assert [s.items for s in capped] == [dev.items[:16], test.items[:16]]
+    assert capped[1].note.startswith(f"retention_text_test: 16 of {len(test.items)} (evaluate.max_examples) built-in")
+    assert text_suites(smoke_cfg("evaluate.max_examples=1"), collect) == []  # one document gives no interval
 
 
-def test_text_suite_uses_the_cpt_eval_split_when_it_has_enough_documents(smoke_cfg, tmp_path):
+def test_text_suites_use_the_cpt_eval_split_when_each_part_has_enough_documents(smoke_cfg, tmp_path):
     collect = tmp_path / "collect"
-    _save(collect / "cpt", [{"id": "c1", "text": "General text one."}, {"id": "c2", "text": "  "},
-                            {"id": "c3", "text": "Two."}])
-    suite = text_suite(smoke_cfg(), collect)
-    assert suite.items == [{"id": "c1", "text": "General text one."}, {"id": "c3", "text": "Two."}]
-    assert suite.note == "retention_text: 2 documents from collect's cpt eval split"
-    assert suite.fingerprint != text_suite(smoke_cfg(), tmp_path / "empty").fingerprint
+    rows = [{"id": f"c{i}", "text": f"General text {i}."} for i in range(12)] + [{"id": "blank", "text": "  "}]
+    _save(collect / "cpt", rows)
+    dev, test = text_suites(smoke_cfg(), collect)
+    assert dev.items == [r for r in rows[:12] if part_of(r["id"]) == "dev"]  # the same stable split as built-ins
+    assert test.items == [r for r in rows[:12] if part_of(r["id"]) == "test"]
+    assert len(dev.items) >= 2 and len(test.items) >= 2
+    assert dev.note == f"retention_text_dev: {len(dev.items)} documents from collect's cpt eval split"
+    assert dev.fingerprint != text_suites(smoke_cfg(), tmp_path / "empty")[0].fingerprint
     _save(collect / "cpt", [{"id": "c1", "text": "Only one document."}])  # too few for an interval
-    suite = text_suite(smoke_cfg(), collect)
-    assert [i["id"] for i in suite.items] == [f"general-{i:03d}" for i in range(16)]
-    assert "(collect's cpt eval split holds 1 non-empty document(s), too few for an interval)" in suite.note
+    dev, test = text_suites(smoke_cfg(), collect)
+    assert all(i["id"].startswith("general-") for i in dev.items + test.items)
+    assert ("(collect's cpt eval split holds 1 non-empty document(s), too few for an interval on each of dev and "
+            "test)") in dev.note
 
 
 def test_builtin_passages_are_distinct_plain_prose_of_bounded_length():
     passages = general_text.PASSAGES
-    assert len(passages) == 32 and len(set(passages)) == len(passages)
+    assert len(passages) >= 64 and len(set(passages)) == len(passages)
     for text in passages:
         assert text == text.strip() and "  " not in text and text.endswith("."), text[:40]
         assert 60 <= len(text.split()) <= 120, (len(text.split()), text[:40])
     items = general_text.items()
-    assert [i["id"] for i in items] == [f"general-{i:03d}" for i in range(32)]
+    assert [i["id"] for i in items] == [f"general-{i:03d}" for i in range(len(passages))]
     assert items == general_text.items()
 
 
@@ -128,3 +144,19 @@ def test_load_suites_checks_sampling_names_and_missing_prompts(smoke_cfg, tmp_pa
 def test_retention_candidates_are_greedy(smoke_cfg):
     suite = retention_candidates(smoke_cfg("evaluate.temperature=0.9", "evaluate.retention_max_new_tokens=12"))
     assert suite.settings == {"max_new_tokens": 12, "temperature": 0.0, "samples": 1, "seed": 0}
+
+
+def test_retention_suites_split_the_kept_items_into_dev_and_test(smoke_cfg):
+    cfg = smoke_cfg("evaluate.retention_max_new_tokens=12")
+    kept = retention_candidates(cfg).items[::3]
+    dev, test = retention_suites(cfg, kept)
+    assert [(s.name, s.kind, s.group, s.part) for s in (dev, test)] == [
+        ("retention_dev", "task", RETENTION, "dev"), ("retention_test", "task", RETENTION, "test")]
+    assert dev.items == [i for i in kept if part_of(i["id"]) == "dev"]
+    assert test.items == [i for i in kept if part_of(i["id"]) == "test"]
+    assert dev.settings == test.settings == retention_candidates(cfg).settings
+    # Dropping an item from the kept set never moves another one between the parts.
+    assert retention_suites(cfg, kept[1:])[1].items == [i for i in test.items if i != kept[0]]
+    only_test = [i for i in kept if part_of(i["id"]) == "test"][:2]
+    assert [s.name for s in retention_suites(cfg, only_test)] == ["retention_test"]
+    assert retention_suites(cfg, []) == []

@@ -81,3 +81,19 @@ def test_a_handful_of_labels_passes_the_contamination_check(smoke_cfg, tmp_path)
     report = json.loads((tmp_path / "data_cache" / "collect" / "contamination.json").read_text())
     assert 1 <= report["sft:eval"]["total"] <= 3 and report["sft:eval"]["overlapping"] == 0
     assert report["prompts:eval"]["overlapping"] == 0
+
+
+def test_task_solutions_share_step_facts_but_only_prompts_identify_an_item():
+    from trainpipe.stages.collect import _texts
+
+    task = {"source": "task:arithmetic:1", "messages": [{"role": "user", "content": "What is 47 + 38?"},
+                                                        {"role": "assistant", "content": "ones: 7 + 8 = 15"}]}
+    user_file = {**task, "source": "file:mine.jsonl"}
+    assert _texts("sft", [task, user_file]) == ["What is 47 + 38?", "What is 47 + 38?\nones: 7 + 8 = 15"]
+
+
+def test_arithmetic_default_size_passes_the_contamination_check(smoke_cfg, tmp_path):
+    # 1,200 items: every digit fact of the place-value working recurs across items; the prompts stay distinct.
+    cfg = smoke_cfg("data.sources=[{kind: task, task: arithmetic, n: 1200, difficulty: 1}]")
+    report = run_stage(cfg, "collect")["metrics"]["contamination"]
+    assert report["sft:eval"]["overlapping"] == 0 and report["prompts:eval"]["overlapping"] == 0

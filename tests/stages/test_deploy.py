@@ -1,5 +1,6 @@
 """Deploy stage on tiny-random: collect → sft (adapter) → evaluate → deploy (merged + adapter, pushed to an
-emulated Hub); base-only releases, verification failures and bad settings."""
+emulated Hub); base-only releases, verification failures and bad settings; weights evaluate did not judge are
+refused."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,8 @@ from deploy.hub_emulator import HubEmulator
 from trainpipe import artifacts
 from trainpipe.deploy import export
 from trainpipe.errors import UserError
-from trainpipe.pipeline import run_stage
+from trainpipe.cli import with_evaluate
+from trainpipe.pipeline import ORDER, run_stage
 
 TOKEN = "hf_StageTestTokenAbcdefghijklmnop567"
 MERGED = ["README.md", "chat_template.jinja", "config.json", "generation_config.json", "model.safetensors",
@@ -98,3 +100,52 @@ def test_base_release_bad_settings_and_failed_verification(smoke_cfg, tmp_path, 
         "key_metric": "verified"}
     assert json.loads((final / "config.json").read_text())["dtype"] == "bfloat16"
     assert ModelCard.load(final / "README.md").data.eval_results is None
+    assert "Not evaluated (the evaluate stage was disabled)." in (final / "README.md").read_text()
+
+
+def _card_results(final) -> dict:
+    return {r.dataset_type: r.metric_value for r in ModelCard.load(final / "README.md").data.eval_results or []}
+
+
+def test_a_release_never_carries_another_models_numbers(smoke_cfg, tmp_path):
+    """The stale-release repro: a full run, then `3_train_sft.py sft.learning_rate=1e-2 sft.max_steps=2` and
+    `6_deploy.py` with the same overrides, without evaluate in between."""
+    small = ("sft.max_steps=1", "sft.warmup_ratio=0", "evaluate.max_examples=4", "evaluate.max_new_tokens=4",
+             "evaluate.retention_max_new_tokens=4")
+    for stage in ORDER:
+        run_stage(smoke_cfg(*small), stage)
+    final, metrics_file = tmp_path / "models" / "final", tmp_path / "logs" / "evaluate" / "metrics.json"
+    released = {name: (final / name).read_bytes() for name in files_under(final)}
+    old_ppl = _card_results(final)["retention_text"]
+
+    retrained = smoke_cfg(*small, "sft.learning_rate=1e-2", "sft.max_steps=2")
+    new_sft = run_stage(retrained, "sft")["fingerprint"]
+    with pytest.raises(UserError, match=r"evaluate judged sft with fingerprint \w+, but .*models/sft now holds "
+                                        f"fingerprint {new_sft}.*rerun evaluate: python scripts/5_evaluate.py") as err:
+        run_stage(retrained, "deploy")
+    assert err.value.exit_code == 2
+    assert {name: (final / name).read_bytes() for name in files_under(final)} == released
+    assert [p.name for p in final.parent.iterdir() if p.name.startswith(".final.tmp")] == []
+
+    # run_full_pipeline.py --only deploy (or --from deploy) runs evaluate first; then the card is the new model's.
+    assert with_evaluate(retrained, ["deploy"]) == ["evaluate", "deploy"]
+    run_stage(retrained, "evaluate")
+    assert with_evaluate(retrained, ["deploy"]) == ["deploy"]
+    assert run_stage(retrained, "deploy")["state"] == "ran"
+    metrics = json.loads(metrics_file.read_text())
+    assert {m["name"]: m["fingerprint"] for m in metrics["models"]}["sft"] == new_sft
+    card = _card_results(final)
+    assert card["retention_text"] == round(metrics["results"]["sft"]["retention_text"]["perplexity"], 4) != old_ppl
+
+    # Results missing for the shipped model are refused the same way.
+    released = {name: (final / name).read_bytes() for name in files_under(final)}
+    metrics["models"] = [m for m in metrics["models"] if m["name"] != "sft"]
+    metrics_file.write_text(json.dumps(metrics))
+    with pytest.raises(UserError, match="evaluate holds no results for sft, the model deploy would ship"):
+        run_stage(retrained, "deploy", force=True)
+    assert {name: (final / name).read_bytes() for name in files_under(final)} == released
+
+    # With evaluate disabled the card carries no numbers, not even the ones still lying in logs/evaluate.
+    run_stage(smoke_cfg(*small, "sft.learning_rate=1e-2", "sft.max_steps=2", "evaluate.enabled=false"), "deploy")
+    assert _card_results(final) == {}
+    assert "Not evaluated (the evaluate stage was disabled)." in (final / "README.md").read_text()

@@ -152,3 +152,37 @@ def test_settings_that_would_fail_late_are_refused_up_front(smoke_cfg):
     with pytest.raises(UserError, match="evaluate.gate_margin: expected a number >= 0; got -0.1"):
         _check_settings(smoke_cfg("evaluate.gate_margin=-0.1"))
     _check_settings(smoke_cfg("evaluate.gate_margin=0.05"))
+
+
+def test_kl_to_base_is_zero_for_a_copy_of_base_positive_for_another_model_and_cached(smoke_cfg, tmp_path,
+                                                                                      monkeypatch):
+    import shutil
+
+    from trainpipe.evaluation import divergence
+    from trainpipe.models.load import ensure_base
+
+    small = ("evaluate.max_examples=4", "evaluate.max_new_tokens=4", "evaluate.retention=false")
+    cfg = smoke_cfg(*small)
+    run_stage(cfg, "collect")
+    twin = tmp_path / "extra" / "twin"
+    shutil.copytree(ensure_base(cfg.model, artifacts.Layout(tmp_path)), twin)
+    _publish_model(tmp_path, "sft", 1)
+    calls, real = [], divergence._model_kl
+    monkeypatch.setattr(divergence, "_model_kl", lambda cfg, path, *a: calls.append(path.name) or real(cfg, path, *a))
+    cfg = smoke_cfg(*small, f"evaluate.models=[{twin}]")
+    run_stage(cfg, "evaluate")
+
+    out = tmp_path / "logs" / "evaluate"
+    results = json.loads((out / "metrics.json").read_text())["results"]
+    assert results["base"]["arithmetic"]["kl_to_base"] is None
+    assert results["twin"]["arithmetic"]["kl_to_base"] == pytest.approx(0.0, abs=1e-7)
+    assert results["sft"]["arithmetic"]["kl_to_base"] > 1e-4
+    report = (out / "report.md").read_text()
+    assert f"| sft | arithmetic | {results['sft']['arithmetic']['kl_to_base']:.4f} |" in report
+    assert "| twin | arithmetic | 0.0000 |" in report
+    assert calls == ["sft", "twin"] and len(list((out / "cache" / "kl_to_base").glob("*.json"))) == 2
+
+    calls.clear()
+    _publish_model(tmp_path, "sft", 3)  # a retrained sft: only its KL is computed again
+    run_stage(cfg, "evaluate")
+    assert calls == ["sft"]

@@ -81,3 +81,29 @@ def test_changed_config_refuses_to_resume_unfinished_run(smoke_cfg, tmp_path):
     artifacts.write_json_atomic(root / "checkpoints" / "sft" / "owner.json", {"fingerprint": "someoneelse"})
     proc = subprocess.run(_sft_cmd(root), cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 2 and "unfinished run with a different config" in proc.stderr
+
+
+def test_sft_score_prefix_and_filter_condition_the_published_model_on_the_top_score(smoke_cfg, tmp_path):
+    import json
+
+    from transformers import AutoTokenizer
+
+    from trainpipe.training.chat_encode import encode_prompt
+
+    colours = ["red", "green", "blue", "gold", "pink", "grey", "teal", "navy", "plum", "lime", "rose", "sand"]
+    src = tmp_path / "scored.jsonl"
+    src.write_text("".join(json.dumps({
+        "conversation": [{"role": "user", "content": f"Describe the colour {c}."},
+                         {"role": "assistant", "content": f"{c.title()} is a colour; many things are {c}."}],
+        "meta_eval_score": 1 + i % 5, "score_reason": "r"}) + "\n" for i, c in enumerate(colours)), encoding="utf-8")
+    cfg = smoke_cfg(f"data.sources=[{{path: {src}}}]", "data.eval_fraction=0", "sft.max_steps=1",
+                    "sft.score.mode=prefix", "sft.score.min_score=2", "sft.score.high=5")
+    run_stage(cfg, "collect")
+    m = run_stage(cfg, "sft")["metrics"]
+    trained = sum(1 + i % 5 >= 2 for i in range(len(colours)))
+    assert m["score_filtered"] == len(colours) - trained and m["examples"] == m["scored_records"] == trained
+    assert m["score_high"] == 5.0
+    # Evaluation, RL and the deployed folder render prompts with the published tokenizer: the top score's line.
+    published = AutoTokenizer.from_pretrained(tmp_path / "models" / "sft")
+    text = published.decode(encode_prompt(published, [{"role": "user", "content": "Hi"}]))
+    assert text == "<|im_start|>system\nscore: 5<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"

@@ -220,8 +220,10 @@ def _scored(row: dict, use: str, ctx: Ctx) -> dict:
     score = number(required(row, "meta_eval_score", ctx), "meta_eval_score", ctx)
     if score is None:
         ctx.fail("meta_eval_score", "expected a number; the field is empty", "missing_field")
-    meta = leftovers(row, ("conversation", "meta_eval_score"))
-    return R.sft_record(ctx.source, msgs, weight=score, reward=score, meta=meta)
+    # The raw score stays in meta under its own name (sft.score reads it there, and so does an external reward
+    # with field meta_eval_score); `weight` stays 1: how a score becomes a loss weight is sft.score's choice.
+    meta = {**leftovers(row, ("conversation", R.SCORE_KEY)), R.SCORE_KEY: score}
+    return R.sft_record(ctx.source, msgs, reward=score, meta=meta)
 
 
 def _preference(row: dict, use: str, ctx: Ctx) -> dict:

@@ -12,6 +12,9 @@ import pyarrow as pa
 
 USES = ("cpt", "sft", "preference", "kto", "prompts")
 ROLES = ("system", "user", "assistant")
+# The meta key holding a scored conversation's raw score (the scored_conversation format's own column name, so
+# `rl.rewards: [{name: external, field: meta_eval_score}]` finds it too).
+SCORE_KEY = "meta_eval_score"
 
 # The fields that define a record's content: its id, exact dedup and normalized dedup read only these,
 # so bookkeeping (source, weight, reward, meta) never splits one sample into two.
@@ -94,6 +97,18 @@ def sft_record(
         "meta": canonical_json(meta or {}),
     }
     return _finish("sft", source, fields)
+
+
+def record_score(record: dict) -> Optional[float]:
+    """The raw score of a scored sft record (meta's meta_eval_score); None for records without one."""
+    try:
+        meta = json.loads(record.get("meta") or "{}")
+    except (TypeError, ValueError):
+        return None
+    value = meta.get(SCORE_KEY) if isinstance(meta, dict) else None
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
 
 
 def preference_record(source: str, prompt: list[dict], chosen: list[dict], rejected: list[dict]) -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 from trainpipe import artifacts
 
 # Bump when the result layout changes so old files are ignored rather than misread.
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: task records keep the first completion
 
 
 class ResultCache:

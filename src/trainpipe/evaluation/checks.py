@@ -59,9 +59,29 @@ def check_json(completion: str, answer: str) -> float:
     return float(value == json.loads(answer))
 
 
+def _first_of(text: str, options: list[str]) -> str | None:
+    """The option mentioned first in the text (whole words, ignoring case, a plural 's' allowed)."""
+    found = [(m.start(), o) for o in options
+             if (m := re.search(rf"(?<!\w){re.escape(o)}(?:e?s)?(?!\w)", text, re.IGNORECASE))]
+    return min(found)[1] if found else None
+
+
+def check_yes_no(completion: str, answer: str) -> float:
+    """The first "yes" or "no" in the reply is the answer, so "No, it is not yes" counts as no."""
+    found = _first_of(_visible(completion), ["yes", "no"])
+    return float(found is not None and found == answer.strip().lower())
+
+
+def check_choice(completion: str, answer: str) -> float:
+    """answer is "right|other|...": the option the reply names first is the right one (a reply that restates
+    both options in the question's order names the first one, so prompts ask in both orders)."""
+    options = [o.strip() for o in answer.split("|")]
+    return float(_first_of(_visible(completion), options) == options[0])
+
+
 CHECKS: dict[str, Callable[[str, str], float]] = {
     "exact": check_exact, "word": check_word, "word_case": check_word_case,
-    "number": check_number, "json": check_json,
+    "number": check_number, "json": check_json, "yes_no": check_yes_no, "choice": check_choice,
 }
 
 

@@ -3,6 +3,8 @@ test on the items both models answered, Pareto dominance over all suites, the Af
 verdict on the candidate model."""
 from __future__ import annotations
 
+import math
+
 from trainpipe.evaluation.stats import SuiteResult, affine_better, compare, dominates, sign_test
 
 
@@ -77,11 +79,25 @@ def compare_models(results: dict[str, dict[str, dict]], chain: list[str], extras
             for later, earlier, relation in comparison_pairs(chain, extras)]
 
 
-def gate_verdict(results: dict[str, dict[str, dict]], candidate: str | None, retention: list[str],
-                 rule: str, margin: float) -> dict:
-    """Reasons to stop `candidate` from shipping: dominated by base, a retention suite lost by more than
-    `margin`, or (rule affine) no margin-sized gain over base. No reasons means it passes."""
-    verdict = {"candidate": candidate, "rule": rule, "margin": margin, "reasons": []}
+def suite_loss(cand: dict, base: dict, test: dict | None, margin: float, text_margin: float,
+               p_level: float) -> bool:
+    """A suite counts as lost when the drop exceeds its tolerance (`margin` accuracy points; for text suites
+    `text_margin` as a relative perplexity rise) and a test finds it: separated intervals, or the paired sign
+    test with more items worse than better at p < p_level."""
+    tolerance = math.log1p(text_margin) if cand["kind"] == "text" else margin
+    if base["mean"] - cand["mean"] <= tolerance:
+        return False
+    if compare(as_suite_result(cand), as_suite_result(base)) == "loss":
+        return True
+    return test is not None and test["worse"] > test["better"] and test["p"] < p_level
+
+
+def gate_verdict(results: dict[str, dict[str, dict]], candidate: str | None, rule: str, margin: float,
+                 text_margin: float = 0.01, p_level: float = 0.1) -> dict:
+    """Reasons to stop `candidate` from shipping: a loss against base on any suite (suite_loss), domination by
+    base, or (rule affine) no margin-sized gain over base. No reasons means it passes."""
+    verdict = {"candidate": candidate, "rule": rule, "margin": margin, "text_margin": text_margin,
+               "p_level": p_level, "reasons": []}
     if candidate is None or candidate == "base":
         return {**verdict, "passed": True}
     cand, base = results[candidate], results["base"]
@@ -92,10 +108,11 @@ def gate_verdict(results: dict[str, dict[str, dict]], candidate: str | None, ret
         worse = [s for s in b if compare(b[s], a[s]) == "win"]
         reasons.append(f"{candidate} is dominated by base: base is better on {', '.join(worse)} "
                        f"and worse on no suite")
-    for s in retention:
-        if s in a and s in b and compare(a[s], b[s], margin) == "loss":
-            reasons.append(f"{candidate} loses retention suite {s} beyond margin {margin}: "
-                           f"{describe(cand[s])} vs base {describe(base[s])}")
+    for s in b:
+        test = paired(cand[s], base[s])
+        if suite_loss(cand[s], base[s], test, margin, text_margin, p_level):
+            split = f", {test['better']} items better / {test['worse']} worse, p = {test['p']:.2g}" if test else ""
+            reasons.append(f"{candidate} loses suite {s}: {describe(cand[s])} vs base {describe(base[s])}{split}")
     if rule == "affine" and not affine_better(a, b, margin):
         reasons.append(f"{candidate} does not beat base by margin {margin} on any suite without losing one "
                        "(gate_rule affine)")

@@ -1,66 +1,24 @@
 """Batched generation for evaluation and RL: chat-template prompts (single- or multi-turn), left padding, KV cache,
 sorted by length.
 
-`HFBackend` wraps a loaded model for the evaluate runner; `generate` is the plain function RL and bench call.
+`HFBackend` wraps a loaded model for the evaluate runner; the generation itself lives in training.generation.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
-from trainpipe.training.chat_encode import encode_prompt
+from trainpipe.training.generation import Completion, chat_completions, generate_completions  # noqa: F401 (re-exported)
 
 log = logging.getLogger("trainpipe.generate")
 
 
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    tokens: int  # generated tokens before the end-of-sequence token
-
-
-def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = 16,
-                         temperature: float = 0.0, samples: int = 1, seed: int = 0) -> list[list[Completion]]:
-    """`samples` completions per single-turn prompt, in prompt order."""
-    return chat_completions(model, tokenizer, [[{"role": "user", "content": p}] for p in prompts], max_new_tokens,
-                            batch_size, temperature, samples, seed)
-
-
-@torch.inference_mode()
-def chat_completions(model, tokenizer, conversations: Sequence[Sequence[dict]], max_new_tokens: int = 64,
-                     batch_size: int = 16, temperature: float = 0.0, samples: int = 1,
-                     seed: int = 0) -> list[list[Completion]]:
-    """`samples` next assistant turns per conversation (chat messages ending in a user turn), in input order.
-
-    Prompts run longest first in batches of similar length, so padding stays small and a batch that
-    does not fit in memory fails at the start rather than after most of the work.
-    """
-    model.eval()
-    encoded = [encode_prompt(tokenizer, list(c)) for c in conversations]
-    order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
-    out: list[list[Completion]] = [[] for _ in encoded]
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    sampling = temperature > 0
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        batch = _left_pad([encoded[i] for i in idx], pad_id, model.device)
-        # Seeding per batch keeps a sampled run reproducible whatever ran before it in this process.
-        torch.manual_seed(seed + start)
-        gen = model.generate(
-            **batch, max_new_tokens=max_new_tokens, do_sample=sampling,
-            temperature=temperature if sampling else None, top_p=None, top_k=None,
-            num_return_sequences=samples, pad_token_id=pad_id, eos_token_id=tokenizer.eos_token_id, use_cache=True)
-        new = gen[:, batch["input_ids"].shape[1]:]
-        texts = tokenizer.batch_decode(new, skip_special_tokens=True)
-        lengths = _lengths(new, tokenizer.eos_token_id)
-        for j, i in enumerate(idx):
-            rows = range(j * samples, (j + 1) * samples)
-            out[i] = [Completion(texts[r], lengths[r]) for r in rows]
-    return out
+def as_chats(prompts: Sequence[str | Sequence[dict]]) -> list[list[dict]]:
+    """Each prompt as chat messages: a string becomes one user turn, a message list is kept as it is."""
+    return [[{"role": "user", "content": p}] if isinstance(p, str) else list(p) for p in prompts]
 
 
 def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = 16,
@@ -68,25 +26,6 @@ def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64,
     """Completion texts per prompt (`samples` each)."""
     done = generate_completions(model, tokenizer, prompts, max_new_tokens, batch_size, temperature, samples, seed)
     return [[c.text for c in per] for per in done]
-
-
-def _lengths(new: torch.Tensor, eos_id: int | None) -> list[int]:
-    if eos_id is None:
-        return [new.shape[1]] * new.shape[0]
-    is_eos = (new == eos_id).int()
-    # argmax finds the first end token; rows without one ran to max_new_tokens.
-    first = torch.where(is_eos.any(dim=1), is_eos.argmax(dim=1), torch.full_like(is_eos[:, 0], new.shape[1]))
-    return first.tolist()
-
-
-def _left_pad(seqs: list[list[int]], pad_id: int, device) -> dict:
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for r, s in enumerate(seqs):
-        ids[r, width - len(s):] = torch.tensor(s, dtype=torch.long)
-        mask[r, width - len(s):] = 1
-    return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
 
 
 class HFBackend:
@@ -101,10 +40,11 @@ class HFBackend:
             self.model.to("cuda")
         self.batch_size = batch_size
 
-    def generate(self, prompts: Sequence[str], settings: dict) -> list[list[Completion]]:
-        return generate_completions(self.model, self.tokenizer, prompts, int(settings["max_new_tokens"]),
-                                    self.batch_size, float(settings["temperature"]), int(settings["samples"]),
-                                    int(settings.get("seed", 0)))
+    def generate(self, prompts: Sequence[str | Sequence[dict]], settings: dict) -> list[list[Completion]]:
+        """`settings["samples"]` completions per prompt: a user message, or chat messages ending in a user turn."""
+        return chat_completions(self.model, self.tokenizer, as_chats(prompts), int(settings["max_new_tokens"]),
+                                self.batch_size, float(settings["temperature"]), int(settings["samples"]),
+                                int(settings.get("seed", 0)))
 
     def generate_chats(self, conversations: Sequence[Sequence[dict]], max_new_tokens: int) -> list[Completion]:
         """One greedy next assistant turn per conversation."""

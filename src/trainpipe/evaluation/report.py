@@ -10,7 +10,8 @@ from trainpipe.evaluation.compare import describe
 SCHEMA_VERSION = 2
 # Per-item records stay in the cache; metrics.json carries summaries and a few examples.
 _SUMMARY_KEYS = ("kind", "n", "mean", "std", "lo", "hi", "successes", "pass_at", "mean_completion_tokens",
-                 "format_rate", "perplexity", "mean_nll", "seconds", "mean_return", "return_lo", "return_hi")
+                 "format_rate", "perplexity", "mean_nll", "seconds", "mean_return", "return_lo", "return_hi",
+                 "kl_to_base")
 
 
 def build_metrics(models: dict[str, tuple[Path, str]], roles: dict[str, str], suites,
@@ -53,7 +54,8 @@ def markdown(metrics: dict) -> str:
     lines = ["# Evaluation report", "", _gate_line(gate), ""]
     lines += ["## Models", "", "| model | role | fingerprint | path |", "|---|---|---|---|"]
     lines += [f"| {m['name']} | {m['role']} | {m['fingerprint']} | {m['path']} |" for m in metrics["models"]]
-    lines += ["", *_results_table(metrics), *_returns_table(metrics), "", "## Comparisons", "",
+    lines += ["", *_results_table(metrics), *_returns_table(metrics), *_divergence_table(metrics), "",
+              "## Comparisons", "",
               "Outcome: win / loss when the intervals separate, else tie (this drives dominance and the gate). The "
               "paired column counts the items both models answered that got better or worse and gives the exact "
               "two-sided sign-test p-value (McNemar's test on 0/1 scores; per-document NLL for text suites): it "
@@ -111,6 +113,21 @@ def _returns_table(metrics: dict) -> list[str]:
             lines.append(f"| {model} | {suite} | {r['mean']:.3f} | {r['mean_return']:+.3f} | "
                          f"[{r['return_lo']:+.3f}, {r['return_hi']:+.3f}] | {r['n']} |")
     return lines
+
+
+def _divergence_table(metrics: dict) -> list[str]:
+    """KL(model ‖ base) per held-out task suite: how far training moved the model where it was trained."""
+    from trainpipe.evaluation.divergence import KL_ITEMS
+
+    rows = [f"| {m['name']} | {s['name']} | {r['kl_to_base']:.4f} |"
+            for m in metrics["models"] for s in metrics["suites"]
+            if (r := metrics["results"][m["name"]][s["name"]]).get("kl_to_base") is not None]
+    if not rows:
+        return []
+    return ["", "KL to base: mean KL(model ‖ base) in nats per token over each model's own completion (its first "
+            f"sample) of the first {KL_ITEMS} prompts of a held-out task suite, full vocabulary, both models "
+            "teacher-forced. It grows with how far training moved the model: a predictor of forgetting.", "",
+            "| model | suite | KL to base (nats/token) |", "|---|---|---|", *rows]
 
 
 def _comparison(comp: dict, results: dict) -> list[str]:

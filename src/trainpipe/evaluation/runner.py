@@ -33,7 +33,7 @@ def evaluate_model(cfg: Config, path: Path, suites) -> dict[str, dict]:
             # Multi-turn episodes always generate with transformers, whatever evaluate.backend says.
             result = environment_result(suite, play(suite, loaded.hf().generate_chats), ev.level)
         else:
-            completions = loaded.generator().generate([i["prompt"] for i in suite.items], suite.settings)
+            completions = loaded.generator().generate([item_messages(i) for i in suite.items], suite.settings)
             result = task_result(suite.items, completions, ev.level)
         out[suite.name] = {**result, "seconds": round(time.time() - started, 2)}
     return out
@@ -62,6 +62,12 @@ class _Backends:
         return self._vllm
 
 
+def item_messages(item: dict) -> list[dict]:
+    """The chat an item asks the model to continue: its earlier turns ("history", multi-turn items), then its prompt
+    as the last user turn."""
+    return [*item.get("history", []), {"role": "user", "content": item["prompt"]}]
+
+
 def task_result(items: list[dict], completions, level: float) -> dict:
     """Score every sample; an item's score is its share of correct samples (its pass@1 estimate)."""
     from trainpipe.evaluation.checks import format_ok, score_item
@@ -72,10 +78,12 @@ def task_result(items: list[dict], completions, level: float) -> dict:
         records.append({"id": item["id"], "score": sum(scores) / len(scores), "samples": len(scores),
                         "correct": sum(1 for s in scores if s >= 1.0),
                         "tokens": sum(c.tokens for c in comps) / len(comps),
-                        "format_ok": format_ok(item["task"], comps[0].text)})
+                        "format_ok": format_ok(item["task"], comps[0].text),
+                        "completion": comps[0].text})  # what KL to base is measured on (evaluation.divergence)
         if len(examples) < EXAMPLES:
             examples.append({"id": item["id"], "prompt": item["prompt"], "answer": item["answer"],
-                             "completion": comps[0].text, "score": scores[0]})
+                             "completion": comps[0].text, "score": scores[0]}
+                            | ({"history": item["history"]} if item.get("history") else {}))
     return {**summarize_items(records, level), "examples": examples}
 
 

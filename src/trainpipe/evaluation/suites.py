@@ -9,9 +9,13 @@ from trainpipe import artifacts
 from trainpipe.config import Config
 from trainpipe.errors import UserError
 
-RETENTION = "retention"  # built-in Q&A the base model answers correctly
-RETENTION_TEXT = "retention_text"  # general text (cpt eval split or built-in passages), scored by perplexity
-CANDIDATES = "retention_candidates"  # every built-in item; only base runs it, to choose RETENTION
+RETENTION = "retention"  # the group of the retention suites below (the gate checks every suite in it)
+# Built-in Q&A the base model answers correctly, and general text (cpt eval split or built-in passages) scored by
+# perplexity; each split by a stable hash of the item id into a dev part (the only part automatic choices such as
+# checkpoint selection may look at) and a test part (only reported).
+RETENTION_DEV, RETENTION_TEST = "retention_dev", "retention_test"
+RETENTION_TEXT_DEV, RETENTION_TEXT_TEST = "retention_text_dev", "retention_text_test"
+CANDIDATES = "retention_candidates"  # every built-in item; only base runs it, to choose the retention Q&A
 SAMPLING_KEYS = ("temperature", "samples", "max_new_tokens")
 MIN_TEXT_DOCS = 2  # a perplexity interval needs a spread estimate
 
@@ -24,12 +28,14 @@ class Suite:
     settings: dict = field(default_factory=dict)  # generation settings that change results
     group: str = "task"  # "task" (held-out task family), "file" (user eval file) or "retention"
     note: str = ""  # for the report: where the items came from; not in the fingerprint (the items are)
+    part: str = ""  # retention suites: "dev" (may drive automatic choices) or "test" (reported only)
 
     @property
     def fingerprint(self) -> str:
+        # Earlier chat turns join the key only where an item has them, so single-turn suites keep their keys.
         return artifacts.fingerprint(self.name, self.kind, self.settings,
                                      [(i["id"], i.get("prompt", i.get("text")), i.get("answer"), i.get("task"))
-                                      for i in self.items])
+                                      + ((i["history"],) if i.get("history") else ()) for i in self.items])
 
 
 def generation_settings(cfg: Config, suite: str) -> dict:
@@ -54,7 +60,7 @@ def generation_settings(cfg: Config, suite: str) -> dict:
 
 
 def load_suites(cfg: Config, collect_dir: Path) -> list[Suite]:
-    """Task suites, user file suites, environment suites and (with evaluate.retention) the general-text suite."""
+    """Task suites, user file suites, environment suites and (with evaluate.retention) the general-text suites."""
     from trainpipe.evaluation.environment_suite import environment_suites
 
     suites = task_suites(cfg, Path(collect_dir)) + file_suites(cfg) + environment_suites(cfg)
@@ -64,8 +70,7 @@ def load_suites(cfg: Config, collect_dir: Path) -> list[Suite]:
     unknown = sorted(set(cfg.evaluate.sampling) - set(names))
     if unknown:
         raise UserError(f"evaluate.sampling names unknown suite(s) {', '.join(unknown)}; suites: {', '.join(names)}")
-    text = text_suite(cfg, Path(collect_dir)) if cfg.evaluate.retention else None
-    return suites + ([text] if text else [])
+    return suites + (text_suites(cfg, Path(collect_dir)) if cfg.evaluate.retention else [])
 
 
 def task_suites(cfg: Config, collect_dir: Path) -> list[Suite]:
@@ -105,29 +110,34 @@ def file_suites(cfg: Config) -> list[Suite]:
     return suites
 
 
-def text_suite(cfg: Config, collect_dir: Path) -> Suite | None:
-    """General text for perplexity: collect's cpt eval split (the user's own general text) when it holds enough
-    documents, else the built-in general-prose passages. Task text would not do: training on it lowers its
-    perplexity, which says nothing about retention. The suite's note tells the report which source it used."""
-    from trainpipe.evaluation.general_text import PASSAGES, items as general_items
+def text_suites(cfg: Config, collect_dir: Path) -> list[Suite]:
+    """General text for perplexity, as a dev and a test suite: collect's cpt eval split (the user's own general
+    text) when each part holds enough documents, else the built-in general-prose passages. Task text would not do:
+    training on it lowers its perplexity, which says nothing about retention. Each suite's note tells the report
+    which source it used; evaluate.max_examples caps each part."""
+    from trainpipe.evaluation.general_text import items as general_items
+    from trainpipe.evaluation.retention import split_parts
 
     cap = cfg.evaluate.max_examples
     cpt = _held_out(collect_dir, "cpt")
-    docs = [{"id": r["id"], "text": r["text"]} for r in (cpt if cpt is not None else []) if r["text"].strip()]
-    if len(docs[:cap]) >= MIN_TEXT_DOCS:
-        note = f"{RETENTION_TEXT}: {_count(cap, len(docs))} documents from collect's cpt eval split"
-        return _text(cfg, docs[:cap], note)
+    docs = split_parts([{"id": r["id"], "text": r["text"]} for r in (cpt if cpt is not None else [])
+                        if r["text"].strip()])
+    if all(len(d[:cap]) >= MIN_TEXT_DOCS for d in docs.values()):
+        return [_text(cfg, part, found[:cap], f"{_count(cap, len(found))} documents from collect's cpt eval split")
+                for part, found in docs.items()]
     if cpt is None:
         reason = "collect holds no cpt eval split"
     else:
-        reason = f"collect's cpt eval split holds {len(docs)} non-empty document(s), too few for an interval"
-    note = f"{RETENTION_TEXT}: {_count(cap, len(PASSAGES))} built-in general-prose passages ({reason})"
-    passages = general_items()[:cap]
-    return _text(cfg, passages, note) if len(passages) >= MIN_TEXT_DOCS else None
+        reason = (f"collect's cpt eval split holds {sum(map(len, docs.values()))} non-empty document(s), "
+                  f"too few for an interval on each of dev and test")
+    return [_text(cfg, part, found[:cap], f"{_count(cap, len(found))} built-in general-prose passages ({reason})")
+            for part, found in split_parts(general_items()).items() if len(found[:cap]) >= MIN_TEXT_DOCS]
 
 
-def _text(cfg: Config, items: list[dict], note: str) -> Suite:
-    return Suite(RETENTION_TEXT, "text", items, {"max_tokens": cfg.evaluate.text_max_tokens}, RETENTION, note)
+def _text(cfg: Config, part: str, items: list[dict], source: str) -> Suite:
+    name = {"dev": RETENTION_TEXT_DEV, "test": RETENTION_TEXT_TEST}[part]
+    return Suite(name, "text", items, {"max_tokens": cfg.evaluate.text_max_tokens}, RETENTION, f"{name}: {source}",
+                 part)
 
 
 def _count(cap: int, total: int) -> str:
@@ -145,8 +155,13 @@ def retention_candidates(cfg: Config) -> Suite:
     return Suite(CANDIDATES, "task", candidate_items(), retention_settings(cfg), RETENTION)
 
 
-def retention_suite(cfg: Config, items: list[dict]) -> Suite:
-    return Suite(RETENTION, "task", items, retention_settings(cfg), RETENTION)
+def retention_suites(cfg: Config, items: list[dict]) -> list[Suite]:
+    """The kept items as a dev and a test suite (a part with no items is left out)."""
+    from trainpipe.evaluation.retention import split_parts
+
+    names = {"dev": RETENTION_DEV, "test": RETENTION_TEST}
+    return [Suite(names[part], "task", found, retention_settings(cfg), RETENTION, part=part)
+            for part, found in split_parts(items).items() if found]
 
 
 def _held_out(collect_dir: Path, use: str):

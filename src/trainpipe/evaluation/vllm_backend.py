@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from trainpipe.errors import UserError
-from trainpipe.evaluation.generate import Completion
+from trainpipe.evaluation.generate import Completion, as_chats
 
 # Leaves room on the GPU for the transformers copy that scores perplexity suites.
 GPU_MEMORY_SHARE = 0.6
@@ -40,7 +40,8 @@ class VllmBackend:
         self.llm = LLM(model=str(path), tokenizer=str(path), dtype=dtype, trust_remote_code=mcfg.trust_remote_code,
                        gpu_memory_utilization=GPU_MEMORY_SHARE, seed=0)
 
-    def generate(self, prompts: Sequence[str], settings: dict) -> list[list[Completion]]:
+    def generate(self, prompts: Sequence[str | Sequence[dict]], settings: dict) -> list[list[Completion]]:
+        """Like HFBackend.generate: a prompt is a user message, or chat messages ending in a user turn."""
         from vllm import SamplingParams
 
         from trainpipe.training.chat_encode import encode_prompt
@@ -48,8 +49,7 @@ class VllmBackend:
         temperature = float(settings["temperature"])
         params = SamplingParams(n=int(settings["samples"]), temperature=temperature,
                                 max_tokens=int(settings["max_new_tokens"]), seed=int(settings.get("seed", 0)))
-        requests = [{"prompt_token_ids": encode_prompt(self.tokenizer, [{"role": "user", "content": p}])}
-                    for p in prompts]
+        requests = [{"prompt_token_ids": encode_prompt(self.tokenizer, chat)} for chat in as_chats(prompts)]
         outputs = self.llm.generate(requests, params, use_tqdm=False)
         return [[Completion(o.text, _generated(o.token_ids, self.tokenizer.eos_token_id)) for o in out.outputs]
                 for out in outputs]

@@ -15,6 +15,7 @@ from trainpipe.errors import UserError
 from trainpipe.pipeline import Stage, StageIO
 
 log = logging.getLogger("trainpipe.collect")
+TASK_SOURCE = "task:"  # source names of generated task items: task:<family>:<difficulty>
 GENERATED = ("task", "environment")  # source kinds generated here rather than read from files
 
 
@@ -100,7 +101,7 @@ def _task_records(cfg: Config) -> tuple[list[dict], list[dict]]:
             raise UserError("data.sources: a source with kind=task needs 'task' (arithmetic, sat, abd, ded)")
         seed = cfg.data.seed if src.seed is None else src.seed
         items = get_task(src.task).generate(seed, src.n, src.difficulty)[: src.limit or None]
-        name = f"task:{src.task}:{src.difficulty}"
+        name = f"{TASK_SOURCE}{src.task}:{src.difficulty}"
         for item in items:
             rid = record_id({"prompt": item.prompt, "task": item.task, "answer": item.answer})
             if src.use in ("auto", "prompts"):
@@ -141,12 +142,18 @@ def _split(use: str, records: list[dict], data, prompt_split) -> tuple[list[dict
 
 def _texts(use: str, records: list[dict]) -> list[str]:
     if use == "sft":
-        return ["\n".join(m["content"] for m in r["messages"]) for r in records]
+        return ["\n".join(m["content"] for m in r["messages"] if _identifying(r, m)) for r in records]
     if use == "cpt":
         return [r["text"] for r in records]
     if use == "prompts":
         return [r["prompt"] for r in records]
     return []
+
+
+def _identifying(record: dict, msg: dict) -> bool:
+    """A generated task item is identified by its prompt: its worked solution is a function of the prompt and
+    shares step facts ("7 + 8 = 15") with other items by design, which is not leakage of the item."""
+    return msg["role"] != "assistant" or not record["source"].startswith(TASK_SOURCE)
 
 
 def _contamination(splits: dict, data) -> dict:
@@ -166,12 +173,34 @@ def _contamination(splits: dict, data) -> dict:
                  for use in uses}
     report = contamination_report(train_texts, {k: v for k, v in eval_sets.items() if v}, data.contamination_ngram,
                                   templates=templates)
+    report |= _retention_contamination(splits, data)
     bad = {k: v for k, v in report.items() if v["share"] > data.contamination_max}
     if bad:
         detail = ", ".join(f"{k}: {v['overlapping']}/{v['total']}" for k, v in bad.items())
         raise UserError(f"contamination check failed: held-out records share {data.contamination_ngram}-grams with "
                         f"training data ({detail}); above data.contamination_max={data.contamination_max}")
     return report
+
+
+def _retention_contamination(splits: dict, data) -> dict:
+    """The built-in retention Q&A and general-text passages against everything training sees (sft and cpt text,
+    and the prompts RL trains on): a retention suite measures what training did not teach. Each training source's
+    own template is masked, so a generated task's fixed instructions are not taken for shared content."""
+    from trainpipe.data.hygiene import contamination_report
+    from trainpipe.evaluation.general_text import PASSAGES
+    from trainpipe.evaluation.retention import candidate_items
+
+    by_source: dict[str, list[str]] = {}
+    for use in (u for u in ("sft", "cpt", "prompts") if u in splits):
+        train = splits[use][0]
+        for r, text in zip(train, _texts(use, train)):
+            by_source.setdefault(r["source"], []).append(text)
+    sources = list(by_source.values())
+    retention = {"retention:qa": ["\n".join([*(m["content"] for m in i.get("history", [])), i["prompt"]])
+                                  for i in candidate_items()],
+                 "retention:text": list(PASSAGES)}
+    return contamination_report([t for texts in sources for t in texts], retention, data.contamination_ngram,
+                                templates={name: sources for name in retention})
 
 
 def _stats(splits: dict, loaded, dropped: dict, tokenizer) -> dict:

@@ -34,7 +34,8 @@ def run(cfg: Config, io: StageIO) -> dict:
     # TRL refuses a custom collator in padding-free mode and builds that same collator itself.
     flat = bool(getattr(collator, "padding_free", False))
     args = SFTConfig(**driver.common_args(cpt, io, driver.count_params(model)), max_length=None,
-                     padding_free=flat, dataset_kwargs={"skip_prepare_dataset": True})
+                     padding_free=flat, dataset_kwargs={"skip_prepare_dataset": True},
+                     loss_type="dft" if cpt.loss == "dft" else "nll")
     trainer = TrainpipeSFTTrainer(
         model=model, args=args, train_dataset=train, processing_class=tokenizer,
         peft_config=driver.peft_config(cpt.lora), data_collator=None if flat else collator,

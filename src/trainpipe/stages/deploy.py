@@ -12,7 +12,7 @@ from pathlib import Path
 from trainpipe import artifacts
 from trainpipe.config import Config
 from trainpipe.errors import UserError
-from trainpipe.pipeline import MODEL_CHAIN, Stage, StageIO
+from trainpipe.pipeline import MODEL_CHAIN, Stage, StageIO, base_fingerprint
 
 log = logging.getLogger("trainpipe.deploy")
 
@@ -25,6 +25,8 @@ def run(cfg: Config, io: StageIO) -> dict:
     if dcfg.push:
         push.preflight(dcfg)  # a missing repo id or token should fail now, not after the export
     source, folder = pick_source(dcfg.source, io)
+    evaluation = read_eval_metrics(io)
+    check_evaluated(cfg, io, source, evaluation)  # before any weights are built or pushed
     log.info("deploy: releasing %s (%s) as %s", source, folder, dcfg.format)
     dtype = export.release_dtype(dcfg.dtype, io.models["base"])
     tokenizer = load_tokenizer(folder, cfg.model)
@@ -38,7 +40,6 @@ def run(cfg: Config, io: StageIO) -> dict:
         merged = export.export_merged(model, tokenizer, io.out, dtype, dcfg.max_shard_size)
     del model
     dtype_name = str(dtype).removeprefix("torch.")
-    evaluation = read_eval_metrics(io)
     card.write_card(io.out, cfg, source, dcfg.format, dtype_name, stage_manifests(io), evaluation)
     url = push.push_folder(io.out, dcfg) if dcfg.push else None
     if url is None:
@@ -73,6 +74,28 @@ def read_eval_metrics(io: StageIO) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: cannot read the evaluate results ({exc}); rerun the evaluate stage") from None
+
+
+def check_evaluated(cfg: Config, io: StageIO, source: str, evaluation: dict | None) -> None:
+    """Refuse to ship weights evaluate did not judge: the card's numbers must be the shipped weights' numbers.
+
+    Compares the fingerprint evaluate recorded for `source` with that of the model about to be shipped (its stage
+    manifest, or the base model's identity); with evaluate disabled the card carries no numbers at all."""
+    if evaluation is None:
+        return
+    path = io.upstream["evaluate"] / "metrics.json"
+    shipped = (base_fingerprint(cfg) if source == "base"
+               else artifacts.read_manifest(io.upstream[source])["fingerprint"])
+    judged = {m.get("name"): m.get("fingerprint") for m in evaluation.get("models") or []}
+    rerun = ("rerun evaluate: python scripts/5_evaluate.py with the same config and overrides (or "
+             "python scripts/run_full_pipeline.py --from evaluate), then deploy; nothing was published or pushed")
+    if source not in judged or source not in (evaluation.get("results") or {}):
+        raise UserError(f"{path}: evaluate holds no results for {source}, the model deploy would ship; {rerun}")
+    if judged[source] != shipped:
+        where = io.models["base"] if source == "base" else io.upstream[source]
+        raise UserError(f"{path}: evaluate judged {source} with fingerprint {judged[source]}, but {where} now holds "
+                        f"fingerprint {shipped} (changed after evaluate ran), so the model card would carry another "
+                        f"model's numbers; {rerun}")
 
 
 def stage_manifests(io: StageIO) -> dict[str, dict]:

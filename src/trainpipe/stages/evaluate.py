@@ -19,6 +19,7 @@ log = logging.getLogger("trainpipe.evaluate")
 def run(cfg: Config, io: StageIO) -> dict:
     from trainpipe.evaluation.cache import ResultCache
     from trainpipe.evaluation.compare import compare_models, gate_verdict
+    from trainpipe.evaluation.divergence import add_kl_to_base
     from trainpipe.evaluation.environment_suite import layout_notes
     from trainpipe.evaluation.report import build_metrics, compact, write_report
     from trainpipe.evaluation.suites import RETENTION, load_suites, retention_candidates
@@ -30,22 +31,22 @@ def run(cfg: Config, io: StageIO) -> dict:
     suites = load_suites(cfg, io.upstream["collect"])
     notes = layout_notes(suites, io.upstream["collect"])
     if ev.retention:
-        # Base runs the candidates with its other suites (one model load), then they choose the retention suite.
+        # Base runs the candidates with its other suites (one model load), then they choose the retention suites.
         candidates = retention_candidates(cfg)
         base_results = _evaluate_cached(cfg, cache, "base", *models["base"], suites + [candidates])
         retention, note = _select_retention(cfg, cache, models["base"][1], candidates, base_results)
-        # Stable sort: config order within a group, the retention Q&A before the text suite.
-        suites = sorted(suites + ([retention] if retention.items else []),
-                        key=lambda s: (s.group == RETENTION, s.kind == "text"))
+        # Stable sort: config order within a group, the retention Q&A (dev, test) before the text suites.
+        suites = sorted(suites + retention, key=lambda s: (s.group == RETENTION, s.kind == "text"))
         notes.append(note)
     notes += [s.note for s in suites if s.note]  # e.g. where the retention text came from
     results = {name: _evaluate_cached(cfg, cache, name, path, fp, suites) for name, (path, fp) in models.items()}
+    add_kl_to_base(cfg, io.logs / "cache" / "kl_to_base", models, suites, results)  # a forgetting predictor
     chain = [m for m in ("base", *MODEL_CHAIN) if m in models]
     extras = [m for m in models if m not in chain]
     comparisons = compare_models(results, chain, extras, ev.gate_margin)
     candidate = chain[-1] if len(chain) > 1 else None
-    gate = {"enabled": ev.gate, **gate_verdict(results, candidate, [s.name for s in suites if s.group == RETENTION],
-                                               ev.gate_rule, ev.gate_margin)}
+    gate = {"enabled": ev.gate, **gate_verdict(results, candidate, ev.gate_rule, ev.gate_margin,
+                                               ev.gate_text_margin, ev.gate_p)}
     plots = _plots(cfg, io, results)
     roles = {m: "base" if m == "base" else "candidate" if m == candidate else "stage" if m in chain else "extra"
              for m in models}
@@ -64,8 +65,11 @@ def _check_settings(cfg: Config) -> None:
     """Settings that can only fail later, checked before any model is loaded."""
     from trainpipe.evaluation.vllm_backend import check_available
 
-    if cfg.evaluate.gate_margin < 0:
-        raise UserError(f"evaluate.gate_margin: expected a number >= 0; got {cfg.evaluate.gate_margin}")
+    for key in ("gate_margin", "gate_text_margin"):
+        if getattr(cfg.evaluate, key) < 0:
+            raise UserError(f"evaluate.{key}: expected a number >= 0; got {getattr(cfg.evaluate, key)}")
+    if not 0 < cfg.evaluate.gate_p <= 1:
+        raise UserError(f"evaluate.gate_p: expected a p-value level in (0, 1]; got {cfg.evaluate.gate_p}")
     if cfg.evaluate.backend == "vllm":
         check_available()
 
@@ -106,19 +110,25 @@ def _evaluate_cached(cfg: Config, cache, name: str, path: Path, model_fp: str, s
 
 
 def _select_retention(cfg: Config, cache, base_fp: str, candidates, base_results: dict):
-    """The retention suite is the candidates base answers correctly; base's result on it is its candidate
-    result restricted to them, stored in the cache so base is never rerun for it."""
-    from trainpipe.evaluation.retention import kept_indices, subset_result
-    from trainpipe.evaluation.suites import retention_suite
+    """The retention suites are the candidates base answers correctly, split into dev and test; base's result on
+    each is its candidate result restricted to them, stored in the cache so base is never rerun for them."""
+    from trainpipe.evaluation.retention import kept_indices, per_category, subset_result
+    from trainpipe.evaluation.suites import retention_suites
 
     found = base_results.pop(candidates.name)
     keep = kept_indices([it["score"] for it in found["items"]])
-    suite = retention_suite(cfg, [candidates.items[i] for i in keep])
-    if keep and cache.get(base_fp, suite) is None:
-        cache.put(base_fp, suite, subset_result(found, keep, cfg.evaluate.level))
+    suites = retention_suites(cfg, [candidates.items[i] for i in keep])
+    position = {item["id"]: i for i, item in enumerate(candidates.items)}
+    for suite in suites:
+        if cache.get(base_fp, suite) is None:
+            indices = [position[item["id"]] for item in suite.items]
+            cache.put(base_fp, suite, subset_result(found, indices, cfg.evaluate.level))
+    kept = [candidates.items[i] for i in keep]
+    parts = " / ".join(f"{s.part} {len(s.items)} ({s.name})" for s in suites)
     note = (f"retention: the base model answers {len(keep)} of {len(candidates.items)} built-in everyday prompts "
-            f"correctly; {'those form the retention suite' if keep else 'so there is no retention Q&A suite'}")
-    return suite, note
+            f"correctly ({per_category(candidates.items, kept)}); "
+            + (f"those form the retention Q&A suites: {parts}" if suites else "so there is no retention Q&A suite"))
+    return suites, note
 
 
 def _plots(cfg: Config, io: StageIO, results: dict) -> list[str]:

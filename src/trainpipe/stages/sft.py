@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from trainpipe.config import Config
+from trainpipe.errors import UserError
 from trainpipe.pipeline import Stage, StageIO
 
 log = logging.getLogger("trainpipe.sft")
@@ -21,10 +22,13 @@ def run(cfg: Config, io: StageIO) -> dict:
 
     from trainpipe.models.load import load_model, load_tokenizer
     from trainpipe.training import driver, hardware
+    from trainpipe.training import scores
     from trainpipe.training.sft_data import build_examples
     from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
 
     sft = cfg.sft
+    if sft.loss == "dft" and sft.agent.step_weights:
+        raise UserError("sft.loss=dft takes no token weights (sft.agent.step_weights=true); use sft.loss=ce")
     tokenizer = load_tokenizer(io.model_in, cfg.model)
     records = load_split(io.upstream["collect"], "sft", "train")
     if cfg.data.quality.score:
@@ -32,6 +36,9 @@ def run(cfg: Config, io: StageIO) -> dict:
 
         records = screen(records, io.model_in, tokenizer, cfg, io.logs / "quality.jsonl")
     examples, report = build_examples(records, tokenizer, sft, cfg.data.max_length, cfg.data.on_bad_record)
+    scores.serve_top_score(tokenizer, sft.score, report)  # prefix mode: replay and the saved template use it
+    if sft.replay.ratio != 0:  # a negative ratio reaches _with_replay and is refused there
+        examples, report["replay_examples"] = _with_replay(cfg, io, tokenizer, examples, len(records))
     log.info("sft: %d examples, %d trained tokens", report["examples"], report["trained_tokens"])
     model = load_model(io.model_in, cfg.model, dtype=_train_dtype())
     attention = hardware.apply_flash_attention(model, sft.flash_attention)
@@ -39,6 +46,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     # flag is set, and ours is TRL's padding-free collator plus the token weights.
     args = SFTConfig(**driver.common_args(sft, io, driver.count_params(model)), max_length=None,
                      padding_free=False, dataset_kwargs={"skip_prepare_dataset": False},
+                     loss_type="dft" if sft.loss == "dft" else "nll",
                      train_sampling_strategy="group_by_length" if sft.group_by_length else "random")
     trainer = TrainpipeSFTTrainer(
         model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
@@ -50,6 +58,25 @@ def run(cfg: Config, io: StageIO) -> dict:
     return {**report, **metrics, "model_kind": kind, "key_metric": "train_loss", "attention": attention,
             "ce_kernel": trainer.ce_kernel, "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
             "cpu_threads": torch.get_num_threads()}
+
+
+def _with_replay(cfg: Config, io: StageIO, tokenizer, examples: list[dict], n_records: int) -> tuple[list, int]:
+    """The task examples plus replay examples: the starting model's own answers to general prompts."""
+    from trainpipe import artifacts
+    from trainpipe.pipeline import base_fingerprint
+    from trainpipe.training import replay
+
+    rcfg = cfg.sft.replay
+    if rcfg.ratio < 0:
+        raise UserError(f"sft.replay.ratio: expected a number >= 0; got {rcfg.ratio}")
+    start = io.upstream.get("cpt")
+    model_fp = artifacts.read_manifest(start)["fingerprint"] if start else base_fingerprint(cfg)
+    n = round(rcfg.ratio * n_records)
+    convs = replay.replay_conversations(rcfg, io.model_in, model_fp, n, io.layout.output("collect").parent / "replay",
+                                        cfg.model)
+    extra = replay.replay_examples(convs, tokenizer, cfg.data.max_length, examples)
+    log.info("sft: %d replay examples mixed into %d task examples", len(extra), len(examples))
+    return examples + extra, len(extra)
 
 
 def _curriculum(sft) -> dict | None:

@@ -60,13 +60,73 @@ def _reduce_once(expr: Expr) -> Expr:
     return (op, left, _reduce_once(right))
 
 
+_PLACES = ("ones", "tens", "hundreds", "thousands", "ten-thousands", "hundred-thousands")
+
+
+def _digits(value: int, width: int) -> list[int]:
+    """Digits of a non-negative int, ones first, padded with zeros to `width`."""
+    return [(value // 10 ** i) % 10 for i in range(width)]
+
+
+def column_add(a: int, b: int) -> list[str]:
+    """One line per place value: the digit sum with the carry in, and the carry out."""
+    width = len(str(max(a, b)))
+    lines, carry = [], 0
+    for place, (x, y) in enumerate(zip(_digits(a, width), _digits(b, width))):
+        total = x + y + carry
+        terms = f"{x} + {y}" + (f" + {carry}" if carry else "")
+        carry = total // 10
+        lines.append(f"{_PLACES[place]}: {terms} = {total}" + (", carry 1" if carry else ""))
+    if carry and width < len(_PLACES):
+        lines.append(f"{_PLACES[width]}: carry 1 = 1")
+    return lines
+
+
+def column_subtract(a: int, b: int) -> list[str]:
+    """a >= b >= 0: one line per place value, borrowing from the next place when the digit is too small."""
+    width = len(str(a))
+    lines, borrow = [], 0
+    for place, (x, y) in enumerate(zip(_digits(a, width), _digits(b, width))):
+        top = x - borrow
+        shown = f"{x} - {borrow}" if borrow else f"{x}"
+        borrow = int(top < y)
+        if borrow:
+            lines.append(f"{_PLACES[place]}: {shown} < {y}, borrow 1: {top + 10} - {y} = {top + 10 - y}")
+        else:
+            lines.append(f"{_PLACES[place]}: {shown} - {y} = {top - y}")
+    return lines
+
+
+def column_steps(op: str, a: int, b: int) -> list[str]:
+    """Place-value working for + and - of non-negative operands below 10^6 (a small model gets digit sums
+    right far more often than whole sums); empty for anything else."""
+    if op not in "+-" or a < 0 or b < 0 or max(a, b) >= 10 ** len(_PLACES):
+        return []
+    if op == "+":
+        return column_add(a, b)
+    if a >= b:
+        return column_subtract(a, b)
+    return [f"{a} < {b}, so {a} - {b} = -({b} - {a})", *column_subtract(b, a), f"{b} - {a} = {b - a}"]
+
+
 def worked_solution(expr: Expr) -> str:
-    """`e0 = e1 = ... = value` one reduction per step, then the Answer line."""
-    steps = [render(expr)]
+    """One reduction per step (with place-value working for + and -), then the Answer line."""
+    lines = []
     while not isinstance(expr, int):
+        before = render(expr)
+        op, left, right = _leftmost_pair(expr)
+        lines += column_steps(op, left, right)
         expr = _reduce_once(expr)
-        steps.append(render(expr))
-    return f"{' = '.join(steps)}\nAnswer: {expr}"
+        lines.append(f"{before} = {render(expr)}")
+    return "\n".join(lines + [f"Answer: {expr}"])
+
+
+def _leftmost_pair(expr: tuple) -> tuple[str, int, int]:
+    """The operation _reduce_once evaluates next."""
+    op, left, right = expr
+    if isinstance(left, int) and isinstance(right, int):
+        return op, left, right
+    return _leftmost_pair(left if not isinstance(left, int) else right)
 
 
 def _make(rng: random.Random, difficulty: int) -> tuple[str, str, str]:

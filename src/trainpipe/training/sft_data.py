@@ -1,5 +1,6 @@
 """Turn canonical SFT records into trainer-ready examples: input_ids, labels and, as configured, per-token
-weights (step rewards) and a curriculum difficulty; agent trajectories may be chunked at step boundaries.
+weights (step rewards, score weights) and a curriculum difficulty; agent trajectories may be chunked at step
+boundaries; scored conversations are filtered, weighted or score-prefixed as sft.score says.
 """
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import logging
 from typing import Iterable
 
 from trainpipe.config import AgentConfig, SftConfig
-from trainpipe.errors import DataError
+from trainpipe.data.records import record_score
+from trainpipe.errors import DataError, UserError
+from trainpipe.training import scores
 from trainpipe.training.agent import Chunk, StepTooLong, chunk_trajectory, encode_turns
 from trainpipe.training.chat_encode import IGNORE
 from trainpipe.training.curriculum import difficulty_key
@@ -21,15 +24,27 @@ MAX_SKIP_EXAMPLES = 3
 def build_examples(records: Iterable[dict], tokenizer, sft: SftConfig, max_length: int,
                    on_bad_record: str = "error") -> tuple[list[dict], dict]:
     """Encode every record into one example, or one per chunk with `sft.agent.chunking`; returns
-    (examples, report). Examples carry token_weights with step_weights, difficulty with curriculum."""
+    (examples, report). Examples carry token_weights with step_weights or score weights, difficulty with
+    curriculum."""
     agent = sft.agent
     if not agent.mask_observations and not agent.multi_turn:
         log.warning("sft.agent.mask_observations=false only applies with sft.agent.multi_turn=true")
+    if sft.score.mode == "weight" and sft.loss != "ce":
+        raise UserError(f"sft.score.mode=weight weights the CE loss; it needs sft.loss=ce, got {sft.loss}")
+    plan = scores.plan(list(records), sft.score)
+    # Every example carries weights once any does (the collator pads one column); unscored ones weigh 1.
+    weighted = sft.score.mode == "weight" and plan.scored > 0
     examples: list[dict] = []
     skipped, skip_examples, chunked = 0, [], 0
-    for i, rec in enumerate(records):
+    for i, rec in enumerate(plan.records):
+        score = record_score(rec)
+        if score is not None and sft.score.mode == "prefix":
+            rec = {**rec, "messages": scores.with_score_prefix(rec["messages"], score)}
+        example_weight = None
+        if weighted:
+            example_weight = 1.0 if score is None else scores.score_weight(score, sft.score.low, plan.high)
         try:
-            found = record_examples(rec, tokenizer, agent, max_length)
+            found = record_examples(rec, tokenizer, agent, max_length, example_weight)
         except DataError as err:
             if on_bad_record != "skip":
                 raise
@@ -44,11 +59,14 @@ def build_examples(records: Iterable[dict], tokenizer, sft: SftConfig, max_lengt
         report["skip_examples"] = skip_examples
     if agent.chunking:
         report["chunked_records"] = chunked
+    report.update(plan.report(sft.score))
     return examples, report
 
 
-def record_examples(rec: dict, tokenizer, agent: AgentConfig, max_length: int) -> list[dict]:
-    """The examples of one record (several when it is chunked); DataError when it cannot be used."""
+def record_examples(rec: dict, tokenizer, agent: AgentConfig, max_length: int,
+                    example_weight: float | None = None) -> list[dict]:
+    """The examples of one record (several when it is chunked); DataError when it cannot be used.
+    `example_weight` scales every trained token's weight (1 where no step weights apply)."""
     where = f"sft record {rec.get('id') or '?'} (source {rec.get('source') or '?'})"
     messages = rec["messages"]
     n_turns = sum(m["role"] == "assistant" for m in messages)
@@ -71,12 +89,17 @@ def record_examples(rec: dict, tokenizer, agent: AgentConfig, max_length: int) -
         if all(lab == IGNORE for lab in enc.labels):
             raise DataError(where, None, "messages", "at least one trained assistant token", "no_trained_tokens")
         ex = {"input_ids": enc.input_ids, "labels": enc.labels}
-        if weights is not None:
-            ex["token_weights"] = enc.token_weights
+        if weights is not None or example_weight is not None:
+            ex["token_weights"] = _token_weights(enc, weights is not None, example_weight)
         if agent.curriculum:
             ex["difficulty"] = _difficulty(rec, chunk.steps, agent, where)
         out.append(ex)
     return out
+
+
+def _token_weights(enc, stepped: bool, example_weight: float | None) -> list[float]:
+    base = enc.token_weights if stepped else [0.0 if lab == IGNORE else 1.0 for lab in enc.labels]
+    return base if example_weight is None else [w * example_weight for w in base]
 
 
 def _weights(rec: dict, n_turns: int, agent: AgentConfig, where: str) -> list[float]:

@@ -12,6 +12,7 @@ import torch
 from trl import SFTTrainer
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
+from trainpipe.errors import UserError
 from trainpipe.training import losses
 from trainpipe.training.chat_encode import IGNORE
 from trainpipe.training.curriculum import CurriculumSampler
@@ -118,7 +119,7 @@ def install_chunked_ce(model) -> None:
 
 
 class TrainpipeSFTTrainer(SFTTrainer):
-    """`loss` is 'ce' or 'nlirg'; token weights, when present, weight the CE per token.
+    """`loss` is 'ce', 'nlirg' or 'dft' (TRL's own, through args.loss_type); token weights weight the CE per token.
 
     `ce_kernel` picks how plain CE meets the LM head: 'chunked' (ChunkedLinearCE on labelled positions only;
     TRL's fused head scores every position on a CPU) or 'trl' (TRL's fused head; Triton on GPUs).
@@ -159,6 +160,10 @@ class TrainpipeSFTTrainer(SFTTrainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         weights = inputs.pop("token_weights", None)
+        if self.trainpipe_loss == "dft":
+            if weights is not None:
+                raise UserError("loss dft takes no token weights (step weights or score weights); use loss ce")
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)  # args.loss_type="dft"
         if self.trainpipe_loss == "ce" and weights is None:
             if self.ce_kernel == "chunked" and not return_outputs and model.training:
                 return self._chunked_ce_loss(model, inputs, num_items_in_batch)
