@@ -153,6 +153,8 @@ class ReplayConfig:
     pool: Literal["builtin", "self"] = "builtin"  # built-in everyday prompts, or prompts the model writes itself
     max_new_tokens: int = 128  # answer budget; answers that run past it are dropped, not truncated
     seed: int = 0  # which pool prompts are drawn (and the sampling seed for pool=self)
+    kl_weight: float = 0.0  # > 0 adds this times KL(start ‖ model) on replay answer tokens (needs LoRA: the start
+    # model is the model with its adapter off), so the full next-token distribution is kept, not only the argmax
 
 
 @dataclass

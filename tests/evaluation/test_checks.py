@@ -2,7 +2,7 @@
 import pytest
 
 from trainpipe.evaluation.checks import (
-    check_choice, check_exact, check_json, check_number, check_word, check_word_case, check_yes_no, format_ok,
+    check_choice, check_exact, check_json, check_letter, check_number, check_word, check_word_case, format_ok,
     known_scorers, score_item,
 )
 
@@ -49,12 +49,13 @@ def test_json_compares_parsed_values(reply, expected):
     assert check_json(reply, '{"name": "Ann"}') == expected
 
 
-@pytest.mark.parametrize("reply,answer,expected", [
-    ("Yes.", "yes", 1.0), ("yes, it is", "yes", 1.0), ("No, it is not.", "no", 1.0), ("No. Yes is wrong.", "yes", 0.0),
-    ("I know it is", "no", 0.0), ("Nope", "no", 0.0), ("Maybe", "yes", 0.0), ("YES", "yes", 1.0),
+@pytest.mark.parametrize("reply,expected", [
+    ("B", 1.0), ("b.", 1.0), ("**B**", 1.0), ("The first letter of the word 'banana' is 'B'.", 1.0),
+    ('The first letter of "banana" is "b".', 1.0), ("The first letter of the word 'banana' is 'A'.", 0.0),
+    ("The letter 'Ba' starts it", 0.0), ("The first letter is b", 0.0), ("banana", 0.0),
 ])
-def test_yes_no_takes_the_first_yes_or_no(reply, answer, expected):
-    assert check_yes_no(reply, answer) == expected
+def test_letter_is_the_bare_reply_or_the_first_quoted_letter(reply, expected):
+    assert check_letter(reply, "b") == expected
 
 
 @pytest.mark.parametrize("reply,expected", [
@@ -75,4 +76,4 @@ def test_score_item_routes_to_task_families_and_checkers():
     assert score_item("arithmetic", "Answer: 41", "42") == 0.0
     assert score_item("exact", "ok", "ok") == 1.0
     assert format_ok("arithmetic", "Answer: 42") is True and format_ok("exact", "ok") is None
-    assert {"arithmetic", "sat", "exact", "number", "json", "yes_no", "choice"} <= set(known_scorers())
+    assert {"arithmetic", "sat", "exact", "number", "json", "choice", "letter"} <= set(known_scorers())

@@ -55,8 +55,9 @@ def _result(mean, lo, hi, kind="task", perplexity=None):
 
 
 def test_plots_are_written_as_png(tmp_path):
-    results = {m: {"arithmetic": _result(a, max(0, a - 0.1), min(1, a + 0.1)), "retention": _result(0.9, 0.8, 1.0),
-                   "retention_text": _result(-2.0, -2.1, -1.9, "text", p)}
+    results = {m: {"arithmetic": _result(a, max(0, a - 0.1), min(1, a + 0.1)),
+                   "retention_test": _result(0.9, 0.8, 1.0),
+                   "retention_text_test": _result(-2.0, -2.1, -1.9, "text", p)}
                for m, a, p in (("base", 0.2, 7.4), ("sft", 0.6, 8.1))}
     png = accuracy_plot(results, 0.8, tmp_path / "accuracy.png")
     height, width = mpimg.imread(png).shape[:2]

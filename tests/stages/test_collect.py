@@ -1,6 +1,8 @@
 import json
 
 from trainpipe.data.store import load_split
+from trainpipe.evaluation.general_text import PASSAGES
+from trainpipe.evaluation.retention import candidate_items
 
 from trainpipe.pipeline import run_stage
 from trainpipe.tasks import get_task
@@ -28,6 +30,28 @@ def test_collect_writes_splits_stats_and_contamination(smoke_cfg, tmp_path):
     assert stats["counts"]["prompts"] == {"train": len(prompts["train"]), "eval": len(prompts["eval"])}
     assert stats["token_lengths"]["sft"]["max"] >= stats["token_lengths"]["sft"]["p50"] > 10
     assert manifest["metrics"]["contamination"]["prompts:eval"]["overlapping"] == 0
+    for name, total in (("retention:qa", len(candidate_items())), ("retention:text", len(PASSAGES))):
+        assert manifest["metrics"]["contamination"][name] == {"overlapping": 0, "total": total, "share": 0.0}
+
+
+def test_training_data_holding_retention_material_fails_the_contamination_check(smoke_cfg, tmp_path):
+    # A general chat file that happens to hold every eighth built-in retention prompt and a few of the built-in
+    # passages: the retention suites would then measure what training taught, so collect refuses it.
+    import pytest
+
+    from trainpipe.errors import UserError
+
+    leaked = [{"instruction": i["prompt"], "input": "", "output": i["answer"]} for i in candidate_items()[::8]]
+    leaked += [{"instruction": "Write a short passage.", "input": "", "output": p} for p in PASSAGES[:12]]
+    clean = [{"instruction": f"Say the word number {i}", "input": "", "output": f"word{i} is here"}
+             for i in range(30)]
+    src = tmp_path / "chat.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in leaked + clean))
+    with pytest.raises(UserError, match=r"contamination check failed: .*retention:qa: \d+/\d+.*retention:text"):
+        run_stage(smoke_cfg(f"data.sources=[{{path: {src}}}]"), "collect")
+    src.write_text("".join(json.dumps(r) + "\n" for r in clean))  # without them it passes
+    report = run_stage(smoke_cfg(f"data.sources=[{{path: {src}}}]"), "collect")["metrics"]["contamination"]
+    assert report["retention:qa"]["overlapping"] == report["retention:text"]["overlapping"] == 0
 
 
 def test_generated_answers_score_one(smoke_cfg, tmp_path):

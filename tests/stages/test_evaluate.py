@@ -9,9 +9,10 @@ import pytest
 
 from trainpipe import artifacts
 from trainpipe.errors import GateFailure
-from trainpipe.evaluation import runner
+from trainpipe.evaluation import general_text, runner
 from trainpipe.evaluation.checks import CHECKS
 from trainpipe.evaluation.generate import Completion
+from trainpipe.evaluation.retention import candidate_items, part_of
 from trainpipe.pipeline import run_stage
 
 from conftest import REPO
@@ -60,24 +61,28 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     out = tmp_path / "logs" / "evaluate"
     assert {"metrics.json", "report.md", "accuracy.png", "training_curves.png", "manifest.json"} <= {
         p.name for p in out.iterdir()}
-    assert calls == [("base", ["arithmetic", "sat", "retention_text", "retention_candidates"]),
-                     ("sft", ["arithmetic", "sat", "retention_text"]),
-                     ("mine", ["arithmetic", "sat", "retention_text"])]
+    text = ["retention_text_dev", "retention_text_test"]
+    assert calls == [("base", ["arithmetic", "sat", *text, "retention_candidates"]),
+                     ("sft", ["arithmetic", "sat", *text]), ("mine", ["arithmetic", "sat", *text])]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["schema_version"] == 2
     assert [(m["name"], m["role"]) for m in metrics["models"]] == [("base", "base"), ("sft", "candidate"),
                                                                    ("mine", "extra")]
     assert [(s["name"], s["kind"], s["group"], s["n"]) for s in metrics["suites"]] == [
-        ("arithmetic", "task", "task", 4), ("sat", "task", "task", 4), ("retention_text", "text", "retention", 4)]
+        ("arithmetic", "task", "task", 4), ("sat", "task", "task", 4), ("retention_text_dev", "text", "retention", 4),
+        ("retention_text_test", "text", "retention", 4)]
     for model in ("base", "sft", "mine"):
         arith = metrics["results"][model]["arithmetic"]
         assert arith["n"] == 4 and 0 <= arith["lo"] <= arith["mean"] <= arith["hi"] <= 1
         assert 0 <= arith["mean_completion_tokens"] <= 4
-        assert metrics["results"][model]["retention_text"]["perplexity"] > 1
+        assert metrics["results"][model]["retention_text_test"]["perplexity"] > 1
     # A random model answers none of the everyday prompts, so there is no retention Q&A suite to keep.
-    assert "answers 0 of 47" in metrics["notes"][0]
+    note = metrics["notes"][0]
+    assert f"answers 0 of {len(candidate_items())} built-in everyday prompts correctly (instruct 0/" in note
+    assert metrics["notes"][0].endswith("so there is no retention Q&A suite")
     # No cpt data was collected, so the perplexity suite reads the built-in general prose, and says so.
-    text_note = ("retention_text: 4 of 32 (evaluate.max_examples) built-in general-prose passages "
+    dev_docs = sum(part_of(i["id"]) == "dev" for i in general_text.items())
+    text_note = (f"retention_text_dev: 4 of {dev_docs} (evaluate.max_examples) built-in general-prose passages "
                  "(collect holds no cpt eval split)")
     assert text_note in metrics["notes"]
     assert [(c["model"], c["baseline"], c["relation"]) for c in metrics["comparisons"]] == [
@@ -87,12 +92,12 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     report = (out / "report.md").read_text()
     assert "| sft | sat |" in report and "### sft vs base (candidate vs base)" in report
     assert f"- {text_note}" in report
-    assert len(list((out / "cache").glob("*.json"))) == 3 * 3 + 1  # + base on the retention candidates
+    assert len(list((out / "cache").glob("*.json"))) == 3 * 4 + 1  # + base on the retention candidates
 
     calls.clear()
     _publish_model(tmp_path, "sft", 3)  # a retrained sft: only it is generated again
     assert run_stage(cfg, "evaluate")["state"] == "ran"
-    assert calls == [("sft", ["arithmetic", "sat", "retention_text"])]
+    assert calls == [("sft", ["arithmetic", "sat", *text])]
 
 
 def _fake_evaluate(cfg, path, suites):
@@ -118,9 +123,14 @@ def test_gate_stops_a_model_that_lost_to_base(smoke_cfg, tmp_path, monkeypatch):
     passed = run_stage(cfg, "evaluate")  # gate off: reported, not enforced
     out = tmp_path / "logs" / "evaluate"
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {s["name"]: s["n"] for s in metrics["suites"]}["retention"] == 47  # base answered every built-in prompt
-    assert metrics["results"]["base"]["retention"]["mean"] == 1.0
-    assert metrics["results"]["sft"]["retention"]["mean"] == 0.0
+    sizes = {s["name"]: s["n"] for s in metrics["suites"]}
+    dev = [i for i in candidate_items() if part_of(i["id"]) == "dev"]
+    # Base answered every built-in prompt: all of them are kept, split by the stable hash of their ids.
+    assert (sizes["retention_dev"], sizes["retention_test"]) == (len(dev), len(candidate_items()) - len(dev))
+    assert f"those form the retention Q&A suites: dev {len(dev)} (retention_dev) / test " in metrics["notes"][0]
+    for part in ("retention_dev", "retention_test"):
+        assert metrics["results"]["base"][part]["mean"] == 1.0
+        assert metrics["results"]["sft"][part]["mean"] == 0.0
     assert passed["metrics"]["gate_passed"] is False and not metrics["gate"]["passed"]
     assert metrics["comparisons"][0]["verdict"] == "worse"
 
@@ -141,7 +151,7 @@ def test_gate_failure_exits_3_from_cached_results(smoke_cfg, tmp_path, monkeypat
                            "evaluate.tasks=[arithmetic]", "evaluate.gate=true"],
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 3, proc.stderr
-    assert "evaluate gate rejected sft" in proc.stderr and "loses retention suite retention" in proc.stderr
+    assert "evaluate gate rejected sft" in proc.stderr and "sft loses suite retention_" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -28,23 +28,23 @@ def test_rendering_and_worked_steps():
     assert render(expr) == "(47 + 38) * (5 - 9)"
     assert evaluate(expr) == -340
     assert worked_solution(expr).split("\n") == [
-        "ones: 7 + 8 = 15, carry 1", "tens: 4 + 3 + 1 = 8", "(47 + 38) * (5 - 9) = 85 * (5 - 9)",
-        "5 < 9, so 5 - 9 = -(9 - 5)", "ones: 9 - 5 = 4", "9 - 5 = 4", "85 * (5 - 9) = 85 * (-4)",
+        "tens: 40 + 30 = 70", "ones: 7 + 8 = 15", "70 + 15 = 85", "(47 + 38) * (5 - 9) = 85 * (5 - 9)",
+        "tens: 0 - 0 = 0", "ones: 5 - 9 = -4", "0 - 4 = -4", "85 * (5 - 9) = 85 * (-4)",
         "85 * (-4) = -340", "Answer: -340"]
 
 
 @pytest.mark.parametrize("op, a, b, lines", [
-    ("+", 99, 99, ["ones: 9 + 9 = 18, carry 1", "tens: 9 + 9 + 1 = 19, carry 1", "hundreds: carry 1 = 1"]),
-    ("+", 5, 38, ["ones: 5 + 8 = 13, carry 1", "tens: 0 + 3 + 1 = 4"]),
-    ("-", 83, 47, ["ones: 3 < 7, borrow 1: 13 - 7 = 6", "tens: 8 - 1 - 4 = 3"]),
-    ("-", 100, 1, ["ones: 0 < 1, borrow 1: 10 - 1 = 9", "tens: 0 - 1 < 0, borrow 1: 9 - 0 = 9",
-                   "hundreds: 1 - 1 - 0 = 0"]),
-    ("-", 47, 83, ["47 < 83, so 47 - 83 = -(83 - 47)", "ones: 3 < 7, borrow 1: 13 - 7 = 6", "tens: 8 - 1 - 4 = 3",
-                   "83 - 47 = 36"]),
+    ("+", 54, 41, ["tens: 50 + 40 = 90", "ones: 4 + 1 = 5", "90 + 5 = 95"]),
+    ("+", 99, 99, ["tens: 90 + 90 = 180", "ones: 9 + 9 = 18", "180 + 18 = 198"]),
+    ("+", 5, 38, ["tens: 0 + 30 = 30", "ones: 5 + 8 = 13", "30 + 13 = 43"]),
+    ("-", 56, 28, ["tens: 50 - 20 = 30", "ones: 6 - 8 = -2", "30 - 2 = 28"]),
+    ("-", 65, 78, ["tens: 60 - 70 = -10", "ones: 5 - 8 = -3", "-10 - 3 = -13"]),
+    ("-", 7, 92, ["tens: 0 - 90 = -90", "ones: 7 - 2 = 5", "-90 + 5 = -85"]),
     ("*", 12, 3, []),
-    ("+", -4, 3, []),  # a negative operand: no place-value working
+    ("+", 100, 3, []),  # three digits: no tens-and-ones working
+    ("+", -4, 3, []),  # a negative operand: none either
 ])
-def test_place_value_working(op, a, b, lines):
+def test_tens_and_ones_working(op, a, b, lines):
     value = evaluate((op, a, b))
     assert worked_solution((op, a, b)).split("\n") == [*lines, f"{render((op, a, b))} = {value}", f"Answer: {value}"]
 

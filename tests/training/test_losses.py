@@ -276,3 +276,20 @@ def test_entropy_with_masked_vocab_is_finite():
     logits = torch.tensor([[[0.0, float("-inf"), 0.0], [0.0, 0.0, 0.0]]])
     ent, _ = entropy_per_token(logits, torch.tensor([[X, 0]]))
     assert ent[0, 0].item() == pytest.approx(math.log(2))
+
+
+def test_kl_to_reference_on_hand_computed_distributions():
+    import math
+
+    from trainpipe.training.losses import kl_to_reference
+
+    # One row, 3 positions, vocab 2; labels train positions 1 and 2 (predicted from logits 0 and 1).
+    ref = torch.log(torch.tensor([[[0.5, 0.5], [0.9, 0.1], [0.3, 0.7]]]))
+    model = torch.log(torch.tensor([[[0.25, 0.75], [0.9, 0.1], [0.5, 0.5]]]))
+    labels = torch.tensor([[-100, 1, -100]])
+    expected = 0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75)  # only logits row 0 is trained
+    assert kl_to_reference(model, ref, labels).item() == pytest.approx(expected, rel=1e-5)
+    both = torch.tensor([[-100, 1, 0]])
+    assert kl_to_reference(model, ref, both).item() == pytest.approx(expected / 2, rel=1e-5)  # row 1: KL 0
+    assert kl_to_reference(ref, ref, both).item() == pytest.approx(0.0, abs=1e-7)
+    assert kl_to_reference(model, ref, torch.full((1, 3), -100)).item() == 0.0

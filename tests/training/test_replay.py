@@ -49,17 +49,50 @@ def test_replay_examples_follow_the_task_examples_columns(tokenizer):
     assert [e["difficulty"] for e in rich] == [1, 5, 9, 13]  # spread over the curriculum
     assert all(e["token_weights"] == [1.0] * len(e["input_ids"]) for e in rich)
     assert replay.replay_examples(convs, tokenizer, 5, []) == []  # longer than max_length: skipped
+    cut = replay.replay_examples([{**convs[0], "complete": False}], tokenizer, 512, [])
+    assert tokenizer.decode([t for t in cut[0]["labels"] if t != -100]) == "one"  # no end of turn trained
 
 
-def test_sft_mixes_in_replay_answers_from_the_starting_model(smoke_cfg, tmp_path):
+@pytest.fixture
+def worded_answers(monkeypatch):
+    """The tiny random model answers greedily with blank lines, which replay drops; the stage tests give it
+    words instead, with the model still loaded and the prompts still drawn by the stage."""
+    seen = []
+
+    def fake(model, tokenizer, prompts, max_new_tokens, batch_size=16):
+        seen.extend(prompts)
+        return [{"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": f"Answer {i}."}],
+                 "complete": i % 2 == 0} for i, p in enumerate(prompts)]
+
+    monkeypatch.setattr(replay, "answer", fake)
+    return seen
+
+
+def test_blank_answers_are_dropped(tokenizer):
+    from trainpipe.training.generation import Completion
+
+    class Model:  # generate_completions' contract, answered without a network
+        device = "cpu"
+
+    import trainpipe.training.generation as generation
+    done = [[Completion("\n\n", 2)], [Completion(" Hi there. ", 3)], [Completion("Long", 8)]]
+    original = generation.generate_completions
+    generation.generate_completions = lambda *a, **k: done
+    try:
+        convs = replay.answer(Model(), tokenizer, ["a", "b", "c"], 8)
+    finally:
+        generation.generate_completions = original
+    assert [(c["messages"][1]["content"], c["complete"]) for c in convs] == [("Hi there.", True), ("Long", False)]
+
+
+def test_sft_mixes_in_replay_answers_from_the_starting_model(smoke_cfg, tmp_path, worded_answers):
     cfg = smoke_cfg("sft.max_steps=2", "sft.replay.ratio=0.25", "sft.replay.max_new_tokens=8")
     run_stage(cfg, "collect")
     m = run_stage(cfg, "sft")["metrics"]
     [cache] = (tmp_path / "data_cache" / "replay").glob("replay-*.jsonl")
     convs = [json.loads(line) for line in cache.read_text().splitlines()]
     n_records = m["examples"]
-    # Answers that run past max_new_tokens are dropped, so at most ratio x records are kept.
-    assert m["replay_examples"] == len(convs) <= round(0.25 * n_records)
+    assert m["replay_examples"] == len(convs) == round(0.25 * n_records)
     assert all(c["messages"][0]["content"] in replay.builtin_prompts() for c in convs)
     stamp = cache.stat().st_mtime_ns
     run_stage(cfg, "sft", force=True)
@@ -70,4 +103,22 @@ def test_negative_replay_ratio_is_refused(smoke_cfg):
     cfg = smoke_cfg("sft.max_steps=1", "sft.replay.ratio=-1")
     run_stage(cfg, "collect")
     with pytest.raises(UserError, match="sft.replay.ratio: expected a number >= 0"):
+        run_stage(cfg, "sft")
+
+
+def test_replay_kl_term_trains_and_is_logged(smoke_cfg, tmp_path, worded_answers):
+    cfg = smoke_cfg("sft.max_steps=2", "sft.logging_steps=1", "sft.replay.ratio=0.5", "sft.replay.max_new_tokens=8",
+                    "sft.replay.kl_weight=1.0", "sft.batch_size=16")
+    run_stage(cfg, "collect")
+    m = run_stage(cfg, "sft")["metrics"]
+    assert m["replay_examples"] > 0 and m["steps"] == 2
+    events = (tmp_path / "logs" / "sft" / "run.log").read_text()
+    assert "replay_kl" in events
+
+
+def test_replay_kl_needs_lora(smoke_cfg, worded_answers):
+    cfg = smoke_cfg("sft.max_steps=1", "sft.replay.ratio=0.5", "sft.replay.max_new_tokens=8",
+                    "sft.replay.kl_weight=1.0", "sft.lora.enabled=false")
+    run_stage(cfg, "collect")
+    with pytest.raises(UserError, match="sft.replay.kl_weight > 0 needs sft.lora.enabled=true"):
         run_stage(cfg, "sft")

@@ -66,10 +66,16 @@ def _first_of(text: str, options: list[str]) -> str | None:
     return min(found)[1] if found else None
 
 
-def check_yes_no(completion: str, answer: str) -> float:
-    """The first "yes" or "no" in the reply is the answer, so "No, it is not yes" counts as no."""
-    found = _first_of(_visible(completion), ["yes", "no"])
-    return float(found is not None and found == answer.strip().lower())
+_QUOTED_LETTER = re.compile(r"""(?<!\w)["'*]([A-Za-z])["'*](?!\w)""")
+
+
+def check_letter(completion: str, answer: str) -> float:
+    """The reply is the letter, or the first letter it quotes is ("The first letter of 'apple' is 'A'."), either case.
+    Unquoted single letters are not read: "a" and "I" are words."""
+    text = _visible(completion)
+    bare = text.strip(_WRAPPING)
+    found = bare if len(bare) == 1 else (m.group(1) if (m := _QUOTED_LETTER.search(text)) else None)
+    return float(found is not None and found.lower() == answer.strip().lower())
 
 
 def check_choice(completion: str, answer: str) -> float:
@@ -81,7 +87,7 @@ def check_choice(completion: str, answer: str) -> float:
 
 CHECKS: dict[str, Callable[[str, str], float]] = {
     "exact": check_exact, "word": check_word, "word_case": check_word_case,
-    "number": check_number, "json": check_json, "yes_no": check_yes_no, "choice": check_choice,
+    "number": check_number, "json": check_json, "choice": check_choice, "letter": check_letter,
 }
 
 

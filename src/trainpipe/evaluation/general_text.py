@@ -1,5 +1,5 @@
-"""Built-in general-prose passages for the retention_text perplexity suite: a fixed, offline sample of everyday
-and encyclopedic English, deterministic so that perplexity is comparable across runs and models."""
+"""Built-in general-prose passages for the retention_text_dev/_test perplexity suites: a fixed, offline sample of
+everyday and encyclopedic English, deterministic so that perplexity is comparable across runs and models."""
 from __future__ import annotations
 
 # Short, plain, neutral passages on varied everyday topics, written for this project. They are deliberately far

@@ -1,7 +1,11 @@
 """Built-in retention Q&A content: everyday prompts with checkable answers in five categories (instruction
 following, output formats, everyday facts, short reasoning, multi-turn chat), built from word lists and templates
 written for this project. Pure data; an id names its category, template and slot, so adding an item never moves
-another one, and no item is two-number addition or subtraction (the default training task)."""
+another one, and no item is two-number addition or subtraction (the default training task).
+
+Templates the embedded SmolLM2-135M-Instruct mostly fails (reply with exactly a word, change a word's case, yes/no
+questions, which it answers "No" whatever is asked) are left out: an item only counts once the base model answers
+it, and a template it passes by chance measures noise."""
 from __future__ import annotations
 
 import re
@@ -10,7 +14,6 @@ CATEGORIES = ("instruct", "format", "fact", "reason", "chat")
 _ONE_WORD = " Answer with one word."
 _NUMBER = " Answer with just the number."
 _LETTER = " Reply with just the letter."
-_YES_NO = " Answer yes or no."
 
 
 def _slug(text: str) -> str:
@@ -28,29 +31,51 @@ def _item(category: str, kind: str, slot, task: str, prompt: str, answer, histor
 
 _WORDS = ("banana", "hello", "seven", "orange", "table", "river", "purple", "window", "garden", "pencil", "cloud",
           "tiger", "summer", "bread", "music", "silver", "candle", "forest", "mirror", "rocket", "pillow", "castle",
-          "island", "ladder", "marble", "butter", "copper", "meadow", "yellow", "basket")
+          "island", "ladder", "marble", "butter", "copper", "meadow", "yellow", "basket", "dolphin", "jacket",
+          "kettle", "lemon", "monkey", "needle", "ocean", "parrot", "quilt", "rabbit", "saddle", "tomato", "violin",
+          "wagon", "zebra", "anchor", "bottle", "carpet", "desert", "engine", "feather", "guitar", "hammer",
+          "igloo", "jungle", "kitten", "lantern", "magnet", "nickel", "orchard")
 _SENTENCES = ("The cat sat on the mat", "I like green apples", "Birds fly south in winter", "We walked home",
-              "The old red car stopped", "She reads a book every night", "Dogs bark", "Open the door please")
+              "The old red car stopped", "She reads a book every night", "Dogs bark", "Open the door please",
+              "The sun is shining today", "My brother plays the guitar", "We ate soup for lunch",
+              "The train leaves at noon", "Please close the window", "The garden is full of roses",
+              "He painted the fence blue", "The children played in the park", "I forgot my umbrella",
+              "The baby is sleeping", "Our teacher smiled at us", "The river flows to the sea",
+              "She bought fresh bread", "The wind blew the leaves away", "They built a small boat",
+              "The library opens early", "A bird sang outside", "The soup is too hot", "He lost his keys again",
+              "The stars came out at night", "We planted a tree", "The shop sells old maps",
+              "The dog chased the ball", "Snow fell all morning")
+_LETTER_COUNTS = ("cat", "sun", "tree", "book", "house", "apple", "river", "garden", "pen", "fish", "bird", "table")
 
 
 def instruct() -> list[dict]:
     out = []
-    for i, w in enumerate(_WORDS):
-        out.append(_item("instruct", "exact", w, "exact", f"Reply with exactly the word '{w}' and nothing else.", w))
-        out.append(_item("instruct", "repeat", w, "exact", f"Repeat this word exactly: {w}", w))
-        out.append(_item("instruct", "upper", w, "word_case", f"Write the word '{w}' in capital letters.", w.upper()))
-        out.append(_item("instruct", "lower", w, "word_case", f"Write the word '{w.upper()}' in lowercase letters.", w))
+    for w in _WORDS:
         out.append(_item("instruct", "first", w, "letter", f"What is the first letter of the word '{w}'?" + _LETTER,
                          w[0]))
-        out.append(_item("instruct", "last", w, "letter", f"What is the last letter of the word '{w}'?" + _LETTER,
-                         w[-1]))
-        if i % 3 == 0:
-            out.append(_item("instruct", "twice", w, "exact",
-                             f"Write the word '{w}' two times, separated by a space, and nothing else.", f"{w} {w}"))
-    for s in _SENTENCES:
-        out.append(_item("instruct", "count", s, "number", f"How many words are in the sentence '{s}'?" + _NUMBER,
-                         len(s.split())))
+    for i, s in enumerate(_SENTENCES):
         out.append(_item("instruct", "copy", s, "exact", f"Repeat this sentence exactly: {s}.", s))
+        if i >= 24:
+            out.append(_item("instruct", "repeat_after", s, "exact", f"Repeat after me: {s}.", s))
+    for w in _LETTER_COUNTS:
+        out.append(_item("instruct", "letters", w, "number", f"How many letters are in the word '{w}'?" + _NUMBER,
+                         len(w)))
+    for w in _WORDS[:10]:
+        out.append(_item("instruct", "upper_what", w, "word_case", f"What is the word '{w}' in capital letters?",
+                         w.upper()))
+    for n, word in ((3, "three"), (5, "five"), (7, "seven"), (8, "eight"), (9, "nine"), (10, "ten"),
+                    (11, "eleven"), (12, "twelve"), (15, "fifteen"), (20, "twenty")):
+        out.append(_item("instruct", "in_words", n, "word", f"Write the number {n} in words.", word))
+    for word, n in (("four", 4), ("six", 6), ("nine", 9), ("thirteen", 13), ("eighteen", 18), ("thirty", 30),
+                    ("fifty", 50), ("one hundred", 100)):
+        out.append(_item("instruct", "in_digits", word, "number", f"Write the number '{word}' using digits."
+                         + _NUMBER, n))
+    for words in (("pear", "apple", "mango"), ("dog", "cat", "bird"), ("zebra", "lion", "bear"),
+                  ("tree", "rock", "leaf"), ("spoon", "fork", "knife"), ("red", "blue", "green"),
+                  ("milk", "eggs", "bread"), ("violin", "drum", "flute")):
+        out.append(_item("instruct", "alphabetical", "_".join(words), "word",
+                         f"Put these words in alphabetical order, separated by commas: {', '.join(words)}",
+                         ", ".join(sorted(words))))
     return out
 
 
@@ -60,25 +85,18 @@ _JSON_TEXT = (("name", "Ann"), ("city", "Paris"), ("color", "blue"), ("animal", 
               ("day", "Monday"), ("language", "English"), ("pet", "dog"), ("country", "Spain"), ("food", "pizza"),
               ("planet", "Mars"), ("sport", "tennis"), ("drink", "tea"), ("month", "May"), ("shape", "circle"),
               ("tool", "hammer"))
-_JSON_NUMBER = (("age", 30), ("year", 2020), ("count", 5), ("score", 10), ("price", 12), ("size", 3), ("level", 7),
-                ("height", 180), ("weight", 65), ("page", 42))
+_JSON_WRITE = (("name", "Tom"), ("city", "Rome"), ("country", "Japan"), ("day", "Friday"), ("name", "Maria"),
+               ("city", "London"), ("country", "Kenya"), ("day", "Sunday"), ("title", "Dune"), ("author", "Orwell"))
+_JSON_NUMBER = (("age", 30), ("year", 2020), ("count", 5), ("score", 10), ("page", 42), ("level", 7))
 _LISTS = (("apple", "banana", "cherry"), ("red", "green", "blue"), ("cat", "dog", "bird"), ("one", "two", "three"),
           ("sun", "moon", "star"), ("milk", "bread", "eggs"), ("north", "south", "east"), ("pen", "paper", "ink"),
-          ("rain", "snow", "wind"), ("salt", "pepper", "sugar"), ("car", "bus", "train"), ("rose", "lily", "tulip"))
-_RANGES = ((1, 5), (1, 4), (2, 6), (3, 7), (5, 9), (1, 6), (4, 8), (6, 10))
-# (question, answer): balanced between yes and no so that a model cannot pass by always agreeing.
-_YES_NO_FACTS = (
-    ("Is the sun a star?", "yes"), ("Is a whale a mammal?", "yes"), ("Is ice cold?", "yes"),
-    ("Do fish live in water?", "yes"), ("Is grass green?", "yes"), ("Is Paris in France?", "yes"),
-    ("Do birds have feathers?", "yes"), ("Is snow white?", "yes"), ("Is the Earth round?", "yes"),
-    ("Do cows give milk?", "yes"), ("Is Tokyo in Japan?", "yes"), ("Is a tomato red when it is ripe?", "yes"),
-    ("Is water wet?", "yes"), ("Do bees make honey?", "yes"), ("Is a dog an animal?", "yes"),
-    ("Is the sky green on a clear day?", "no"), ("Can a fish climb trees?", "no"), ("Is fire cold?", "no"),
-    ("Is the moon made of cheese?", "no"), ("Do cats bark?", "no"), ("Is London in Spain?", "no"),
-    ("Can a car fly like a bird?", "no"), ("Is a banana blue?", "no"), ("Do humans have three eyes?", "no"),
-    ("Is the sun cold?", "no"), ("Is a spider a bird?", "no"), ("Do snakes have legs?", "no"),
-    ("Is Berlin in Italy?", "no"), ("Can a chair walk?", "no"), ("Is milk black?", "no"),
-)
+          ("rain", "snow", "wind"), ("salt", "pepper", "sugar"), ("car", "bus", "train"), ("rose", "lily", "tulip"),
+          ("lemon", "lime", "orange"), ("hat", "scarf", "gloves"), ("piano", "drum", "flute"), ("oak", "pine", "elm"),
+          ("spring", "summer", "autumn"), ("fork", "knife", "spoon"), ("gold", "silver", "bronze"),
+          ("tea", "coffee", "juice"), ("lion", "tiger", "bear"), ("London", "Paris", "Rome"),
+          ("chair", "table", "lamp"), ("rice", "beans", "corn"))
+_RANGES = ((1, 5), (1, 4), (2, 6), (3, 7), (5, 9), (1, 6), (4, 8), (6, 10), (1, 3), (1, 7), (2, 5), (3, 6),
+           (4, 7), (5, 8), (7, 10), (1, 8), (10, 14), (20, 24))
 
 
 def formats() -> list[dict]:
@@ -86,9 +104,12 @@ def formats() -> list[dict]:
     for k, v in _JSON_TEXT:
         out.append(_item("format", "json_text", k, "json",
                          f'Reply with a JSON object that has the key "{k}" with the value "{v}".', f'{{"{k}": "{v}"}}'))
+    for k, v in _JSON_WRITE:
+        out.append(_item("format", "json_write", f"{k}_{v}", "json",
+                         f'Write a JSON object with the key "{k}" and the value "{v}".', f'{{"{k}": "{v}"}}'))
     for k, v in _JSON_NUMBER:
         out.append(_item("format", "json_number", k, "json",
-                         f'Reply with a JSON object that has the key "{k}" with the number {v}.', f'{{"{k}": {v}}}'))
+                         f'Write a JSON object with the key "{k}" and the number {v} as its value.', f'{{"{k}": {v}}}'))
     for words in _LISTS:
         out.append(_item("format", "comma", "_".join(words), "word",
                          f"Write these words as a comma-separated list: {' '.join(words)}", ", ".join(words)))
@@ -96,8 +117,6 @@ def formats() -> list[dict]:
         out.append(_item("format", "range", f"{a}_{b}", "word",
                          f"List the numbers from {a} to {b}, separated by commas.",
                          ", ".join(str(n) for n in range(a, b + 1))))
-    for question, answer in _YES_NO_FACTS:
-        out.append(_item("format", "yes_no", question, "yes_no", question + _YES_NO, answer))
     return out
 
 
@@ -114,27 +133,46 @@ _CAPITALS = (("France", "Paris"), ("Japan", "Tokyo"), ("Italy", "Rome"), ("Germa
              ("the Philippines", "Manila"), ("Iran", "Tehran"), ("Iraq", "Baghdad"), ("Saudi Arabia", "Riyadh"),
              ("the Czech Republic", "Prague"), ("Scotland", "Edinburgh"), ("Romania", "Bucharest"),
              ("Bulgaria", "Sofia"), ("Serbia", "Belgrade"), ("Vietnam", "Hanoi"), ("Chile", "Santiago"),
-             ("Venezuela", "Caracas"), ("Nepal", "Kathmandu"), ("Iceland", "Reykjavik"))
+             ("Venezuela", "Caracas"), ("Nepal", "Kathmandu"), ("Iceland", "Reykjavik"), ("Switzerland", "Bern"),
+             ("Croatia", "Zagreb"), ("Slovakia", "Bratislava"), ("Estonia", "Tallinn"), ("Latvia", "Riga"),
+             ("Lithuania", "Vilnius"), ("Belarus", "Minsk"), ("Georgia", "Tbilisi"), ("Armenia", "Yerevan"),
+             ("Jordan", "Amman"), ("Lebanon", "Beirut"), ("Syria", "Damascus"), ("Afghanistan", "Kabul"),
+             ("Pakistan", "Islamabad"), ("Bangladesh", "Dhaka"), ("Malaysia", "Kuala Lumpur"),
+             ("Mongolia", "Ulaanbaatar"), ("North Korea", "Pyongyang"), ("Morocco", "Rabat"), ("Algeria", "Algiers"),
+             ("Tunisia", "Tunis"), ("Ethiopia", "Addis Ababa"), ("Nigeria", "Abuja"), ("Ghana", "Accra"),
+             ("Senegal", "Dakar"), ("Uganda", "Kampala"), ("Mexico", "Mexico City"), ("Ecuador", "Quito"),
+             ("Uruguay", "Montevideo"), ("Jamaica", "Kingston"), ("New Zealand", "Wellington"), ("Wales", "Cardiff"),
+             ("the United States", "Washington"), ("Qatar", "Doha"), ("Cambodia", "Phnom Penh"))
+# Capitals asked the other way round: countries with a one-word name.
+_CAPITAL_OF = ("France", "Japan", "Italy", "Germany", "Spain", "Russia", "Egypt", "China", "Canada", "Greece",
+               "Portugal", "Ireland", "Norway", "Sweden", "Finland", "Austria", "Hungary", "Belgium", "Kenya",
+               "Argentina", "Peru", "Cuba", "Thailand", "Indonesia", "Iran", "Iraq", "Vietnam", "Chile", "Iceland",
+               "Romania")
+_CITY_COUNTRY = (("Sydney", "Australia"), ("Toronto", "Canada"), ("Mumbai", "India"), ("Barcelona", "Spain"),
+                 ("Milan", "Italy"), ("Munich", "Germany"), ("Osaka", "Japan"), ("Shanghai", "China"),
+                 ("Istanbul", "Turkey"), ("Marseille", "France"), ("Venice", "Italy"), ("Kyoto", "Japan"),
+                 ("Hamburg", "Germany"), ("Seville", "Spain"), ("Porto", "Portugal"), ("Krakow", "Poland"),
+                 ("Geneva", "Switzerland"), ("Melbourne", "Australia"), ("Vancouver", "Canada"), ("Lyon", "France"))
 _LANGUAGES = (("France", "French"), ("Germany", "German"), ("Spain", "Spanish"), ("Italy", "Italian"),
               ("Japan", "Japanese"), ("Brazil", "Portuguese"), ("Russia", "Russian"), ("Greece", "Greek"),
               ("the Netherlands", "Dutch"), ("Mexico", "Spanish"), ("Egypt", "Arabic"), ("Poland", "Polish"),
-              ("Sweden", "Swedish"), ("Turkey", "Turkish"), ("South Korea", "Korean"), ("Portugal", "Portuguese"))
+              ("Sweden", "Swedish"), ("Turkey", "Turkish"), ("South Korea", "Korean"), ("Portugal", "Portuguese"),
+              ("Austria", "German"), ("Argentina", "Spanish"), ("Chile", "Spanish"), ("Colombia", "Spanish"),
+              ("Peru", "Spanish"), ("Cuba", "Spanish"), ("Norway", "Norwegian"), ("Denmark", "Danish"),
+              ("Finland", "Finnish"), ("Hungary", "Hungarian"), ("the Czech Republic", "Czech"),
+              ("Ukraine", "Ukrainian"), ("Israel", "Hebrew"), ("Thailand", "Thai"), ("Vietnam", "Vietnamese"),
+              ("China", "Chinese"), ("Indonesia", "Indonesian"), ("Saudi Arabia", "Arabic"), ("Morocco", "Arabic"),
+              ("England", "English"), ("Australia", "English"), ("the United States", "English"),
+              ("Romania", "Romanian"), ("Iceland", "Icelandic"), ("Croatia", "Croatian"))
 _CONTINENTS = (("Kenya", "Africa"), ("Brazil", "South America"), ("France", "Europe"), ("Japan", "Asia"),
                ("Canada", "North America"), ("Egypt", "Africa"), ("India", "Asia"), ("Argentina", "South America"),
                ("Germany", "Europe"), ("China", "Asia"), ("Nigeria", "Africa"), ("Mexico", "North America"),
-               ("Italy", "Europe"), ("Thailand", "Asia"), ("Peru", "South America"), ("Spain", "Europe"))
-_COLOURS = (("a ripe banana", "yellow"), ("fresh grass", "green"), ("the sky on a clear day", "blue"),
-            ("fresh snow", "white"), ("coal", "black"), ("a ripe tomato", "red"), ("milk", "white"),
-            ("a lemon", "yellow"), ("a carrot", "orange"), ("milk chocolate", "brown"), ("a ripe strawberry", "red"),
-            ("a lime", "green"), ("a crow", "black"), ("a polar bear", "white"), ("an eggplant", "purple"),
-            ("a pumpkin", "orange"), ("an emerald", "green"), ("a ruby", "red"), ("a fire engine", "red"),
-            ("a sapphire", "blue"))
-_SOUNDS = (("meow", "cat"), ("woof", "dog"), ("moo", "cow"), ("oink", "pig"), ("baa", "sheep"), ("quack", "duck"),
-           ("neigh", "horse"), ("hoot", "owl"), ("roar", "lion"), ("ribbit", "frog"), ("hiss", "snake"))
-_BABIES = (("dog", "puppy"), ("cat", "kitten"), ("cow", "calf"), ("sheep", "lamb"), ("horse", "foal"),
-           ("duck", "duckling"), ("frog", "tadpole"), ("bear", "cub"), ("pig", "piglet"), ("goose", "gosling"))
-_LEGS = (("spider", 8), ("dog", 4), ("bird", 2), ("ant", 6), ("cat", 4), ("chicken", 2), ("horse", 4),
-         ("bee", 6), ("cow", 4), ("duck", 2))
+               ("Italy", "Europe"), ("Thailand", "Asia"), ("Peru", "South America"), ("Spain", "Europe"),
+               ("Chile", "South America"), ("Colombia", "South America"), ("Venezuela", "South America"),
+               ("Ghana", "Africa"), ("Morocco", "Africa"), ("Ethiopia", "Africa"), ("South Africa", "Africa"),
+               ("Vietnam", "Asia"), ("Indonesia", "Asia"), ("South Korea", "Asia"), ("Pakistan", "Asia"),
+               ("Sweden", "Europe"), ("Poland", "Europe"), ("Greece", "Europe"), ("Portugal", "Europe"),
+               ("Norway", "Europe"), ("the United States", "North America"))
 _OPPOSITES = (("hot", "cold"), ("up", "down"), ("day", "night"), ("black", "white"), ("fast", "slow"),
               ("happy", "sad"), ("tall", "short"), ("wet", "dry"), ("early", "late"), ("full", "empty"),
               ("left", "right"), ("inside", "outside"), ("push", "pull"), ("win", "lose"), ("top", "bottom"),
@@ -145,7 +183,30 @@ _OPPOSITES = (("hot", "cold"), ("up", "down"), ("day", "night"), ("black", "whit
               ("wide", "narrow"), ("deep", "shallow"), ("before", "after"), ("above", "below"), ("laugh", "cry"),
               ("entrance", "exit"), ("maximum", "minimum"), ("positive", "negative"), ("cold", "hot"),
               ("night", "day"), ("white", "black"), ("down", "up"), ("sad", "happy"), ("dry", "wet"),
-              ("empty", "full"), ("south", "north"))
+              ("empty", "full"), ("south", "north"), ("good", "bad"), ("bad", "good"), ("high", "low"),
+              ("low", "high"), ("near", "far"), ("long", "short"), ("in", "out"), ("on", "off"), ("under", "over"),
+              ("over", "under"), ("more", "less"), ("many", "few"), ("alive", "dead"), ("young", "old"),
+              ("new", "old"), ("soft", "hard"), ("heavy", "light"), ("dark", "light"), ("loud", "quiet"),
+              ("quiet", "loud"), ("begin", "end"), ("float", "sink"), ("lend", "borrow"), ("brother", "sister"),
+              ("father", "mother"), ("son", "daughter"), ("uncle", "aunt"), ("prince", "princess"),
+              ("husband", "wife"), ("male", "female"), ("sunrise", "sunset"), ("ancient", "modern"),
+              ("public", "private"), ("visible", "invisible"), ("possible", "impossible"), ("legal", "illegal"),
+              ("polite", "rude"), ("safe", "dangerous"), ("quick", "slow"), ("loose", "tight"), ("odd", "even"),
+              ("success", "failure"), ("war", "peace"), ("friend", "enemy"), ("dawn", "dusk"), ("hello", "goodbye"),
+              ("import", "export"), ("include", "exclude"), ("upstairs", "downstairs"),
+              ("horizontal", "vertical"), ("forward", "backward"), ("lost", "found"), ("never", "always"),
+              ("bottom", "top"), ("pull", "push"), ("awake", "asleep"), ("sister", "brother"), ("mother", "father"),
+              ("girl", "boy"), ("queen", "king"), ("woman", "man"), ("man", "woman"))
+_PLURALS = (("child", "children"), ("mouse", "mice"), ("man", "men"), ("woman", "women"), ("tooth", "teeth"),
+            ("foot", "feet"), ("goose", "geese"), ("person", "people"), ("box", "boxes"), ("baby", "babies"),
+            ("city", "cities"), ("leaf", "leaves"), ("knife", "knives"), ("wolf", "wolves"), ("bus", "buses"),
+            ("cat", "cats"), ("dog", "dogs"), ("apple", "apples"), ("church", "churches"), ("story", "stories"),
+            ("glass", "glasses"), ("potato", "potatoes"), ("dish", "dishes"), ("house", "houses"))
+_PAST = (("go", "went"), ("eat", "ate"), ("run", "ran"), ("see", "saw"), ("write", "wrote"), ("swim", "swam"),
+         ("sing", "sang"), ("take", "took"), ("give", "gave"), ("drink", "drank"), ("buy", "bought"),
+         ("think", "thought"), ("fly", "flew"), ("drive", "drove"), ("speak", "spoke"), ("come", "came"),
+         ("walk", "walked"), ("jump", "jumped"), ("play", "played"), ("sleep", "slept"), ("make", "made"),
+         ("sit", "sat"), ("stand", "stood"), ("teach", "taught"))
 _COUNTS = (("days are in a week", 7), ("months are in a year", 12), ("hours are in a day", 24),
            ("minutes are in an hour", 60), ("seconds are in a minute", 60), ("days are in a year", 365),
            ("weeks are in a year", 52), ("centimeters are in one meter", 100), ("grams are in one kilogram", 1000),
@@ -158,19 +219,15 @@ _COUNTS = (("days are in a week", 7), ("months are in a year", 12), ("hours are 
            ("strings does a standard guitar have", 6), ("players are on a soccer team on the field", 11),
            ("fingers are on one hand", 5), ("eyes does a person have", 2), ("inches are in a foot", 12),
            ("days are in a leap year", 366))
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
-             "eleventh", "twelfth")
-_SEASONS = ("spring", "summer", "autumn", "winter")
 _GENERAL = (
-    ("What is the largest planet in our solar system?", "Jupiter"), ("Which planet is known as the Red Planet?", "Mars"),
+    ("What is the largest planet in our solar system?", "Jupiter"),
+    ("Which planet is known as the Red Planet?", "Mars"),
     ("Which planet is closest to the sun?", "Mercury"), ("Which planet do we live on?", "Earth"),
     ("What do we call frozen water?", "ice"), ("What gas do humans need to breathe to stay alive?", "oxygen"),
     ("What is the chemical formula of water?", "H2O"), ("Who wrote the play Romeo and Juliet?", "Shakespeare"),
     ("What is the tallest mountain in the world?", "Everest"), ("What is the largest ocean on Earth?", "Pacific"),
-    ("What is the natural satellite of the Earth called?", "Moon"), ("Which organ pumps blood through the body?", "heart"),
+    ("What is the natural satellite of the Earth called?", "Moon"),
+    ("Which organ pumps blood through the body?", "heart"),
     ("What do bees make?", "honey"), ("Which animal is known as the king of the jungle?", "lion"),
     ("What animal has a long trunk?", "elephant"), ("What animal has black and white stripes?", "zebra"),
     ("Which animal has a very long neck?", "giraffe"), ("Which bird cannot fly and lives in Antarctica?", "penguin"),
@@ -181,47 +238,54 @@ _GENERAL = (
     ("What do you call a shape with three sides?", "triangle"), ("What is the hardest natural substance?", "diamond"),
     ("What star is at the center of our solar system?", "Sun"), ("What do caterpillars turn into?", "butterflies"),
     ("What is the main ingredient of bread?", "flour"), ("What do you use to cut paper?", "scissors"),
+    ("Who painted the Mona Lisa?", "Leonardo"), ("In which country is the Great Wall?", "China"),
+    ("In which city is the Statue of Liberty?", "New York"), ("Which river is the longest in Africa?", "Nile"),
+    ("What is the largest country in the world by area?", "Russia"),
+    ("Which ocean lies between Europe and North America?", "Atlantic"),
+    ("What is the fastest land animal?", "cheetah"), ("Who was the first person to walk on the Moon?", "Armstrong"),
+    ("Who discovered penicillin?", "Fleming"), ("Who wrote the play Hamlet?", "Shakespeare"),
+    ("Who developed the theory of relativity?", "Einstein"), ("What is the largest continent?", "Asia"),
+    ("What is the smallest planet in our solar system?", "Mercury"),
+    ("Which planet is famous for its rings?", "Saturn"), ("What is the currency of the United Kingdom?", "pound"),
+    ("What is the currency of most countries in the European Union?", "euro"),
+    ("What do you call a house made of blocks of ice?", "igloo"), ("What do pandas mostly eat?", "bamboo"),
+    ("What is the tallest animal in the world?", "giraffe"),
+    ("Which metal is liquid at room temperature?", "mercury"),
 )
+_SYMBOLS = (("gold", "Au"), ("silver", "Ag"), ("iron", "Fe"), ("sodium", "Na"), ("copper", "Cu"), ("potassium", "K"))
 
 
 def facts() -> list[dict]:
     out = []
     for country, city in _CAPITALS:
         out.append(_item("fact", "capital", country, "word", f"What is the capital of {country}?" + _ONE_WORD, city))
+    capitals = dict(_CAPITALS)
+    for country in _CAPITAL_OF:
+        out.append(_item("fact", "capital_of", country, "word",
+                         f"{capitals[country]} is the capital of which country?" + _ONE_WORD, country))
+    for city, country in _CITY_COUNTRY:
+        out.append(_item("fact", "city_in", city, "word", f"In which country is the city of {city}?" + _ONE_WORD,
+                         country))
     for country, lang in _LANGUAGES:
         out.append(_item("fact", "language", country, "word",
                          f"What language do most people speak in {country}?" + _ONE_WORD, lang))
     for country, continent in _CONTINENTS:
         out.append(_item("fact", "continent", country, "word", f"On which continent is {country}?", continent))
-    for thing, colour in _COLOURS:
-        out.append(_item("fact", "colour", thing, "word", f"What color is {thing}?" + _ONE_WORD, colour))
-    for sound, animal in _SOUNDS:
-        out.append(_item("fact", "sound", sound, "word", f"What animal says '{sound}'?" + _ONE_WORD, animal))
-    for animal, baby in _BABIES:
-        out.append(_item("fact", "baby", animal, "word", f"What is a baby {animal} called?" + _ONE_WORD, baby))
-    for animal, legs in _LEGS:
-        out.append(_item("fact", "legs", animal, "number", f"How many legs does a {animal} have?" + _NUMBER, legs))
     for word, opposite in _OPPOSITES:
         out.append(_item("fact", "opposite", word, "word", f"What is the opposite of {word}?" + _ONE_WORD, opposite))
+    for word, plural in _PLURALS:
+        out.append(_item("fact", "plural", word, "word", f"What is the plural of the word '{word}'?" + _ONE_WORD,
+                         plural))
+    for verb, past in _PAST:
+        out.append(_item("fact", "past", verb, "word", f"What is the past tense of the verb '{verb}'?" + _ONE_WORD,
+                         past))
     for phrase, n in _COUNTS:
         out.append(_item("fact", "count", phrase, "number", f"How many {phrase}?" + _NUMBER, n))
-    for i, day in enumerate(_DAYS):
-        out.append(_item("fact", "day_after", day, "word", f"Which day comes after {day}?" + _ONE_WORD,
-                         _DAYS[(i + 1) % 7]))
-        out.append(_item("fact", "day_before", day, "word", f"Which day comes before {day}?" + _ONE_WORD,
-                         _DAYS[i - 1]))
-    for i, month in enumerate(_MONTHS):
-        out.append(_item("fact", "month_after", month, "word", f"Which month comes after {month}?" + _ONE_WORD,
-                         _MONTHS[(i + 1) % 12]))
-        out.append(_item("fact", "month_before", month, "word", f"Which month comes before {month}?" + _ONE_WORD,
-                         _MONTHS[i - 1]))
-        out.append(_item("fact", "month_nth", month, "word",
-                         f"What is the {_ORDINALS[i]} month of the year?" + _ONE_WORD, month))
-    for i, season in enumerate(_SEASONS):
-        out.append(_item("fact", "season_after", season, "word", f"Which season comes after {season}?" + _ONE_WORD,
-                         _SEASONS[(i + 1) % 4]))
     for question, answer in _GENERAL:
         out.append(_item("fact", "general", question, "word", question + _ONE_WORD, answer))
+    for element, symbol in _SYMBOLS:
+        out.append(_item("fact", "symbol", element, "word_case", f"What is the chemical symbol for {element}?",
+                         symbol))
     out.append(_item("fact", "freeze", "celsius", "number",
                      "At what temperature in degrees Celsius does water freeze?" + _NUMBER, 0))
     out.append(_item("fact", "boil", "celsius", "number",
@@ -238,23 +302,33 @@ _COMPARE = (("bigger", "an elephant", "a mouse"), ("heavier", "a brick", "a feat
             ("colder", "ice", "hot soup"), ("bigger", "a whale", "a goldfish"), ("faster", "an airplane", "a bicycle"),
             ("slower", "a snail", "a rabbit"), ("longer", "an hour", "a minute"), ("taller", "a skyscraper", "a house"),
             ("lighter", "a feather", "a rock"), ("smaller", "a pea", "a watermelon"),
-            ("older", "a grandmother", "a baby"), ("louder", "thunder", "a whisper"))
-# (question, the right answer, the other options)
-_KINDS = (("a fruit", "apple", "carrot"), ("an animal", "dog", "chair"), ("a color", "blue", "table"),
-          ("a vegetable", "carrot", "banana"), ("a bird", "eagle", "shark"), ("a fish", "salmon", "parrot"),
-          ("a drink", "juice", "bread"), ("a tool", "hammer", "apple"), ("a vehicle", "bus", "lamp"),
-          ("a musical instrument", "violin", "spoon"), ("a planet", "Mars", "Paris"), ("a day of the week", "Friday",
-                                                                                         "April"),
-          ("a month", "June", "Tuesday"), ("a country", "Canada", "Jupiter"), ("a flower", "rose", "oak"))
+            ("older", "a grandmother", "a baby"), ("louder", "thunder", "a whisper"), ("bigger", "a horse", "a cat"),
+            ("heavier", "an elephant", "a cat"), ("faster", "a horse", "a snail"), ("taller", "a tree", "a flower"),
+            ("smaller", "a mouse", "an elephant"), ("colder", "winter", "summer"), ("hotter", "summer", "winter"),
+            ("longer", "a week", "a day"), ("shorter", "a minute", "an hour"), ("bigger", "a mountain", "a hill"),
+            ("heavier", "a piano", "a pencil"), ("wider", "an ocean", "a river"), ("older", "a grandfather", "a child"),
+            ("slower", "a turtle", "a horse"), ("brighter", "the sun", "a candle"), ("softer", "a pillow", "a rock"),
+            ("sweeter", "honey", "salt"), ("deeper", "the ocean", "a puddle"))
+_PAIRS = (("Tom", "Sam"), ("Ann", "Lisa"), ("Ben", "Max"), ("Mia", "Zoe"), ("Lucy", "Paul"), ("Adam", "Nina"),
+          ("Sara", "Leo"), ("Jack", "Emma"), ("Kate", "Ryan"), ("Tim", "Anna"), ("Eva", "Mark"), ("Dan", "Rosa"))
+_ANALOGIES = (("Hot is to cold as up is to what?", "down"), ("Day is to night as black is to what?", "white"),
+              ("Big is to small as tall is to what?", "short"), ("Bird is to fly as fish is to what?", "swim"),
+              ("Puppy is to dog as kitten is to what?", "cat"), ("Cow is to milk as bee is to what?", "honey"),
+              ("Water is to drink as bread is to what?", "eat"), ("Eye is to see as ear is to what?", "hear"),
+              ("Paris is to France as Rome is to what?", "Italy"), ("Tokyo is to Japan as Madrid is to what?", "Spain"),
+              ("Fast is to slow as happy is to what?", "sad"), ("Summer is to hot as winter is to what?", "cold"),
+              ("Pen is to write as knife is to what?", "cut"), ("Sun is to day as moon is to what?", "night"),
+              ("King is to queen as man is to what?", "woman"), ("One is to two as first is to what?", "second"))
+_SORTS = ((5, 2, 9), (8, 3, 6), (7, 1, 4), (12, 5, 9), (30, 10, 20), (4, 9, 1, 6), (15, 3, 8), (50, 20, 40),
+          (6, 2, 8, 4), (11, 7, 3))
+# (the odd one out, the others)
 _ODD = (("carrot", "apple", "banana", "grape"), ("dog", "red", "blue", "green"), ("car", "cat", "cow", "horse"),
         ("Monday", "March", "May", "June"), ("chair", "tiger", "lion", "wolf"), ("piano", "rose", "tulip", "daisy"),
-        ("bread", "water", "milk", "juice"), ("moon", "Paris", "London", "Rome"))
-_SEQUENCES = (("1, 2, 3, 4", 5), ("10, 20, 30, 40", 50), ("5, 10, 15, 20", 25), ("100, 200, 300", 400),
-              ("2, 4, 6, 8", 10), ("1, 3, 5, 7", 9), ("10, 9, 8, 7", 6), ("3, 6, 9, 12", 15), ("1, 2, 4, 8", 16),
-              ("50, 40, 30, 20", 10), ("7, 8, 9, 10", 11), ("20, 30, 40", 50))
-_NUMBER_PAIRS = ((17, 71), (42, 24), (9, 90), (65, 56), (13, 31), (88, 28), (5, 50), (39, 93), (120, 12), (76, 67))
-_LETTERS = "BDFHKMPRTW"
-_NAMES = (("Tom", "Sam"), ("Ann", "Lisa"), ("Ben", "Max"), ("Mia", "Zoe"))
+        ("bread", "water", "milk", "juice"), ("moon", "Paris", "London", "Rome"), ("spoon", "eagle", "sparrow", "robin"),
+        ("triangle", "red", "yellow", "purple"), ("violin", "potato", "onion", "carrot"),
+        ("cloud", "shirt", "sock", "hat"), ("lemon", "chair", "table", "sofa"), ("shark", "cat", "dog", "hamster"),
+        ("snow", "Spain", "France", "Italy"), ("winter", "Monday", "Friday", "Sunday"))
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def reasoning() -> list[dict]:
@@ -264,35 +338,26 @@ def reasoning() -> list[dict]:
         for a, b in ((right, wrong), (wrong, right)):
             out.append(_item("reason", "compare", f"{adj}_{a}_{b}", "choice", f"Which is {adj}, {a} or {b}?"
                              + _ONE_WORD, answer))
-    for kind, right, wrong in _KINDS:
-        out.append(_item("reason", "kind", kind, "choice", f"Which of these is {kind}: {wrong} or {right}?"
-                         + _ONE_WORD, f"{right}|{wrong}"))
+    for first, second in _PAIRS:
+        for kind, adj, asked, answer in (("taller", "taller", "taller", first), ("shorter", "taller", "shorter", second),
+                                         ("older", "older", "older", first), ("younger", "older", "younger", second)):
+            other = second if answer == first else first
+            out.append(_item("reason", kind, first, "choice", f"{first} is {adj} than {second}. Who is {asked}?"
+                             + _ONE_WORD, f"{answer}|{other}"))
+    for question, answer in _ANALOGIES:
+        out.append(_item("reason", "analogy", question, "word", question + _ONE_WORD, answer))
+    for numbers in _SORTS:
+        out.append(_item("reason", "sort", "_".join(map(str, numbers)), "word",
+                         f"Sort these numbers from smallest to largest: {', '.join(map(str, numbers))}.",
+                         ", ".join(map(str, sorted(numbers)))))
     for odd, *rest in _ODD:
         words = sorted([odd, *rest], key=lambda w: _slug(w)[::-1])  # a fixed order where the odd one moves
         out.append(_item("reason", "odd", odd, "choice",
                          f"Which word does not belong with the others: {', '.join(words)}?" + _ONE_WORD,
                          "|".join([odd, *rest])))
-    for seq, nxt in _SEQUENCES:
-        out.append(_item("reason", "sequence", seq, "number", f"What number comes next: {seq}, ...?" + _NUMBER, nxt))
-    for a, b in _NUMBER_PAIRS:
-        out.append(_item("reason", "larger", f"{a}_{b}", "number", f"Which number is larger, {a} or {b}?" + _NUMBER,
-                         max(a, b)))
-        out.append(_item("reason", "greater", f"{a}_{b}", "yes_no", f"Is {a} greater than {b}?" + _YES_NO,
-                         "yes" if a > b else "no"))
-    for letter in _LETTERS:
-        after = chr(ord(letter) + 1)
-        out.append(_item("reason", "letter_after", letter, "letter",
-                         f"Which letter comes after {letter} in the alphabet?" + _LETTER, after))
     for i, day in enumerate(_DAYS):
         out.append(_item("reason", "tomorrow", day, "word", f"If today is {day}, what day is tomorrow?" + _ONE_WORD,
                          _DAYS[(i + 1) % 7]))
-        out.append(_item("reason", "yesterday", day, "word", f"If today is {day}, what day was yesterday?"
-                         + _ONE_WORD, _DAYS[i - 1]))
-    for tall, short in _NAMES:
-        out.append(_item("reason", "taller", tall, "choice", f"{tall} is taller than {short}. Who is taller?"
-                         + _ONE_WORD, f"{tall}|{short}"))
-        out.append(_item("reason", "shorter", tall, "choice", f"{tall} is taller than {short}. Who is shorter?"
-                         + _ONE_WORD, f"{short}|{tall}"))
     return out
 
 
@@ -300,14 +365,25 @@ def reasoning() -> list[dict]:
 
 _PEOPLE = ("Sam", "Maria", "Oliver", "Priya", "Lucas", "Hannah", "Diego", "Emma", "Kenji", "Fatima", "Noah",
            "Chloe", "Ivan", "Grace", "Omar", "Julia")
-_FAVOURITES = (("colour", "green"), ("colour", "purple"), ("food", "pasta"), ("food", "sushi"), ("animal", "horse"),
-               ("animal", "owl"), ("fruit", "mango"), ("fruit", "cherry"), ("sport", "tennis"), ("sport", "hockey"),
-               ("season", "autumn"), ("drink", "lemonade"))
-_HOMES = ("Oslo", "Madrid", "Toronto", "Dublin", "Lisbon", "Vienna", "Nairobi", "Sydney")
-_PETS = (("dog", "Rex"), ("cat", "Luna"), ("dog", "Buddy"), ("cat", "Milo"), ("rabbit", "Coco"), ("parrot", "Kiwi"))
-_CODES = ("falcon", "maple", "harbor", "violet", "thunder", "pebble", "lantern", "comet")
-_FOLLOW_UPS = (("France", "Italy"), ("Germany", "Spain"), ("Japan", "Egypt"), ("Russia", "Greece"),
-               ("Italy", "Norway"), ("Spain", "Portugal"))
+_MORE_PEOPLE = ("Alice", "Bruno", "Clara", "David", "Elena", "Felix", "Greta", "Hugo", "Irene", "Jonas", "Laura",
+                "Marco", "Nora", "Pablo", "Rita", "Victor")
+_PETS = (("dog", "Rex"), ("cat", "Luna"), ("dog", "Buddy"), ("cat", "Milo"), ("rabbit", "Coco"), ("parrot", "Kiwi"),
+         ("dog", "Max"), ("cat", "Bella"), ("dog", "Charlie"), ("cat", "Oscar"), ("hamster", "Peanut"),
+         ("horse", "Storm"), ("dog", "Rocky"), ("cat", "Simba"), ("goldfish", "Bubbles"), ("rabbit", "Daisy"),
+         ("dog", "Bailey"), ("cat", "Smokey"), ("turtle", "Shelly"), ("parrot", "Polly"))
+_LUCKY = (7, 13, 21, 42, 58, 99, 3, 5, 9, 11, 17, 23, 27, 31, 36, 44, 63, 71, 77, 88)
+_CODES = ("falcon", "maple", "harbor", "violet", "thunder", "pebble", "lantern", "comet", "anchor", "sparrow",
+          "canyon", "ember", "walnut", "glacier", "meteor", "orchid")
+_FOLLOW_CAPITALS = (("France", "Italy"), ("Germany", "Spain"), ("Japan", "Egypt"), ("Russia", "Greece"),
+                    ("Italy", "Norway"), ("Spain", "Portugal"), ("France", "Germany"), ("Italy", "Japan"),
+                    ("Spain", "Russia"), ("Egypt", "China"), ("Greece", "Canada"), ("Norway", "Sweden"),
+                    ("Sweden", "Finland"), ("Portugal", "Ireland"), ("Austria", "Hungary"), ("Japan", "Thailand"),
+                    ("China", "Vietnam"), ("Peru", "Chile"), ("Cuba", "Kenya"), ("Iran", "Iraq"))
+_FOLLOW_LANGUAGES = (("France", "Germany"), ("Spain", "Italy"), ("Japan", "Russia"), ("Greece", "Poland"),
+                     ("Sweden", "Turkey"), ("Brazil", "Mexico"), ("Egypt", "the Netherlands"),
+                     ("Portugal", "South Korea"), ("Italy", "Brazil"), ("Germany", "Japan"))
+_FOLLOW_OPPOSITES = (("hot", "up"), ("day", "black"), ("up", "hot"), ("fast", "happy"), ("black", "day"),
+                     ("wet", "full"), ("early", "left"), ("top", "north"), ("rich", "love"), ("boy", "king"))
 
 
 def chat() -> list[dict]:
@@ -316,28 +392,37 @@ def chat() -> list[dict]:
         reply = f"Nice to meet you, {name}! How can I help you today?" if i % 2 else "Nice to meet you! How can I help?"
         out.append(_item("chat", "name", name, "word", "What is my name?" + _ONE_WORD, name,
                          [("user", f"Hi! My name is {name}."), ("assistant", reply)]))
-    for thing, value in _FAVOURITES:
-        out.append(_item("chat", "favourite", f"{thing}_{value}", "word", f"What is my favourite {thing}?" + _ONE_WORD,
-                         value, [("user", f"My favourite {thing} is {value}."),
-                                 ("assistant", "Thanks for telling me. That is a good choice!")]))
-    for city in _HOMES:
-        out.append(_item("chat", "home", city, "word", "Which city do I live in?" + _ONE_WORD, city,
-                         [("user", f"I live in {city}."), ("assistant", "That sounds like a nice place to live.")]))
+    for name in _MORE_PEOPLE:
+        out.append(_item("chat", "name_again", name, "word", "Can you tell me what my name is?" + _ONE_WORD, name,
+                         [("user", f"Hello, I'm {name}."), ("assistant", f"Hello {name}, it is nice to meet you.")]))
     for animal, name in _PETS:
         out.append(_item("chat", "pet", f"{animal}_{name}", "word", f"What is my {animal}'s name?" + _ONE_WORD, name,
                          [("user", f"I have a {animal} called {name}."), ("assistant", f"What a lovely {animal}!")]))
-    for word in _CODES:
-        out.append(_item("chat", "code", word, "exact", "What is the code word? Reply with just the word.", word,
-                         [("user", f"Please remember this code word: {word}."),
-                          ("assistant", "Okay, I will remember it.")]))
-    for n in (7, 13, 21, 42, 58, 99):
+    for n in _LUCKY:
         out.append(_item("chat", "lucky", n, "number", "What is my lucky number?" + _NUMBER, n,
                          [("user", f"My lucky number is {n}."), ("assistant", "Great, I will keep that in mind.")]))
-    for first, second in _FOLLOW_UPS:
-        capital = dict(_CAPITALS)
+    for n in range(2, 10):
+        out.append(_item("chat", "brothers", n, "number", "How many brothers do I have?" + _NUMBER, n,
+                         [("user", f"I have {n} brothers and no sisters."),
+                          ("assistant", "That sounds like a lively family!")]))
+    for word in _CODES:
+        out.append(_item("chat", "code", word, "word", "What is the code word? Reply with just the word.", word,
+                         [("user", f"Please remember this code word: {word}."),
+                          ("assistant", "Okay, I will remember it.")]))
+    capitals, languages, opposites = dict(_CAPITALS), dict(_LANGUAGES), dict(_OPPOSITES)
+    for first, second in _FOLLOW_CAPITALS:
         out.append(_item("chat", "follow_up", f"{first}_{second}", "word", f"And what about {second}?" + _ONE_WORD,
-                         capital[second], [("user", f"What is the capital of {first}?"),
-                                           ("assistant", f"The capital of {first} is {capital[first]}.")]))
+                         capitals[second], [("user", f"What is the capital of {first}?"),
+                                            ("assistant", f"The capital of {first} is {capitals[first]}.")]))
+    for first, second in _FOLLOW_LANGUAGES:
+        out.append(_item("chat", "follow_language", f"{first}_{second}", "word", f"And in {second}?" + _ONE_WORD,
+                         languages[second], [("user", f"What language do most people speak in {first}?"),
+                                             ("assistant", f"Most people in {first} speak {languages[first]}.")]))
+    for first, second in _FOLLOW_OPPOSITES:
+        out.append(_item("chat", "follow_opposite", f"{first}_{second}", "word",
+                         f"And the opposite of {second}?" + _ONE_WORD, opposites[second],
+                         [("user", f"What is the opposite of {first}?"),
+                          ("assistant", f"The opposite of {first} is {opposites[first]}.")]))
     return out
 
 

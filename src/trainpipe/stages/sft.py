@@ -52,7 +52,8 @@ def run(cfg: Config, io: StageIO) -> dict:
         model=model, args=args, train_dataset=Dataset.from_list(examples), processing_class=tokenizer,
         peft_config=driver.peft_config(sft.lora), data_collator=WeightedCollator(
             pad_token_id=tokenizer.pad_token_id, padding_free=sft.packing),
-        loss=sft.loss, nlirg=vars(sft.nlirg), loss_mode="sft", curriculum=_curriculum(sft), ce_kernel=sft.ce_kernel)
+        loss=sft.loss, nlirg=vars(sft.nlirg), loss_mode="sft", curriculum=_curriculum(sft), ce_kernel=sft.ce_kernel,
+        replay_kl=sft.replay.kl_weight)
     metrics = driver.train(trainer, sft, io, force=io.force)
     kind = driver.save_model(trainer, tokenizer, io.out, sft.merge_adapters)
     return {**report, **metrics, "model_kind": kind, "key_metric": "train_loss", "attention": attention,
@@ -75,8 +76,15 @@ def _with_replay(cfg: Config, io: StageIO, tokenizer, examples: list[dict], n_re
     convs = replay.replay_conversations(rcfg, io.model_in, model_fp, n, io.layout.output("collect").parent / "replay",
                                         cfg.model)
     extra = replay.replay_examples(convs, tokenizer, cfg.data.max_length, examples)
-    log.info("sft: %d replay examples mixed into %d task examples", len(extra), len(examples))
-    return examples + extra, len(extra)
+    count = len(extra)
+    log.info("sft: %d replay examples mixed into %d task examples", count, len(examples))
+    if rcfg.kl_weight > 0:
+        if not cfg.sft.lora.enabled or cfg.sft.packing:
+            raise UserError("sft.replay.kl_weight > 0 needs sft.lora.enabled=true (the starting model is the model "
+                            "with its adapter off) and sft.packing=false (the KL is taken per row)")
+        examples = [{**e, "replay": 0} for e in examples] + [{**e, "replay": 1} for e in extra]
+        extra = []
+    return examples + extra, count
 
 
 def _curriculum(sft) -> dict | None:

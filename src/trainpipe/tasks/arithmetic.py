@@ -60,62 +60,26 @@ def _reduce_once(expr: Expr) -> Expr:
     return (op, left, _reduce_once(right))
 
 
-_PLACES = ("ones", "tens", "hundreds", "thousands", "ten-thousands", "hundred-thousands")
-
-
-def _digits(value: int, width: int) -> list[int]:
-    """Digits of a non-negative int, ones first, padded with zeros to `width`."""
-    return [(value // 10 ** i) % 10 for i in range(width)]
-
-
-def column_add(a: int, b: int) -> list[str]:
-    """One line per place value: the digit sum with the carry in, and the carry out."""
-    width = len(str(max(a, b)))
-    lines, carry = [], 0
-    for place, (x, y) in enumerate(zip(_digits(a, width), _digits(b, width))):
-        total = x + y + carry
-        terms = f"{x} + {y}" + (f" + {carry}" if carry else "")
-        carry = total // 10
-        lines.append(f"{_PLACES[place]}: {terms} = {total}" + (", carry 1" if carry else ""))
-    if carry and width < len(_PLACES):
-        lines.append(f"{_PLACES[width]}: carry 1 = 1")
-    return lines
-
-
-def column_subtract(a: int, b: int) -> list[str]:
-    """a >= b >= 0: one line per place value, borrowing from the next place when the digit is too small."""
-    width = len(str(a))
-    lines, borrow = [], 0
-    for place, (x, y) in enumerate(zip(_digits(a, width), _digits(b, width))):
-        top = x - borrow
-        shown = f"{x} - {borrow}" if borrow else f"{x}"
-        borrow = int(top < y)
-        if borrow:
-            lines.append(f"{_PLACES[place]}: {shown} < {y}, borrow 1: {top + 10} - {y} = {top + 10 - y}")
-        else:
-            lines.append(f"{_PLACES[place]}: {shown} - {y} = {top - y}")
-    return lines
-
-
-def column_steps(op: str, a: int, b: int) -> list[str]:
-    """Place-value working for + and - of non-negative operands below 10^6 (a small model gets digit sums
-    right far more often than whole sums); empty for anything else."""
-    if op not in "+-" or a < 0 or b < 0 or max(a, b) >= 10 ** len(_PLACES):
+def place_steps(op: str, a: int, b: int) -> list[str]:
+    """Tens and ones worked separately for + and - of operands in [0, 99], then joined: "tens: 50 + 40 = 90",
+    "ones: 4 + 1 = 5", "90 + 5 = 95". Each step copies digits in reading order and does one single-digit
+    operation, which a small model gets right far more often than a whole two-digit sum; empty otherwise."""
+    if op not in "+-" or not (0 <= a <= 99 and 0 <= b <= 99):
         return []
-    if op == "+":
-        return column_add(a, b)
-    if a >= b:
-        return column_subtract(a, b)
-    return [f"{a} < {b}, so {a} - {b} = -({b} - {a})", *column_subtract(b, a), f"{b} - {a} = {b - a}"]
+    apply = _APPLY[op]
+    tens, ones = apply(a // 10 * 10, b // 10 * 10), apply(a % 10, b % 10)
+    joined = f"{tens} - {-ones}" if ones < 0 else f"{tens} + {ones}"
+    return [f"tens: {a // 10 * 10} {op} {b // 10 * 10} = {tens}", f"ones: {a % 10} {op} {b % 10} = {ones}",
+            f"{joined} = {tens + ones}"]
 
 
 def worked_solution(expr: Expr) -> str:
-    """One reduction per step (with place-value working for + and -), then the Answer line."""
+    """One reduction per step (with tens-and-ones working for two-digit + and -), then the Answer line."""
     lines = []
     while not isinstance(expr, int):
         before = render(expr)
         op, left, right = _leftmost_pair(expr)
-        lines += column_steps(op, left, right)
+        lines += place_steps(op, left, right)
         expr = _reduce_once(expr)
         lines.append(f"{before} = {render(expr)}")
     return "\n".join(lines + [f"Answer: {expr}"])

@@ -1,5 +1,5 @@
 """Token-level training losses (HF causal shift done inside): cross-entropy, Y-Trainer NLIRG
-weighting, step-weighted CE, per-step weights/advantages for trajectories, and entropy."""
+weighting, step-weighted CE, KL to a reference model, per-step weights/advantages for trajectories, and entropy."""
 from __future__ import annotations
 
 import math
@@ -34,6 +34,21 @@ def token_ce(logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
     # float32 because bf16 log-softmax over a large vocabulary loses too much precision.
     loss = F.cross_entropy(lg.float().transpose(1, 2), lb.long(), ignore_index=IGNORE_INDEX, reduction="none")
     return loss, mask
+
+
+def kl_to_reference(logits: Tensor, ref_logits: Tensor, labels: Tensor) -> Tensor:
+    """Mean over trained positions of KL(p_ref ‖ p) over the full vocabulary (float32); 0 without trained
+    positions. Forward KL from the reference keeps every token the reference found likely, not only its argmax."""
+    if ref_logits.shape != logits.shape:
+        raise ValueError(f"reference logits {tuple(ref_logits.shape)} do not match logits {tuple(logits.shape)}")
+    lg, lb = shift(logits, labels)
+    ref = ref_logits[:, :-1]
+    mask = lb != IGNORE_INDEX
+    if not mask.any():
+        return logits.sum() * 0.0
+    log_p = F.log_softmax(lg[mask].float(), dim=-1)
+    log_ref = F.log_softmax(ref[mask].float(), dim=-1)
+    return (log_ref.exp() * (log_ref - log_p)).sum(-1).mean()
 
 
 def nlirg_weights(

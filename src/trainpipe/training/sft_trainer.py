@@ -25,6 +25,7 @@ class WeightedCollator(DataCollatorForLanguageModeling):
     """TRL's collator plus a `token_weights` tensor padded (or flattened) exactly like the labels."""
 
     def torch_call(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+        replay = torch.tensor([e.pop("replay") for e in examples]) if "replay" in examples[0] else None
         has_weights = "token_weights" in examples[0]
         weights = [torch.tensor(e.pop("token_weights"), dtype=torch.float32) for e in examples] if has_weights else None
         out = super().torch_call(examples)
@@ -36,6 +37,8 @@ class WeightedCollator(DataCollatorForLanguageModeling):
                 width = out["labels"].shape[1]
                 out["token_weights"] = torch.stack(
                     [torch.nn.functional.pad(w, (0, width - w.shape[0])) for w in weights])
+        if replay is not None:
+            out["replay"] = replay
         return out
 
 
@@ -127,8 +130,9 @@ class TrainpipeSFTTrainer(SFTTrainer):
     """
 
     def __init__(self, *args, loss: str = "ce", nlirg: dict | None = None, loss_mode: str = "sft",
-                 curriculum: dict | None = None, ce_kernel: str = "auto", **kwargs):
+                 curriculum: dict | None = None, ce_kernel: str = "auto", replay_kl: float = 0.0, **kwargs):
         self.curriculum = curriculum  # set first: nothing in the parent's __init__ may see it unset
+        self.replay_kl = replay_kl
         super().__init__(*args, **kwargs)
         self.trainpipe_loss, self.nlirg_consts, self.loss_mode = loss, nlirg or {}, loss_mode
         self.ce_kernel = self._resolve_ce_kernel(ce_kernel)
@@ -159,6 +163,27 @@ class TrainpipeSFTTrainer(SFTTrainer):
         return sampler
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        replay = inputs.pop("replay", None)
+        rows = {k: inputs[k] for k in ("input_ids", "attention_mask", "labels") if k in inputs}  # before TRL pops
+        loss = self._task_loss(model, inputs, return_outputs, num_items_in_batch)
+        if replay is None or not self.replay_kl or not model.training or not replay.any():
+            return loss
+        kl = self._replay_kl(model, rows, replay.bool())
+        # With num_items_in_batch the Trainer leaves accumulation to the loss; a per-micro-batch mean is averaged.
+        steps = self.current_gradient_accumulation_steps if num_items_in_batch is not None else 1
+        self._metrics["train"]["replay_kl"].append(kl.item())
+        extra = self.replay_kl * kl / steps
+        return (loss[0] + extra, loss[1]) if return_outputs else loss + extra
+
+    def _replay_kl(self, model, inputs, rows):
+        """KL(start ‖ model) on the replay rows' answer tokens; the start model is the model with its LoRA off."""
+        sub = {k: inputs[k][rows] for k in ("input_ids", "attention_mask") if k in inputs}
+        logits = model(**sub, use_cache=False).logits
+        with torch.no_grad(), self.accelerator.unwrap_model(model).disable_adapter():
+            ref = model(**sub, use_cache=False).logits
+        return losses.kl_to_reference(logits, ref, inputs["labels"][rows])
+
+    def _task_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         weights = inputs.pop("token_weights", None)
         if self.trainpipe_loss == "dft":
             if weights is not None:
