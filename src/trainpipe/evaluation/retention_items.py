@@ -3,9 +3,13 @@ following, output formats, everyday facts, short reasoning, multi-turn chat), bu
 written for this project. Pure data; an id names its category, template and slot, so adding an item never moves
 another one, and no item is two-number addition or subtraction (the default training task).
 
-Templates the embedded SmolLM2-135M-Instruct mostly fails (reply with exactly a word, change a word's case, yes/no
-questions, which it answers "No" whatever is asked) are left out: an item only counts once the base model answers
-it, and a template it passes by chance measures noise."""
+The yield of each kind on the embedded SmolLM2-135M-Instruct (base-correct of all, greedy, 32 new tokens; 567 of
+811 in all) is in the comment above it. An item counts only once the base model answers it, and a template it
+passes mostly by chance measures noise, so kinds it mostly failed are left out: "reply with exactly the word X",
+changing a word's case, word and letter counts, alphabetical order, sorting numbers, yes/no questions (it answers
+"No" to all), past tenses, analogies, odd one out, next in a sequence, days and months before or after, colours,
+animal sounds. Where a reply that repeats the question could pass, the checker reads the option named first and the
+question comes in both orders."""
 from __future__ import annotations
 
 import re
@@ -32,9 +36,7 @@ def _item(category: str, kind: str, slot, task: str, prompt: str, answer, histor
 _WORDS = ("banana", "hello", "seven", "orange", "table", "river", "purple", "window", "garden", "pencil", "cloud",
           "tiger", "summer", "bread", "music", "silver", "candle", "forest", "mirror", "rocket", "pillow", "castle",
           "island", "ladder", "marble", "butter", "copper", "meadow", "yellow", "basket", "dolphin", "jacket",
-          "kettle", "lemon", "monkey", "needle", "ocean", "parrot", "quilt", "rabbit", "saddle", "tomato", "violin",
-          "wagon", "zebra", "anchor", "bottle", "carpet", "desert", "engine", "feather", "guitar", "hammer",
-          "igloo", "jungle", "kitten", "lantern", "magnet", "nickel", "orchard")
+          "kettle", "lemon", "monkey", "needle", "ocean", "parrot", "quilt", "rabbit")
 _SENTENCES = ("The cat sat on the mat", "I like green apples", "Birds fly south in winter", "We walked home",
               "The old red car stopped", "She reads a book every night", "Dogs bark", "Open the door please",
               "The sun is shining today", "My brother plays the guitar", "We ate soup for lunch",
@@ -45,49 +47,35 @@ _SENTENCES = ("The cat sat on the mat", "I like green apples", "Birds fly south 
               "The library opens early", "A bird sang outside", "The soup is too hot", "He lost his keys again",
               "The stars came out at night", "We planted a tree", "The shop sells old maps",
               "The dog chased the ball", "Snow fell all morning")
-_LETTER_COUNTS = ("cat", "sun", "tree", "book", "house", "apple", "river", "garden", "pen", "fish", "bird", "table")
+_SPELLED = (("four", 4), ("six", 6), ("nine", 9), ("thirteen", 13), ("eighteen", 18), ("thirty", 30), ("fifty", 50),
+            ("one hundred", 100))
 
 
 def instruct() -> list[dict]:
     out = []
+    # first letter 32/40 (a quoted letter: "The first letter of the word 'banana' is 'B'.")
     for w in _WORDS:
         out.append(_item("instruct", "first", w, "letter", f"What is the first letter of the word '{w}'?" + _LETTER,
                          w[0]))
+    # copy 13/16, repeat after me 12/16: half the sentences each
     for i, s in enumerate(_SENTENCES):
-        out.append(_item("instruct", "copy", s, "exact", f"Repeat this sentence exactly: {s}.", s))
-        if i >= 24:
+        if i % 2 == 0:
+            out.append(_item("instruct", "copy", s, "exact", f"Repeat this sentence exactly: {s}.", s))
+        else:
             out.append(_item("instruct", "repeat_after", s, "exact", f"Repeat after me: {s}.", s))
-    for w in _LETTER_COUNTS:
-        out.append(_item("instruct", "letters", w, "number", f"How many letters are in the word '{w}'?" + _NUMBER,
-                         len(w)))
-    for w in _WORDS[:10]:
-        out.append(_item("instruct", "upper_what", w, "word_case", f"What is the word '{w}' in capital letters?",
-                         w.upper()))
-    for n, word in ((3, "three"), (5, "five"), (7, "seven"), (8, "eight"), (9, "nine"), (10, "ten"),
-                    (11, "eleven"), (12, "twelve"), (15, "fifteen"), (20, "twenty")):
-        out.append(_item("instruct", "in_words", n, "word", f"Write the number {n} in words.", word))
-    for word, n in (("four", 4), ("six", 6), ("nine", 9), ("thirteen", 13), ("eighteen", 18), ("thirty", 30),
-                    ("fifty", 50), ("one hundred", 100)):
+    # a number written in words, as digits 5/8
+    for word, n in _SPELLED:
         out.append(_item("instruct", "in_digits", word, "number", f"Write the number '{word}' using digits."
                          + _NUMBER, n))
-    for words in (("pear", "apple", "mango"), ("dog", "cat", "bird"), ("zebra", "lion", "bear"),
-                  ("tree", "rock", "leaf"), ("spoon", "fork", "knife"), ("red", "blue", "green"),
-                  ("milk", "eggs", "bread"), ("violin", "drum", "flute")):
-        out.append(_item("instruct", "alphabetical", "_".join(words), "word",
-                         f"Put these words in alphabetical order, separated by commas: {', '.join(words)}",
-                         ", ".join(sorted(words))))
     return out
 
 
 # ---- output formats -------------------------------------------------------------------------------------
 
-_JSON_TEXT = (("name", "Ann"), ("city", "Paris"), ("color", "blue"), ("animal", "cat"), ("fruit", "apple"),
-              ("day", "Monday"), ("language", "English"), ("pet", "dog"), ("country", "Spain"), ("food", "pizza"),
-              ("planet", "Mars"), ("sport", "tennis"), ("drink", "tea"), ("month", "May"), ("shape", "circle"),
-              ("tool", "hammer"))
-_JSON_WRITE = (("name", "Tom"), ("city", "Rome"), ("country", "Japan"), ("day", "Friday"), ("name", "Maria"),
-               ("city", "London"), ("country", "Kenya"), ("day", "Sunday"), ("title", "Dune"), ("author", "Orwell"))
-_JSON_NUMBER = (("age", 30), ("year", 2020), ("count", 5), ("score", 10), ("page", 42), ("level", 7))
+_JSON = (("name", "Ann"), ("city", "Paris"), ("color", "blue"), ("animal", "cat"), ("fruit", "apple"), ("pet", "dog"),
+         ("day", "Monday"), ("country", "Spain"), ("food", "pizza"), ("planet", "Mars"), ("sport", "tennis"),
+         ("drink", "tea"), ("month", "May"), ("shape", "circle"), ("tool", "hammer"), ("language", "English"))
+_JSON_CAPITALS = ("France", "Japan", "Germany", "Italy", "Spain", "Egypt", "Greece", "Norway")
 _LISTS = (("apple", "banana", "cherry"), ("red", "green", "blue"), ("cat", "dog", "bird"), ("one", "two", "three"),
           ("sun", "moon", "star"), ("milk", "bread", "eggs"), ("north", "south", "east"), ("pen", "paper", "ink"),
           ("rain", "snow", "wind"), ("salt", "pepper", "sugar"), ("car", "bus", "train"), ("rose", "lily", "tulip"),
@@ -97,19 +85,32 @@ _LISTS = (("apple", "banana", "cherry"), ("red", "green", "blue"), ("cat", "dog"
           ("chair", "table", "lamp"), ("rice", "beans", "corn"))
 _RANGES = ((1, 5), (1, 4), (2, 6), (3, 7), (5, 9), (1, 6), (4, 8), (6, 10), (1, 3), (1, 7), (2, 5), (3, 6),
            (4, 7), (5, 8), (7, 10), (1, 8), (10, 14), (20, 24))
+# (statement, whether it is true): as many true as false, so answering "False" to everything scores half.
+_TRUE_FALSE = (("The sun is hot.", True), ("Paris is in France.", True), ("Snow is cold.", True),
+               ("Fish live in water.", True), ("A week has seven days.", True), ("Ice is frozen water.", True),
+               ("Cats are animals.", True), ("The Earth goes around the sun.", True), ("Rome is in Italy.", True),
+               ("Bees make honey.", True), ("Grass is green.", True), ("Birds have feathers.", True),
+               ("The sun is cold.", False), ("Fish have legs.", False), ("London is in Spain.", False),
+               ("Snow is hot.", False), ("Cats can fly.", False), ("The moon is made of cheese.", False),
+               ("A week has ten days.", False), ("Fire is cold.", False), ("Tokyo is in Brazil.", False),
+               ("Dogs have six legs.", False), ("Ice is hot.", False), ("Cows can talk.", False))
 
 
 def formats() -> list[dict]:
     out = []
-    for k, v in _JSON_TEXT:
-        out.append(_item("format", "json_text", k, "json",
-                         f'Reply with a JSON object that has the key "{k}" with the value "{v}".', f'{{"{k}": "{v}"}}'))
-    for k, v in _JSON_WRITE:
-        out.append(_item("format", "json_write", f"{k}_{v}", "json",
-                         f'Write a JSON object with the key "{k}" and the value "{v}".', f'{{"{k}": "{v}"}}'))
-    for k, v in _JSON_NUMBER:
-        out.append(_item("format", "json_number", k, "json",
-                         f'Write a JSON object with the key "{k}" and the number {v} as its value.', f'{{"{k}": {v}}}'))
+    # copy a JSON object 9/16, fill in its value 9/16 (described in words, 6/26: left out)
+    for k, v in _JSON:
+        out.append(_item("format", "json_copy", k, "json",
+                         f'Reply with this JSON object and nothing else: {{"{k}": "{v}"}}', f'{{"{k}": "{v}"}}'))
+        out.append(_item("format", "json_fill", k, "json",
+                         f'Fill in this JSON object with the value "{v}": {{"{k}": ""}}', f'{{"{k}": "{v}"}}'))
+    # a fact as JSON 3/8
+    capitals = dict(_CAPITALS)
+    for country in _JSON_CAPITALS:
+        out.append(_item("format", "json_capital", country, "json",
+                         f'What is the capital of {country}? Reply as JSON: {{"capital": "..."}}',
+                         f'{{"capital": "{capitals[country]}"}}'))
+    # comma-separated list 12/24, numbers from a to b 15/18
     for words in _LISTS:
         out.append(_item("format", "comma", "_".join(words), "word",
                          f"Write these words as a comma-separated list: {' '.join(words)}", ", ".join(words)))
@@ -117,6 +118,10 @@ def formats() -> list[dict]:
         out.append(_item("format", "range", f"{a}_{b}", "word",
                          f"List the numbers from {a} to {b}, separated by commas.",
                          ", ".join(str(n) for n in range(a, b + 1))))
+    # true or false 13/24: the one named first counts ("False. The sun is not cold.")
+    for statement, true in _TRUE_FALSE:
+        out.append(_item("format", "true_false", statement, "choice", f"True or false: {statement}",
+                         "true|false" if true else "false|true"))
     return out
 
 
@@ -133,16 +138,7 @@ _CAPITALS = (("France", "Paris"), ("Japan", "Tokyo"), ("Italy", "Rome"), ("Germa
              ("the Philippines", "Manila"), ("Iran", "Tehran"), ("Iraq", "Baghdad"), ("Saudi Arabia", "Riyadh"),
              ("the Czech Republic", "Prague"), ("Scotland", "Edinburgh"), ("Romania", "Bucharest"),
              ("Bulgaria", "Sofia"), ("Serbia", "Belgrade"), ("Vietnam", "Hanoi"), ("Chile", "Santiago"),
-             ("Venezuela", "Caracas"), ("Nepal", "Kathmandu"), ("Iceland", "Reykjavik"), ("Switzerland", "Bern"),
-             ("Croatia", "Zagreb"), ("Slovakia", "Bratislava"), ("Estonia", "Tallinn"), ("Latvia", "Riga"),
-             ("Lithuania", "Vilnius"), ("Belarus", "Minsk"), ("Georgia", "Tbilisi"), ("Armenia", "Yerevan"),
-             ("Jordan", "Amman"), ("Lebanon", "Beirut"), ("Syria", "Damascus"), ("Afghanistan", "Kabul"),
-             ("Pakistan", "Islamabad"), ("Bangladesh", "Dhaka"), ("Malaysia", "Kuala Lumpur"),
-             ("Mongolia", "Ulaanbaatar"), ("North Korea", "Pyongyang"), ("Morocco", "Rabat"), ("Algeria", "Algiers"),
-             ("Tunisia", "Tunis"), ("Ethiopia", "Addis Ababa"), ("Nigeria", "Abuja"), ("Ghana", "Accra"),
-             ("Senegal", "Dakar"), ("Uganda", "Kampala"), ("Mexico", "Mexico City"), ("Ecuador", "Quito"),
-             ("Uruguay", "Montevideo"), ("Jamaica", "Kingston"), ("New Zealand", "Wellington"), ("Wales", "Cardiff"),
-             ("the United States", "Washington"), ("Qatar", "Doha"), ("Cambodia", "Phnom Penh"))
+             ("Venezuela", "Caracas"), ("Nepal", "Kathmandu"), ("Iceland", "Reykjavik"))
 # Capitals asked the other way round: countries with a one-word name.
 _CAPITAL_OF = ("France", "Japan", "Italy", "Germany", "Spain", "Russia", "Egypt", "China", "Canada", "Greece",
                "Portugal", "Ireland", "Norway", "Sweden", "Finland", "Austria", "Hungary", "Belgium", "Kenya",
@@ -189,24 +185,12 @@ _OPPOSITES = (("hot", "cold"), ("up", "down"), ("day", "night"), ("black", "whit
               ("new", "old"), ("soft", "hard"), ("heavy", "light"), ("dark", "light"), ("loud", "quiet"),
               ("quiet", "loud"), ("begin", "end"), ("float", "sink"), ("lend", "borrow"), ("brother", "sister"),
               ("father", "mother"), ("son", "daughter"), ("uncle", "aunt"), ("prince", "princess"),
-              ("husband", "wife"), ("male", "female"), ("sunrise", "sunset"), ("ancient", "modern"),
-              ("public", "private"), ("visible", "invisible"), ("possible", "impossible"), ("legal", "illegal"),
-              ("polite", "rude"), ("safe", "dangerous"), ("quick", "slow"), ("loose", "tight"), ("odd", "even"),
-              ("success", "failure"), ("war", "peace"), ("friend", "enemy"), ("dawn", "dusk"), ("hello", "goodbye"),
-              ("import", "export"), ("include", "exclude"), ("upstairs", "downstairs"),
-              ("horizontal", "vertical"), ("forward", "backward"), ("lost", "found"), ("never", "always"),
-              ("bottom", "top"), ("pull", "push"), ("awake", "asleep"), ("sister", "brother"), ("mother", "father"),
-              ("girl", "boy"), ("queen", "king"), ("woman", "man"), ("man", "woman"))
+              ("husband", "wife"), ("male", "female"))
 _PLURALS = (("child", "children"), ("mouse", "mice"), ("man", "men"), ("woman", "women"), ("tooth", "teeth"),
             ("foot", "feet"), ("goose", "geese"), ("person", "people"), ("box", "boxes"), ("baby", "babies"),
             ("city", "cities"), ("leaf", "leaves"), ("knife", "knives"), ("wolf", "wolves"), ("bus", "buses"),
             ("cat", "cats"), ("dog", "dogs"), ("apple", "apples"), ("church", "churches"), ("story", "stories"),
             ("glass", "glasses"), ("potato", "potatoes"), ("dish", "dishes"), ("house", "houses"))
-_PAST = (("go", "went"), ("eat", "ate"), ("run", "ran"), ("see", "saw"), ("write", "wrote"), ("swim", "swam"),
-         ("sing", "sang"), ("take", "took"), ("give", "gave"), ("drink", "drank"), ("buy", "bought"),
-         ("think", "thought"), ("fly", "flew"), ("drive", "drove"), ("speak", "spoke"), ("come", "came"),
-         ("walk", "walked"), ("jump", "jumped"), ("play", "played"), ("sleep", "slept"), ("make", "made"),
-         ("sit", "sat"), ("stand", "stood"), ("teach", "taught"))
 _COUNTS = (("days are in a week", 7), ("months are in a year", 12), ("hours are in a day", 24),
            ("minutes are in an hour", 60), ("seconds are in a minute", 60), ("days are in a year", 365),
            ("weeks are in a year", 52), ("centimeters are in one meter", 100), ("grams are in one kilogram", 1000),
@@ -257,6 +241,7 @@ _SYMBOLS = (("gold", "Au"), ("silver", "Ag"), ("iron", "Fe"), ("sodium", "Na"), 
 
 def facts() -> list[dict]:
     out = []
+    # capital 38/46, asked the other way 25/30, the country of a city 18/20
     for country, city in _CAPITALS:
         out.append(_item("fact", "capital", country, "word", f"What is the capital of {country}?" + _ONE_WORD, city))
     capitals = dict(_CAPITALS)
@@ -266,6 +251,7 @@ def facts() -> list[dict]:
     for city, country in _CITY_COUNTRY:
         out.append(_item("fact", "city_in", city, "word", f"In which country is the city of {city}?" + _ONE_WORD,
                          country))
+    # language 39/41, continent 25/33, opposite 52/80, plural 19/24
     for country, lang in _LANGUAGES:
         out.append(_item("fact", "language", country, "word",
                          f"What language do most people speak in {country}?" + _ONE_WORD, lang))
@@ -276,9 +262,7 @@ def facts() -> list[dict]:
     for word, plural in _PLURALS:
         out.append(_item("fact", "plural", word, "word", f"What is the plural of the word '{word}'?" + _ONE_WORD,
                          plural))
-    for verb, past in _PAST:
-        out.append(_item("fact", "past", verb, "word", f"What is the past tense of the verb '{verb}'?" + _ONE_WORD,
-                         past))
+    # units and counts 17/32, general knowledge 32/52, chemical symbols 6/6
     for phrase, n in _COUNTS:
         out.append(_item("fact", "count", phrase, "number", f"How many {phrase}?" + _NUMBER, n))
     for question, answer in _GENERAL:
@@ -311,53 +295,63 @@ _COMPARE = (("bigger", "an elephant", "a mouse"), ("heavier", "a brick", "a feat
             ("sweeter", "honey", "salt"), ("deeper", "the ocean", "a puddle"))
 _PAIRS = (("Tom", "Sam"), ("Ann", "Lisa"), ("Ben", "Max"), ("Mia", "Zoe"), ("Lucy", "Paul"), ("Adam", "Nina"),
           ("Sara", "Leo"), ("Jack", "Emma"), ("Kate", "Ryan"), ("Tim", "Anna"), ("Eva", "Mark"), ("Dan", "Rosa"))
-_ANALOGIES = (("Hot is to cold as up is to what?", "down"), ("Day is to night as black is to what?", "white"),
-              ("Big is to small as tall is to what?", "short"), ("Bird is to fly as fish is to what?", "swim"),
-              ("Puppy is to dog as kitten is to what?", "cat"), ("Cow is to milk as bee is to what?", "honey"),
-              ("Water is to drink as bread is to what?", "eat"), ("Eye is to see as ear is to what?", "hear"),
-              ("Paris is to France as Rome is to what?", "Italy"), ("Tokyo is to Japan as Madrid is to what?", "Spain"),
-              ("Fast is to slow as happy is to what?", "sad"), ("Summer is to hot as winter is to what?", "cold"),
-              ("Pen is to write as knife is to what?", "cut"), ("Sun is to day as moon is to what?", "night"),
-              ("King is to queen as man is to what?", "woman"), ("One is to two as first is to what?", "second"))
-_SORTS = ((5, 2, 9), (8, 3, 6), (7, 1, 4), (12, 5, 9), (30, 10, 20), (4, 9, 1, 6), (15, 3, 8), (50, 20, 40),
-          (6, 2, 8, 4), (11, 7, 3))
-# (the odd one out, the others)
-_ODD = (("carrot", "apple", "banana", "grape"), ("dog", "red", "blue", "green"), ("car", "cat", "cow", "horse"),
-        ("Monday", "March", "May", "June"), ("chair", "tiger", "lion", "wolf"), ("piano", "rose", "tulip", "daisy"),
-        ("bread", "water", "milk", "juice"), ("moon", "Paris", "London", "Rome"), ("spoon", "eagle", "sparrow", "robin"),
-        ("triangle", "red", "yellow", "purple"), ("violin", "potato", "onion", "carrot"),
-        ("cloud", "shirt", "sock", "hat"), ("lemon", "chair", "table", "sofa"), ("shark", "cat", "dog", "hamster"),
-        ("snow", "Spain", "France", "Italy"), ("winter", "Monday", "Friday", "Sunday"))
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Two facts, then a question about one of them: (question, right answer, the answer about the other fact).
+_READING = (
+    ("Tom has a red ball and Ann has a blue ball. What color is Ann's ball?", "blue", "red"),
+    ("Tom has a red ball and Ann has a blue ball. What color is Tom's ball?", "red", "blue"),
+    ("Sam is in the kitchen and Lisa is in the garden. Where is Lisa?", "garden", "kitchen"),
+    ("Sam is in the kitchen and Lisa is in the garden. Where is Sam?", "kitchen", "garden"),
+    ("The green box is on the table and the yellow box is on the floor. What color is the box on the floor?",
+     "yellow", "green"),
+    ("The green box is on the table and the yellow box is on the floor. Where is the green box?", "table", "floor"),
+    ("Mia likes apples and Ben likes pears. Which fruit does Ben like?", "pears", "apples"),
+    ("Mia likes apples and Ben likes pears. Which fruit does Mia like?", "apples", "pears"),
+    ("The cat is black and the dog is white. What color is the dog?", "white", "black"),
+    ("The cat is black and the dog is white. What color is the cat?", "black", "white"),
+    ("Anna lives in Rome and Marco lives in Milan. Where does Marco live?", "Milan", "Rome"),
+    ("Anna lives in Rome and Marco lives in Milan. Where does Anna live?", "Rome", "Milan"),
+    ("The shop opens on Monday and closes on Friday. On which day does the shop close?", "Friday", "Monday"),
+    ("The shop opens on Monday and closes on Friday. On which day does the shop open?", "Monday", "Friday"),
+    ("Leo plays the piano and Nina plays the violin. Which instrument does Nina play?", "violin", "piano"),
+    ("Leo plays the piano and Nina plays the violin. Which instrument does Leo play?", "piano", "violin"),
+    ("Kate drinks tea in the morning and coffee in the evening. What does Kate drink in the evening?",
+     "coffee", "tea"),
+    ("Kate drinks tea in the morning and coffee in the evening. What does Kate drink in the morning?",
+     "tea", "coffee"),
+    ("The blue car is fast and the red car is slow. Which car is slow?", "red", "blue"),
+    ("The blue car is fast and the red car is slow. Which car is fast?", "blue", "red"),
+    ("Paul is a doctor and Rosa is a teacher. What is Rosa's job?", "teacher", "doctor"),
+    ("Paul is a doctor and Rosa is a teacher. What is Paul's job?", "doctor", "teacher"),
+    ("A jar holds honey and a bottle holds milk. What is in the bottle?", "milk", "honey"),
+    ("A jar holds honey and a bottle holds milk. What is in the jar?", "honey", "milk"),
+    ("Dan went to the beach and Eva went to the mountains. Where did Eva go?", "mountains", "beach"),
+    ("Dan went to the beach and Eva went to the mountains. Where did Dan go?", "beach", "mountains"),
+    ("The big dog is brown and the small dog is grey. What color is the big dog?", "brown", "grey"),
+    ("The big dog is brown and the small dog is grey. What color is the small dog?", "grey", "brown"),
+    ("Lucy reads in the library and Adam reads in the park. Where does Adam read?", "park", "library"),
+    ("Lucy reads in the library and Adam reads in the park. Where does Lucy read?", "library", "park"),
+    ("The soup is hot and the salad is cold. Which dish is cold?", "salad", "soup"),
+    ("The soup is hot and the salad is cold. Which dish is hot?", "soup", "salad"),
+)
 
 
 def reasoning() -> list[dict]:
     out = []
+    # which is bigger/heavier/...: 31/72, asked in both orders (a reply that repeats the question names the first)
     for adj, right, wrong in _COMPARE:
         answer = f"{right.split()[-1]}|{wrong.split()[-1]}"  # the noun, without its article
         for a, b in ((right, wrong), (wrong, right)):
             out.append(_item("reason", "compare", f"{adj}_{a}_{b}", "choice", f"Which is {adj}, {a} or {b}?"
                              + _ONE_WORD, answer))
+    # "A is taller than B. Who is taller?" 6/12, "... older ... Who is older?" 8/12 (the reversed questions,
+    # who is shorter / younger, 4/24: left out)
     for first, second in _PAIRS:
-        for kind, adj, asked, answer in (("taller", "taller", "taller", first), ("shorter", "taller", "shorter", second),
-                                         ("older", "older", "older", first), ("younger", "older", "younger", second)):
-            other = second if answer == first else first
-            out.append(_item("reason", kind, first, "choice", f"{first} is {adj} than {second}. Who is {asked}?"
-                             + _ONE_WORD, f"{answer}|{other}"))
-    for question, answer in _ANALOGIES:
-        out.append(_item("reason", "analogy", question, "word", question + _ONE_WORD, answer))
-    for numbers in _SORTS:
-        out.append(_item("reason", "sort", "_".join(map(str, numbers)), "word",
-                         f"Sort these numbers from smallest to largest: {', '.join(map(str, numbers))}.",
-                         ", ".join(map(str, sorted(numbers)))))
-    for odd, *rest in _ODD:
-        words = sorted([odd, *rest], key=lambda w: _slug(w)[::-1])  # a fixed order where the odd one moves
-        out.append(_item("reason", "odd", odd, "choice",
-                         f"Which word does not belong with the others: {', '.join(words)}?" + _ONE_WORD,
-                         "|".join([odd, *rest])))
-    for i, day in enumerate(_DAYS):
-        out.append(_item("reason", "tomorrow", day, "word", f"If today is {day}, what day is tomorrow?" + _ONE_WORD,
-                         _DAYS[(i + 1) % 7]))
+        for kind in ("taller", "older"):
+            out.append(_item("reason", kind, first, "choice", f"{first} is {kind} than {second}. Who is {kind}?"
+                             + _ONE_WORD, f"{first}|{second}"))
+    # two facts, a question about one 19/32
+    for question, right, other in _READING:
+        out.append(_item("reason", "reading", question, "choice", question + _ONE_WORD, f"{right}|{other}"))
     return out
 
 
@@ -365,13 +359,12 @@ def reasoning() -> list[dict]:
 
 _PEOPLE = ("Sam", "Maria", "Oliver", "Priya", "Lucas", "Hannah", "Diego", "Emma", "Kenji", "Fatima", "Noah",
            "Chloe", "Ivan", "Grace", "Omar", "Julia")
-_MORE_PEOPLE = ("Alice", "Bruno", "Clara", "David", "Elena", "Felix", "Greta", "Hugo", "Irene", "Jonas", "Laura",
-                "Marco", "Nora", "Pablo", "Rita", "Victor")
 _PETS = (("dog", "Rex"), ("cat", "Luna"), ("dog", "Buddy"), ("cat", "Milo"), ("rabbit", "Coco"), ("parrot", "Kiwi"),
          ("dog", "Max"), ("cat", "Bella"), ("dog", "Charlie"), ("cat", "Oscar"), ("hamster", "Peanut"),
          ("horse", "Storm"), ("dog", "Rocky"), ("cat", "Simba"), ("goldfish", "Bubbles"), ("rabbit", "Daisy"),
          ("dog", "Bailey"), ("cat", "Smokey"), ("turtle", "Shelly"), ("parrot", "Polly"))
-_LUCKY = (7, 13, 21, 42, 58, 99, 3, 5, 9, 11, 17, 23, 27, 31, 36, 44, 63, 71, 77, 88)
+_LUCKY = (7, 13, 21, 42, 58, 99, 3, 5, 9, 11, 17, 23, 27, 31, 36, 44)
+_HOUSES = (12, 27, 45, 8, 63, 19, 101, 34)
 _CODES = ("falcon", "maple", "harbor", "violet", "thunder", "pebble", "lantern", "comet", "anchor", "sparrow",
           "canyon", "ember", "walnut", "glacier", "meteor", "orchid")
 _FOLLOW_CAPITALS = (("France", "Italy"), ("Germany", "Spain"), ("Japan", "Egypt"), ("Russia", "Greece"),
@@ -379,22 +372,20 @@ _FOLLOW_CAPITALS = (("France", "Italy"), ("Germany", "Spain"), ("Japan", "Egypt"
                     ("Spain", "Russia"), ("Egypt", "China"), ("Greece", "Canada"), ("Norway", "Sweden"),
                     ("Sweden", "Finland"), ("Portugal", "Ireland"), ("Austria", "Hungary"), ("Japan", "Thailand"),
                     ("China", "Vietnam"), ("Peru", "Chile"), ("Cuba", "Kenya"), ("Iran", "Iraq"))
-_FOLLOW_LANGUAGES = (("France", "Germany"), ("Spain", "Italy"), ("Japan", "Russia"), ("Greece", "Poland"),
-                     ("Sweden", "Turkey"), ("Brazil", "Mexico"), ("Egypt", "the Netherlands"),
-                     ("Portugal", "South Korea"), ("Italy", "Brazil"), ("Germany", "Japan"))
 _FOLLOW_OPPOSITES = (("hot", "up"), ("day", "black"), ("up", "hot"), ("fast", "happy"), ("black", "day"),
-                     ("wet", "full"), ("early", "left"), ("top", "north"), ("rich", "love"), ("boy", "king"))
+                     ("wet", "full"), ("early", "left"), ("top", "north"), ("rich", "love"), ("boy", "king"),
+                     ("good", "up"), ("high", "day"), ("rich", "fast"), ("north", "east"), ("love", "top"),
+                     ("king", "wet"), ("first", "full"), ("inside", "early"), ("black", "boy"))
 
 
 def chat() -> list[dict]:
     out = []
+    # "My name is Sam." ... "What is my name?" 6/16, with or without the name in the reply between
     for i, name in enumerate(_PEOPLE):
         reply = f"Nice to meet you, {name}! How can I help you today?" if i % 2 else "Nice to meet you! How can I help?"
         out.append(_item("chat", "name", name, "word", "What is my name?" + _ONE_WORD, name,
                          [("user", f"Hi! My name is {name}."), ("assistant", reply)]))
-    for name in _MORE_PEOPLE:
-        out.append(_item("chat", "name_again", name, "word", "Can you tell me what my name is?" + _ONE_WORD, name,
-                         [("user", f"Hello, I'm {name}."), ("assistant", f"Hello {name}, it is nice to meet you.")]))
+    # a pet's name 20/20, a lucky number 16/16, brothers 8/8, sisters 7/8, a house number 7/8, a code word 7/16
     for animal, name in _PETS:
         out.append(_item("chat", "pet", f"{animal}_{name}", "word", f"What is my {animal}'s name?" + _ONE_WORD, name,
                          [("user", f"I have a {animal} called {name}."), ("assistant", f"What a lovely {animal}!")]))
@@ -405,19 +396,22 @@ def chat() -> list[dict]:
         out.append(_item("chat", "brothers", n, "number", "How many brothers do I have?" + _NUMBER, n,
                          [("user", f"I have {n} brothers and no sisters."),
                           ("assistant", "That sounds like a lively family!")]))
+        out.append(_item("chat", "sisters", n, "number", "How many sisters do I have?" + _NUMBER, n,
+                         [("user", f"I have {n} sisters."), ("assistant", "How nice, a big family!")]))
+    for n in _HOUSES:
+        out.append(_item("chat", "house", n, "number", "What is my house number?" + _NUMBER, n,
+                         [("user", f"I live at number {n} on Oak Street."),
+                          ("assistant", "Thanks, I have noted your address.")]))
     for word in _CODES:
         out.append(_item("chat", "code", word, "word", "What is the code word? Reply with just the word.", word,
                          [("user", f"Please remember this code word: {word}."),
                           ("assistant", "Okay, I will remember it.")]))
-    capitals, languages, opposites = dict(_CAPITALS), dict(_LANGUAGES), dict(_OPPOSITES)
+    # a follow-up that needs the earlier question: capitals 20/20, opposites 16/19
+    capitals, opposites = dict(_CAPITALS), dict(_OPPOSITES)
     for first, second in _FOLLOW_CAPITALS:
         out.append(_item("chat", "follow_up", f"{first}_{second}", "word", f"And what about {second}?" + _ONE_WORD,
                          capitals[second], [("user", f"What is the capital of {first}?"),
                                             ("assistant", f"The capital of {first} is {capitals[first]}.")]))
-    for first, second in _FOLLOW_LANGUAGES:
-        out.append(_item("chat", "follow_language", f"{first}_{second}", "word", f"And in {second}?" + _ONE_WORD,
-                         languages[second], [("user", f"What language do most people speak in {first}?"),
-                                             ("assistant", f"Most people in {first} speak {languages[first]}.")]))
     for first, second in _FOLLOW_OPPOSITES:
         out.append(_item("chat", "follow_opposite", f"{first}_{second}", "word",
                          f"And the opposite of {second}?" + _ONE_WORD, opposites[second],
