@@ -70,21 +70,19 @@ def _with_replay(cfg: Config, io: StageIO, tokenizer, examples: list[dict], n_re
     rcfg = cfg.sft.replay
     if rcfg.ratio < 0:
         raise UserError(f"sft.replay.ratio: expected a number >= 0; got {rcfg.ratio}")
+    if rcfg.kl_weight > 0 and (not cfg.sft.lora.enabled or cfg.sft.packing):  # checked before minutes of generation
+        raise UserError("sft.replay.kl_weight > 0 needs sft.lora.enabled=true (the starting model is the model "
+                        "with its adapter off) and sft.packing=false (the KL is taken per row)")
     start = io.upstream.get("cpt")
     model_fp = artifacts.read_manifest(start)["fingerprint"] if start else base_fingerprint(cfg)
     n = round(rcfg.ratio * n_records)
     convs = replay.replay_conversations(rcfg, io.model_in, model_fp, n, io.layout.output("collect").parent / "replay",
                                         cfg.model)
     extra = replay.replay_examples(convs, tokenizer, cfg.data.max_length, examples)
-    count = len(extra)
-    log.info("sft: %d replay examples mixed into %d task examples", count, len(examples))
-    if rcfg.kl_weight > 0:
-        if not cfg.sft.lora.enabled or cfg.sft.packing:
-            raise UserError("sft.replay.kl_weight > 0 needs sft.lora.enabled=true (the starting model is the model "
-                            "with its adapter off) and sft.packing=false (the KL is taken per row)")
-        examples = [{**e, "replay": 0} for e in examples] + [{**e, "replay": 1} for e in extra]
-        extra = []
-    return examples + extra, count
+    log.info("sft: %d replay examples mixed into %d task examples", len(extra), len(examples))
+    if rcfg.kl_weight > 0:  # the trainer takes the KL on rows flagged as replay
+        return [{**e, "replay": 0} for e in examples] + [{**e, "replay": 1} for e in extra], len(extra)
+    return examples + extra, len(extra)
 
 
 def _curriculum(sft) -> dict | None:
