@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, run_child, write_results  # noqa: E402
 
 USAGE = """examples:
-  python bench/forgetting.py                               # every lever on the embedded model (about an hour)
+  python bench/forgetting.py                               # every lever on the embedded model (about 2.5 hours)
   python bench/forgetting.py --levers ce replay            # some of them
   python bench/forgetting.py --model tiny-random --levers ce replay -- sft.max_steps=2   # mechanics in minutes"""
 
@@ -26,11 +26,12 @@ LEVERS: dict[str, list[str]] = {
     "ce": ["sft.loss=ce", "sft.replay.ratio=0"],
     "nlirg": ["sft.loss=nlirg", "sft.replay.ratio=0"],
     "dft": ["sft.loss=dft", "sft.replay.ratio=0"],
-    "replay": ["sft.loss=ce", "sft.replay.ratio=0.5", "sft.replay.pool=builtin"],
-    "replay-self": ["sft.loss=ce", "sft.replay.ratio=0.5", "sft.replay.pool=self"],
-    "lora-r8-attn": ["sft.loss=ce", "sft.replay.ratio=0", "sft.lora.r=8", "sft.lora.alpha=16",
-                     "sft.lora.target_modules=[q_proj,k_proj,v_proj,o_proj]"],
-    "lr-1e-4": ["sft.loss=ce", "sft.replay.ratio=0", "sft.learning_rate=1e-4"],
+    "replay-ce": ["sft.replay.ce=true", "sft.replay.kl_weight=0"],  # CE on the start model's greedy answers
+    "replay-ce-kl": ["sft.replay.ce=true", "sft.replay.kl_weight=1.0"],
+    "replay-kl": [],  # the default: replay answers kept by KL(start ‖ model) alone
+    "replay-kl-self": ["sft.replay.pool=self"],
+    "lora-r8-attn": ["sft.lora.r=8", "sft.lora.alpha=16", "sft.lora.target_modules=[q_proj,k_proj,v_proj,o_proj]"],
+    "lr-2e-4": ["sft.learning_rate=2e-4"],
 }
 TEXT = ("retention_text_test", "retention_text")  # the test part, else the unsplit suite of older layouts
 QA = ("retention_test", "retention")

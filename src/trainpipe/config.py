@@ -20,7 +20,8 @@ class ModelConfig:
     base: str = "smollm2-135m-instruct"  # hub id, HF folder, .gguf file, smollm2-135m-instruct or tiny-random
     revision: Optional[str] = None  # hub revision (online only)
     trust_remote_code: bool = False  # never run model-repo code unless asked
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bf16 only where the hardware has it
+    # inference dtype (evaluation, replay answers); auto: bf16 where the hardware computes it natively, else fp32
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     attn_implementation: Optional[str] = None  # e.g. sdpa, flash_attention_2; None lets transformers choose
     seed: int = 0  # seed for tiny-random weights
 
@@ -96,7 +97,7 @@ class TrainConfig:
     seed: int = 0
     lora: LoraConfig = field(default_factory=LoraConfig)
     merge_adapters: bool = True  # publish merged weights; false keeps the PEFT adapter folder
-    resume: str = "auto"  # auto | never | PATH to a checkpoint directory
+    resume: str = "auto"  # auto | never | PATH to a checkpoint (relative: under checkpoints/<stage>/, else paths.root)
     save_steps: int = 50
     save_total_limit: int = 2
     logging_steps: int = 5
@@ -151,10 +152,12 @@ class ReplayConfig:
 
     ratio: float = 0.0  # replay conversations per training record (0: off); 0.5 adds one for every two records
     pool: Literal["builtin", "self"] = "builtin"  # built-in everyday prompts, or prompts the model writes itself
-    max_new_tokens: int = 128  # answer budget; answers that run past it are dropped, not truncated
+    max_new_tokens: int = 128  # answer budget; an answer cut off there is trained without its end of turn
     seed: int = 0  # which pool prompts are drawn (and the sampling seed for pool=self)
     kl_weight: float = 0.0  # > 0 adds this times KL(start ‖ model) on replay answer tokens (needs LoRA: the start
     # model is the model with its adapter off), so the full next-token distribution is kept, not only the argmax
+    ce: bool = True  # false: replay answers get no CE, only the KL term (distillation to the start model: CE on
+    # its greedy answers sharpens the distribution and raises general-text perplexity)
 
 
 @dataclass
@@ -237,7 +240,9 @@ class EvaluateConfig:
     backend: Literal["hf", "vllm"] = "hf"  # vllm: GPU generation for task suites (needs vllm and CUDA)
     seed: int = 0  # sampling seed (temperature > 0)
     sampling: dict[str, dict[str, float]] = field(default_factory=dict)  # per suite: {sat: {temperature: 0.8, samples: 8, max_new_tokens: 64}}
-    retention: bool = True  # add retention suites: built-in Q&A the base model gets right, perplexity on general text (cpt eval split, else built-in prose)
+    # add retention suites: built-in everyday Q&A (all of it, dev/test), perplexity on general text (cpt eval
+    # split, else built-in prose)
+    retention: bool = True
     retention_max_new_tokens: int = 32  # retention Q&A answers are short; greedy always
     text_max_tokens: int = 256  # perplexity suites: tokens kept per document
     gate: bool = True  # fail (exit 3, no deploy) when the candidate loses any suite against base (see gate_p)

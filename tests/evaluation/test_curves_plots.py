@@ -66,3 +66,16 @@ def test_plots_are_written_as_png(tmp_path):
                          tmp_path / "curves.png")
     assert mpimg.imread(curves).shape[1] > 800  # one panel per curve
     assert curves_plot({}, tmp_path / "none.png") is None and not (tmp_path / "none.png").exists()
+
+
+def test_a_forced_fresh_run_starts_fresh_curves(smoke_cfg, tmp_path):
+    from trainpipe.artifacts import Layout
+    from trainpipe.evaluation.curves import stage_curves
+    from trainpipe.pipeline import run_stage
+
+    cfg = smoke_cfg("sft.max_steps=4", "sft.logging_steps=1", "sft.save_steps=2")
+    run_stage(cfg, "collect")
+    run_stage(cfg, "sft")
+    assert [s for s, _ in stage_curves(Layout(tmp_path))["sft"]["loss"]] == [1, 2, 3, 4]
+    run_stage(smoke_cfg("sft.max_steps=2", "sft.logging_steps=1", "sft.save_steps=2"), "sft", force=True)
+    assert [s for s, _ in stage_curves(Layout(tmp_path))["sft"]["loss"]] == [1, 2]  # not the old run's tail

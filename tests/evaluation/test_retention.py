@@ -1,13 +1,10 @@
-"""Built-in retention items, their dev/test split, and their selection by the base model's results."""
+"""Built-in retention items, their dev/test split, and the kept/gained counts against base."""
 import re
 from collections import Counter
 
-import pytest
-from scipy.stats import beta
-
 from trainpipe.evaluation.checks import CHECKS, score_item
 from trainpipe.evaluation.retention import (
-    DEV_FRACTION, candidate_items, category, kept_indices, part_of, per_category, split_parts, subset_result,
+    DEV_FRACTION, candidate_items, category, kept_and_gained, part_of, per_category, retention_notes, split_parts,
 )
 from trainpipe.evaluation.retention_items import CATEGORIES
 from trainpipe.evaluation.runner import item_messages, summarize_items
@@ -63,27 +60,32 @@ def test_dev_test_split_is_a_stable_hash_of_the_id():
     assert part_of("retention-fact-capital-france") == part_of("retention-fact-capital-france")
 
 
-def test_kept_indices_are_the_fully_correct_items():
-    assert kept_indices([1.0, 0.0, 1.0, 0.5, 1.0]) == [0, 2, 4]
-    assert kept_indices([0.0, 0.0]) == []
-
-
-def test_per_category_counts_kept_of_all():
+def test_per_category_counts_right_of_all():
     items = [{"id": "retention-fact-a-x"}, {"id": "retention-fact-b-y"}, {"id": "retention-chat-c-z"}]
     assert per_category(items, items[1:]) == "fact 1/2, chat 1/1"
 
 
-def _record(i, score, tokens):
-    return {"id": f"r{i}", "score": score, "samples": 1, "correct": int(score), "tokens": tokens, "format_ok": None}
+def _record(i, score):
+    return {"id": f"retention-fact-t-{i}", "score": score, "samples": 1, "correct": int(score), "tokens": 3,
+            "format_ok": None}
 
 
-def test_subset_result_recomputes_statistics_on_the_kept_items():
-    records = [_record(0, 1.0, 4), _record(1, 0.0, 10), _record(2, 1.0, 2), _record(3, 1.0, 6)]
-    full = {**summarize_items(records, 0.8), "examples": [{"id": "r0"}, {"id": "r1"}], "seconds": 3.0}
-    sub = subset_result(full, [0, 2, 3], 0.8)
-    assert sub["n"] == 3 and sub["mean"] == 1.0 and sub["successes"] == 3.0
-    assert sub["lo"] == pytest.approx(beta.ppf(0.1, 3.5, 0.5)) and sub["hi"] == 1.0
-    assert sub["mean_completion_tokens"] == 4.0  # (4 + 2 + 6) / 3
-    assert sub["pass_at"] == {"1": 1.0}
-    assert [e["id"] for e in sub["examples"]] == ["r0"] and sub["seconds"] == 3.0
-    assert full["n"] == 4 and full["mean"] == 0.75  # the full result is left as it was
+def _result(scores):
+    return {**summarize_items([_record(i, s) for i, s in enumerate(scores)], 0.8), "kind": "task"}
+
+
+def test_kept_and_gained_count_both_sides_of_the_paired_test():
+    base, model = _result([1, 1, 1, 0, 0, 0.5]), _result([1, 0, 1, 1, 0, 1])
+    assert kept_and_gained(model, base) == (2, 3, 2, 3)  # items 0, 2 kept; items 3, 5 (0.5 is wrong) gained
+    assert kept_and_gained(base, base) == (3, 3, 0, 3)
+
+
+def test_retention_notes_name_each_model_and_suite():
+    from trainpipe.evaluation.suites import Suite
+
+    suite = Suite("retention_test", "task", [{"id": _record(i, 0)["id"]} for i in range(6)], group="retention")
+    results = {"base": {"retention_test": _result([1, 1, 1, 0, 0, 0])},
+               "sft": {"retention_test": _result([1, 0, 1, 1, 1, 0])}}
+    assert retention_notes(results, [suite]) == [
+        "retention Q&A: 6 built-in everyday prompts (retention_test 6); base answers 3 correctly (fact 3/6)",
+        "sft on retention_test: keeps 2 of the 3 items base answers correctly and answers 2 of the 3 it gets wrong"]

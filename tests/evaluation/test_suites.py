@@ -6,9 +6,9 @@ import pytest
 
 from trainpipe.errors import DataError, UserError
 from trainpipe.evaluation import general_text
-from trainpipe.evaluation.retention import part_of
+from trainpipe.evaluation.retention import candidate_items, part_of
 from trainpipe.evaluation.suites import (
-    RETENTION, Suite, file_suites, generation_settings, load_suites, retention_candidates, retention_suites,
+    RETENTION, Suite, file_suites, generation_settings, load_suites, retention_suites,
     text_suites,
 )
 
@@ -141,22 +141,19 @@ def test_load_suites_checks_sampling_names_and_missing_prompts(smoke_cfg, tmp_pa
         load_suites(cfg, tmp_path)
 
 
-def test_retention_candidates_are_greedy(smoke_cfg):
-    suite = retention_candidates(smoke_cfg("evaluate.temperature=0.9", "evaluate.retention_max_new_tokens=12"))
-    assert suite.settings == {"max_new_tokens": 12, "temperature": 0.0, "samples": 1, "seed": 0}
-
-
-def test_retention_suites_split_the_kept_items_into_dev_and_test(smoke_cfg):
-    cfg = smoke_cfg("evaluate.retention_max_new_tokens=12")
-    kept = retention_candidates(cfg).items[::3]
-    dev, test = retention_suites(cfg, kept)
+def test_retention_suites_are_greedy_and_split_every_builtin_item_into_dev_and_test(smoke_cfg):
+    cfg = smoke_cfg("evaluate.temperature=0.9", "evaluate.retention_max_new_tokens=12")
+    dev, test = retention_suites(cfg)
     assert [(s.name, s.kind, s.group, s.part) for s in (dev, test)] == [
         ("retention_dev", "task", RETENTION, "dev"), ("retention_test", "task", RETENTION, "test")]
-    assert dev.items == [i for i in kept if part_of(i["id"]) == "dev"]
-    assert test.items == [i for i in kept if part_of(i["id"]) == "test"]
-    assert dev.settings == test.settings == retention_candidates(cfg).settings
-    # Dropping an item from the kept set never moves another one between the parts.
-    assert retention_suites(cfg, kept[1:])[1].items == [i for i in test.items if i != kept[0]]
-    only_test = [i for i in kept if part_of(i["id"]) == "test"][:2]
+    assert dev.settings == test.settings == {"max_new_tokens": 12, "temperature": 0.0, "samples": 1, "seed": 0}
+    everything = candidate_items()
+    assert dev.items == [i for i in everything if part_of(i["id"]) == "dev"]
+    assert test.items == [i for i in everything if part_of(i["id"]) == "test"]
+    # Dropping an item never moves another one between the parts.
+    some = everything[::3]
+    assert retention_suites(cfg, some[1:])[1].items == [i for i in retention_suites(cfg, some)[1].items
+                                                        if i != some[0]]
+    only_test = [i for i in everything if part_of(i["id"]) == "test"][:2]
     assert [s.name for s in retention_suites(cfg, only_test)] == ["retention_test"]
     assert retention_suites(cfg, []) == []

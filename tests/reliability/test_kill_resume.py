@@ -129,3 +129,22 @@ def test_changed_config_refuses_to_resume_via_cli_and_force_starts_fresh(smoke_c
     assert manifest["fingerprint"] != old_fp and manifest["metrics"]["resumed_from"] is None
     assert manifest["metrics"]["steps"] == 2
     assert json.loads((ckpts / "owner.json").read_text())["fingerprint"] == manifest["fingerprint"]
+
+
+def test_resume_path_is_checked_against_the_config_and_resolved_under_the_checkpoint_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "checkpoints" / "sft"
+    (folder / "checkpoint-4").mkdir(parents=True)
+    (folder / "checkpoint-4" / checkpoints.MARKER).write_text("")
+    artifacts.write_json_atomic(folder / checkpoints.OWNER, {"fingerprint": "old"})
+    monkeypatch.chdir(tmp_path / "checkpoints")  # a working directory where neither relative form resolves
+    for given in ("checkpoint-4", "checkpoints/sft/checkpoint-4", str(folder / "checkpoint-4")):
+        with pytest.raises(checkpoints.UserError, match=f"resume={given}: .* another config or data "
+                                                        r"\(fingerprint old, now new\).*--force"):
+            checkpoints.prepare_resume(folder, given, "new", None, False)
+    assert checkpoints.prepare_resume(folder, "checkpoint-4", "old", None, False) == str(folder / "checkpoint-4")
+    # --force trains on it, and the folder's owner now names the config whose checkpoints will land there.
+    got = checkpoints.prepare_resume(folder, "checkpoints/sft/checkpoint-4", "new", None, True)
+    assert got == str(folder / "checkpoint-4")
+    assert json.loads((folder / checkpoints.OWNER).read_text()) == {"fingerprint": "new"}
+    with pytest.raises(checkpoints.UserError, match="checkpoint-9 is not a complete checkpoint directory"):
+        checkpoints.prepare_resume(folder, "checkpoint-9", "new", None, False)

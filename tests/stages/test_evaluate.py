@@ -13,6 +13,7 @@ from trainpipe.evaluation import general_text, runner
 from trainpipe.evaluation.checks import CHECKS
 from trainpipe.evaluation.generate import Completion
 from trainpipe.evaluation.retention import candidate_items, part_of
+from trainpipe.evaluation.suites import retention_suites
 from trainpipe.pipeline import run_stage
 
 from conftest import REPO
@@ -62,24 +63,30 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     assert {"metrics.json", "report.md", "accuracy.png", "training_curves.png", "manifest.json"} <= {
         p.name for p in out.iterdir()}
     text = ["retention_text_dev", "retention_text_test"]
-    assert calls == [("base", ["arithmetic", "sat", *text, "retention_candidates"]),
-                     ("sft", ["arithmetic", "sat", *text]), ("mine", ["arithmetic", "sat", *text])]
+    every = ["arithmetic", "sat", "retention_dev", "retention_test", *text]
+    assert calls == [("base", every), ("sft", every), ("mine", every)]
     metrics = json.loads((out / "metrics.json").read_text())
+    dev, test = retention_suites(cfg)
+    dev, test = dev.items, test.items
     assert metrics["schema_version"] == 2
     assert [(m["name"], m["role"]) for m in metrics["models"]] == [("base", "base"), ("sft", "candidate"),
                                                                    ("mine", "extra")]
     assert [(s["name"], s["kind"], s["group"], s["n"]) for s in metrics["suites"]] == [
-        ("arithmetic", "task", "task", 4), ("sat", "task", "task", 4), ("retention_text_dev", "text", "retention", 4),
-        ("retention_text_test", "text", "retention", 4)]
+        ("arithmetic", "task", "task", 4), ("sat", "task", "task", 4),
+        ("retention_dev", "task", "retention", len(dev)), ("retention_test", "task", "retention", len(test)),
+        ("retention_text_dev", "text", "retention", 4), ("retention_text_test", "text", "retention", 4)]
     for model in ("base", "sft", "mine"):
         arith = metrics["results"][model]["arithmetic"]
         assert arith["n"] == 4 and 0 <= arith["lo"] <= arith["mean"] <= arith["hi"] <= 1
         assert 0 <= arith["mean_completion_tokens"] <= 4
         assert metrics["results"][model]["retention_text_test"]["perplexity"] > 1
-    # A random model answers none of the everyday prompts, so there is no retention Q&A suite to keep.
-    note = metrics["notes"][0]
-    assert f"answers 0 of {len(candidate_items())} built-in everyday prompts correctly (instruct 0/" in note
-    assert metrics["notes"][0].endswith("so there is no retention Q&A suite")
+    # Every built-in everyday prompt is in, though a random model answers none of them.
+    notes = [n for n in metrics["notes"] if n.startswith("retention Q&A") or " on retention_" in n]
+    assert notes[0].startswith(f"retention Q&A: {len(candidate_items())} built-in everyday prompts (retention_dev "
+                               f"{len(dev)}, retention_test {len(test)}); base answers 0 correctly (instruct 0/")
+    assert notes[1] == f"sft on retention_dev: keeps 0 of the 0 items base answers correctly and answers 0 of the " \
+                       f"{len(dev)} it gets wrong"
+    assert len(notes) == 1 + 2 * 2  # sft and mine, dev and test
     # No cpt data was collected, so the perplexity suite reads the built-in general prose, and says so.
     dev_docs = sum(part_of(i["id"]) == "dev" for i in general_text.items())
     text_note = (f"retention_text_dev: 4 of {dev_docs} (evaluate.max_examples) built-in general-prose passages "
@@ -92,7 +99,7 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     report = (out / "report.md").read_text()
     assert "| sft | sat |" in report and "### sft vs base (candidate vs base)" in report
     assert f"- {text_note}" in report
-    assert len(list((out / "cache").glob("*.json"))) == 3 * 4 + 1  # + base on the retention candidates
+    assert len(list((out / "cache").glob("*.json"))) == 3 * 6
 
     calls.clear()
     _publish_model(tmp_path, "sft", 3)  # a retrained sft: only it is generated again
@@ -125,9 +132,10 @@ def test_gate_stops_a_model_that_lost_to_base(smoke_cfg, tmp_path, monkeypatch):
     metrics = json.loads((out / "metrics.json").read_text())
     sizes = {s["name"]: s["n"] for s in metrics["suites"]}
     dev = [i for i in candidate_items() if part_of(i["id"]) == "dev"]
-    # Base answered every built-in prompt: all of them are kept, split by the stable hash of their ids.
+    # Every built-in prompt is in, split by the stable hash of its id.
     assert (sizes["retention_dev"], sizes["retention_test"]) == (len(dev), len(candidate_items()) - len(dev))
-    assert f"those form the retention Q&A suites: dev {len(dev)} (retention_dev) / test " in metrics["notes"][0]
+    assert f"sft on retention_dev: keeps 0 of the {len(dev)} items base answers correctly" in " ".join(
+        metrics["notes"])
     for part in ("retention_dev", "retention_test"):
         assert metrics["results"]["base"][part]["mean"] == 1.0
         assert metrics["results"]["sft"][part]["mean"] == 0.0

@@ -17,7 +17,7 @@ def _words(text: str) -> set[tuple[str, ...]]:
 
 def test_builtin_pool_is_large_distinct_and_disjoint_from_retention():
     pool = replay.builtin_prompts()
-    assert len(pool) == len(set(pool)) == 720
+    assert len(pool) == len(set(pool)) == 1200
     retention = set().union(*(_words(it["prompt"]) for it in candidate_items()))
     shared = [p for p in pool if _words(p) & retention]
     assert shared == []
@@ -122,3 +122,56 @@ def test_replay_kl_needs_lora(smoke_cfg, worded_answers):
     run_stage(cfg, "collect")
     with pytest.raises(UserError, match="sft.replay.kl_weight > 0 needs sft.lora.enabled=true"):
         run_stage(cfg, "sft")
+
+
+def test_replay_ce_off_needs_the_kl_term(smoke_cfg, worded_answers):
+    cfg = smoke_cfg("sft.max_steps=1", "sft.replay.ratio=0.5", "sft.replay.ce=false")
+    run_stage(cfg, "collect")
+    with pytest.raises(UserError, match="sft.replay.ce=false trains replay answers by the KL term alone"):
+        run_stage(cfg, "sft")
+    assert worded_answers == []  # refused before any generation
+
+
+def _encoded(tokenizer, question, answer):
+    from trainpipe.training.chat_encode import encode_chat
+
+    enc = encode_chat(tokenizer, [{"role": "user", "content": question}, {"role": "assistant", "content": answer}])
+    return {"input_ids": list(enc.input_ids), "labels": list(enc.labels)}
+
+
+def test_kl_only_replay_rows_are_out_of_the_ce_and_in_the_kl(tokenizer, tmp_path):
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from trl import SFTConfig as TrlSFTConfig
+
+    from trainpipe.models.load import build_tiny_random
+    from trainpipe.training.chat_encode import IGNORE
+    from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
+
+    task = _encoded(tokenizer, "What is 2 + 2?", "tens: 0 + 0 = 0\nAnswer: 4")
+    rep = _encoded(tokenizer, "Write one sentence about owls.", "Owls hunt at night and see well in the dark.")
+    args = TrlSFTConfig(output_dir=str(tmp_path), use_cpu=True, report_to=[], max_length=None, bf16=False,
+                        remove_unused_columns=False, per_device_train_batch_size=2, max_steps=1, save_strategy="no")
+    trainer = TrainpipeSFTTrainer(
+        model=build_tiny_random(tokenizer, seed=0), args=args, train_dataset=Dataset.from_list([task, rep]),
+        processing_class=tokenizer, data_collator=WeightedCollator(pad_token_id=0), replay_kl=1.0,
+        peft_config=LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM"))
+    collate, model = trainer.data_collator, trainer.model.train()
+
+    def loss(*examples):
+        return trainer.compute_loss(model, collate([dict(e) for e in examples])).item()
+
+    batch = collate([{**task, "replay": 0}, {**rep, "replay": 2}])
+    assert (batch["labels"][1] == IGNORE).all()  # no CE on the KL-only row...
+    assert torch.equal(batch["replay_labels"][1], collate([{**rep, "replay": 1}])["labels"][0])  # ...its KL positions
+    assert torch.equal(batch["labels"][0], batch["replay_labels"][0])
+    # A fresh adapter leaves the model equal to the start model: the KL is 0, so the task row's CE is all that is left.
+    assert loss({**task, "replay": 0}, {**rep, "replay": 2}) == pytest.approx(loss({**task, "replay": 0}), rel=1e-5)
+    with_ce = loss({**task, "replay": 0}, {**rep, "replay": 1})
+    assert with_ce != pytest.approx(loss({**task, "replay": 0}), rel=1e-3)  # flag 1 also trains the replay CE
+    # After a step away from the start model, the KL-only row adds a positive KL.
+    for p in model.parameters():
+        if p.requires_grad:
+            p.data.add_(0.05 * torch.randn_like(p))
+    assert loss({**task, "replay": 0}, {**rep, "replay": 2}) > loss({**task, "replay": 0}) + 1e-6

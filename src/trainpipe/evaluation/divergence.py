@@ -65,7 +65,8 @@ def add_kl_to_base(cfg, folder: Path, models: dict[str, tuple[Path, str]], suite
     from trainpipe import artifacts
     from trainpipe.evaluation.cache import ResultCache
 
-    cache = ResultCache(folder, {"backend": cfg.evaluate.backend, "dtype": cfg.model.dtype})
+    from trainpipe.training.hardware import model_dtype  # the resolved dtype: 'auto' differs by machine
+    cache = ResultCache(folder, {"backend": cfg.evaluate.backend, "dtype": str(model_dtype(cfg.model.dtype))})
     base_path, base_fp = models["base"]
     held_out = [s for s in suites if s.kind == "task" and s.group in HELD_OUT]
     base = None

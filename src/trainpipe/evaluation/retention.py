@@ -1,6 +1,8 @@
-"""Retention suites: built-in everyday prompts with checkable answers (evaluation/retention_items.py), narrowed to
-those the base model gets right and split into a dev part (the only part automatic choices may look at) and a test
-part (only reported). Deterministic and offline; the selection comes from base's cached results."""
+"""Retention suites: built-in everyday prompts with checkable answers (evaluation/retention_items.py), split into a
+dev part (the only part automatic choices may look at) and a test part (only reported). Every item stays in, right
+or wrong for base: the paired test then weighs items a model gets newly wrong against items it gets newly right.
+Suites of only the items base gets right could only get worse (any change to the weights flips some borderline
+answers, and none could flip the other way), so they would call every change a loss. Deterministic and offline."""
 from __future__ import annotations
 
 from collections import Counter
@@ -37,24 +39,39 @@ def split_parts(items: list[dict]) -> dict[str, list[dict]]:
     return parts
 
 
-def kept_indices(scores: list[float]) -> list[int]:
-    """Items the base model answered fully correctly (greedy, so its result is reproducible)."""
-    return [i for i, s in enumerate(scores) if s >= 1.0]
-
-
-def per_category(items: list[dict], kept: list[dict]) -> str:
+def per_category(items: list[dict], right: list[dict]) -> str:
     """"instruct 60/90, format 40/70, ..." in the categories' order."""
     from trainpipe.evaluation.retention_items import CATEGORIES
 
-    total, right = Counter(category(i["id"]) for i in items), Counter(category(i["id"]) for i in kept)
-    return ", ".join(f"{c} {right[c]}/{total[c]}" for c in CATEGORIES if total[c])
+    total, got = Counter(category(i["id"]) for i in items), Counter(category(i["id"]) for i in right)
+    return ", ".join(f"{c} {got[c]}/{total[c]}" for c in CATEGORIES if total[c])
 
 
-def subset_result(result: dict, indices: list[int], level: float) -> dict:
-    """A model's task result restricted to some items, recomputed from its per-item records."""
-    from trainpipe.evaluation.runner import summarize_items
+def kept_and_gained(result: dict, base: dict) -> tuple[int, int, int, int]:
+    """(kept, base_right, gained, base_wrong): of the items base answers fully correctly, how many `result` still
+    does; of the others, how many it now does. Items are matched by id."""
+    right = {it["id"] for it in base["items"] if it["score"] >= 1.0}
+    now = {it["id"] for it in result["items"] if it["score"] >= 1.0}
+    wrong = {it["id"] for it in base["items"]} - right
+    return len(right & now), len(right), len(wrong & now), len(wrong)
 
-    items = [result["items"][i] for i in indices]
-    keep = {it["id"] for it in items}
-    return {**result, **summarize_items(items, level),
-            "examples": [e for e in result.get("examples", []) if e["id"] in keep]}
+
+def retention_notes(results: dict[str, dict[str, dict]], suites) -> list[str]:
+    """For the report: what base answers per category, then per model and retention Q&A suite the items kept and
+    gained against base (the paired test's two sides, in words)."""
+    qa = [s for s in suites if s.group == "retention" and s.kind == "task"]
+    if not qa or "base" not in results:
+        return []
+    items = [i for s in qa for i in s.items]
+    right = [it for s in qa for it in results["base"][s.name]["items"] if it["score"] >= 1.0]
+    notes = [f"retention Q&A: {len(items)} built-in everyday prompts ("
+             + ", ".join(f"{s.name} {len(s.items)}" for s in qa)
+             + f"); base answers {len(right)} correctly ({per_category(items, right)})"]
+    for model, found in results.items():
+        if model == "base":
+            continue
+        for s in qa:
+            kept, was, gained, wrong = kept_and_gained(found[s.name], results["base"][s.name])
+            notes.append(f"{model} on {s.name}: keeps {kept} of the {was} items base answers correctly and "
+                         f"answers {gained} of the {wrong} it gets wrong")
+    return notes

@@ -10,12 +10,11 @@ from trainpipe.config import Config
 from trainpipe.errors import UserError
 
 RETENTION = "retention"  # the group of the retention suites below (the gate checks every suite in it)
-# Built-in Q&A the base model answers correctly, and general text (cpt eval split or built-in passages) scored by
-# perplexity; each split by a stable hash of the item id into a dev part (the only part automatic choices such as
-# checkpoint selection may look at) and a test part (only reported).
+# Built-in everyday Q&A (every item, right or wrong for base: evaluation/retention.py says why), and general text
+# (cpt eval split or built-in passages) scored by perplexity; each split by a stable hash of the item id into a dev
+# part (the only part automatic choices such as checkpoint selection may look at) and a test part (only reported).
 RETENTION_DEV, RETENTION_TEST = "retention_dev", "retention_test"
 RETENTION_TEXT_DEV, RETENTION_TEXT_TEST = "retention_text_dev", "retention_text_test"
-CANDIDATES = "retention_candidates"  # every built-in item; only base runs it, to choose the retention Q&A
 SAMPLING_KEYS = ("temperature", "samples", "max_new_tokens")
 MIN_TEXT_DOCS = 2  # a perplexity interval needs a spread estimate
 
@@ -145,23 +144,18 @@ def _count(cap: int, total: int) -> str:
 
 
 def retention_settings(cfg: Config) -> dict:
-    # Always greedy: the selection must be reproducible, or base would "lose" items it was chosen for.
+    # Always greedy: every model's answer is then reproducible, so a paired difference is the model's, not chance's.
     return {"max_new_tokens": cfg.evaluate.retention_max_new_tokens, "temperature": 0.0, "samples": 1, "seed": 0}
 
 
-def retention_candidates(cfg: Config) -> Suite:
-    from trainpipe.evaluation.retention import candidate_items
-
-    return Suite(CANDIDATES, "task", candidate_items(), retention_settings(cfg), RETENTION)
-
-
-def retention_suites(cfg: Config, items: list[dict]) -> list[Suite]:
-    """The kept items as a dev and a test suite (a part with no items is left out)."""
-    from trainpipe.evaluation.retention import split_parts
+def retention_suites(cfg: Config, items: list[dict] | None = None) -> list[Suite]:
+    """The built-in retention items (or `items`) as a dev and a test suite (a part with no items is left out)."""
+    from trainpipe.evaluation.retention import candidate_items, split_parts
 
     names = {"dev": RETENTION_DEV, "test": RETENTION_TEST}
-    return [Suite(names[part], "task", found, retention_settings(cfg), RETENTION, part=part)
-            for part, found in split_parts(items).items() if found]
+    found = candidate_items() if items is None else items
+    return [Suite(names[part], "task", got, retention_settings(cfg), RETENTION, part=part)
+            for part, got in split_parts(found).items() if got]
 
 
 def _held_out(collect_dir: Path, use: str):

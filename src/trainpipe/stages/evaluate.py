@@ -22,25 +22,22 @@ def run(cfg: Config, io: StageIO) -> dict:
     from trainpipe.evaluation.divergence import add_kl_to_base
     from trainpipe.evaluation.environment_suite import layout_notes
     from trainpipe.evaluation.report import build_metrics, compact, write_report
-    from trainpipe.evaluation.suites import RETENTION, load_suites, retention_candidates
+    from trainpipe.evaluation.retention import retention_notes
+    from trainpipe.evaluation.suites import RETENTION, load_suites, retention_suites
 
     ev = cfg.evaluate
     _check_settings(cfg)
     models = model_list(cfg, io)
-    cache = ResultCache(io.logs / "cache", {"backend": ev.backend, "dtype": cfg.model.dtype})
+    from trainpipe.training.hardware import model_dtype  # the resolved dtype: 'auto' differs by machine
+    cache = ResultCache(io.logs / "cache", {"backend": ev.backend, "dtype": str(model_dtype(cfg.model.dtype))})
     suites = load_suites(cfg, io.upstream["collect"])
     notes = layout_notes(suites, io.upstream["collect"])
-    if ev.retention:
-        # Base runs the candidates with its other suites (one model load), then they choose the retention suites.
-        candidates = retention_candidates(cfg)
-        base_results = _evaluate_cached(cfg, cache, "base", *models["base"], suites + [candidates])
-        retention, note = _select_retention(cfg, cache, models["base"][1], candidates, base_results)
-        # Stable sort: config order within a group, the retention Q&A (dev, test) before the text suites.
-        suites = sorted(suites + retention, key=lambda s: (s.group == RETENTION, s.kind == "text"))
-        notes.append(note)
+    if ev.retention:  # stable sort: config order within a group, the retention Q&A (dev, test) before the text
+        suites = sorted(suites + retention_suites(cfg), key=lambda s: (s.group == RETENTION, s.kind == "text"))
     notes += [s.note for s in suites if s.note]  # e.g. where the retention text came from
     results = {name: _evaluate_cached(cfg, cache, name, path, fp, suites) for name, (path, fp) in models.items()}
     add_kl_to_base(cfg, io.logs / "cache" / "kl_to_base", models, suites, results)  # a forgetting predictor
+    notes += retention_notes(results, suites)
     chain = [m for m in ("base", *MODEL_CHAIN) if m in models]
     extras = [m for m in models if m not in chain]
     comparisons = compare_models(results, chain, extras, ev.gate_margin)
@@ -107,28 +104,6 @@ def _evaluate_cached(cfg: Config, cache, name: str, path: Path, model_fp: str, s
             cache.put(model_fp, suite, fresh[suite.name])
             out[suite.name] = fresh[suite.name]
     return {s.name: out[s.name] for s in suites}
-
-
-def _select_retention(cfg: Config, cache, base_fp: str, candidates, base_results: dict):
-    """The retention suites are the candidates base answers correctly, split into dev and test; base's result on
-    each is its candidate result restricted to them, stored in the cache so base is never rerun for them."""
-    from trainpipe.evaluation.retention import kept_indices, per_category, subset_result
-    from trainpipe.evaluation.suites import retention_suites
-
-    found = base_results.pop(candidates.name)
-    keep = kept_indices([it["score"] for it in found["items"]])
-    suites = retention_suites(cfg, [candidates.items[i] for i in keep])
-    position = {item["id"]: i for i, item in enumerate(candidates.items)}
-    for suite in suites:
-        if cache.get(base_fp, suite) is None:
-            indices = [position[item["id"]] for item in suite.items]
-            cache.put(base_fp, suite, subset_result(found, indices, cfg.evaluate.level))
-    kept = [candidates.items[i] for i in keep]
-    parts = " / ".join(f"{s.part} {len(s.items)} ({s.name})" for s in suites)
-    note = (f"retention: the base model answers {len(keep)} of {len(candidates.items)} built-in everyday prompts "
-            f"correctly ({per_category(candidates.items, kept)}); "
-            + (f"those form the retention Q&A suites: {parts}" if suites else "so there is no retention Q&A suite"))
-    return suites, note
 
 
 def _plots(cfg: Config, io: StageIO, results: dict) -> list[str]:

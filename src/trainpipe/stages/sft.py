@@ -70,6 +70,8 @@ def _with_replay(cfg: Config, io: StageIO, tokenizer, examples: list[dict], n_re
     rcfg = cfg.sft.replay
     if rcfg.ratio < 0:
         raise UserError(f"sft.replay.ratio: expected a number >= 0; got {rcfg.ratio}")
+    if not rcfg.ce and rcfg.kl_weight <= 0:
+        raise UserError("sft.replay.ce=false trains replay answers by the KL term alone; set sft.replay.kl_weight > 0")
     if rcfg.kl_weight > 0 and (not cfg.sft.lora.enabled or cfg.sft.packing):  # checked before minutes of generation
         raise UserError("sft.replay.kl_weight > 0 needs sft.lora.enabled=true (the starting model is the model "
                         "with its adapter off) and sft.packing=false (the KL is taken per row)")
@@ -81,7 +83,8 @@ def _with_replay(cfg: Config, io: StageIO, tokenizer, examples: list[dict], n_re
     extra = replay.replay_examples(convs, tokenizer, cfg.data.max_length, examples)
     log.info("sft: %d replay examples mixed into %d task examples", len(extra), len(examples))
     if rcfg.kl_weight > 0:  # the trainer takes the KL on rows flagged as replay
-        return [{**e, "replay": 0} for e in examples] + [{**e, "replay": 1} for e in extra], len(extra)
+        flag = 1 if rcfg.ce else 2  # 2: the collator masks the CE labels, the KL still sees the answer tokens
+        return [{**e, "replay": 0} for e in examples] + [{**e, "replay": flag} for e in extra], len(extra)
     return examples + extra, len(extra)
 
 

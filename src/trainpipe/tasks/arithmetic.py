@@ -63,9 +63,12 @@ def _reduce_once(expr: Expr) -> Expr:
 def place_steps(op: str, a: int, b: int) -> list[str]:
     """Tens and ones worked separately for + and - of operands in [0, 99], then joined: "tens: 50 + 40 = 90",
     "ones: 4 + 1 = 5", "90 + 5 = 95". Each step copies digits in reading order and does one single-digit
-    operation, which a small model gets right far more often than a whole two-digit sum; empty otherwise."""
+    operation, which a small model gets right far more often than a whole two-digit sum; a difference below zero is
+    worked as the positive one, whose sign the next line adds. Empty for other operations and operands."""
     if op not in "+-" or not (0 <= a <= 99 and 0 <= b <= 99):
         return []
+    if op == "-" and a < b:  # a negative result: the positive difference first ("flip: 78 - 65"), then the sign
+        return [f"flip: {b} - {a}", *place_steps("-", b, a)]
     apply = _APPLY[op]
     tens, ones = apply(a // 10 * 10, b // 10 * 10), apply(a % 10, b % 10)
     joined = f"{tens} - {-ones}" if ones < 0 else f"{tens} + {ones}"

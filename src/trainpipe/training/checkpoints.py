@@ -74,12 +74,7 @@ def prepare_resume(ckpt_dir: Path, resume: str, fingerprint: str, published_fp: 
     """Decide what to resume from: a checkpoint path, or None to start fresh (clearing old state)."""
     ckpt_dir = Path(ckpt_dir)
     if resume not in ("auto", "never"):
-        path = Path(resume)
-        # Outside trainpipe (no owner file beside it) an HF checkpoint has no marker; inside, it must have one.
-        ours = (path.parent / OWNER).exists()
-        if not (path / MARKER).exists() and (ours or not (path / "trainer_state.json").exists()):
-            raise UserError(f"resume={resume}: not a complete checkpoint directory")
-        return str(path)
+        return _given_checkpoint(ckpt_dir, resume, fingerprint, force)
     owner = _read_owner(ckpt_dir)
     has_state = bool(list_checkpoints(ckpt_dir))
     finished = owner is not None and owner == published_fp  # the checkpoints of the run already published
@@ -96,6 +91,32 @@ def prepare_resume(ckpt_dir: Path, resume: str, fingerprint: str, published_fp: 
     if latest is not None:
         log.info("resuming from %s", latest)
     return str(latest) if latest else None
+
+
+def resolve_checkpoint_path(ckpt_dir: Path, resume: str) -> Path:
+    """An absolute path as given; a relative one under the stage's checkpoint folder ("checkpoint-40"), else
+    under the run's root (`paths.root`, two levels up: "checkpoints/sft/checkpoint-40"), never the working dir."""
+    path = Path(resume).expanduser()
+    if path.is_absolute():
+        return path
+    inside = ckpt_dir / path
+    return inside if inside.exists() else ckpt_dir.parent.parent / path
+
+
+def _given_checkpoint(ckpt_dir: Path, resume: str, fingerprint: str, force: bool) -> str:
+    """resume=PATH: a complete checkpoint, of this config unless --force. Outside trainpipe (no owner file beside
+    it) an HF checkpoint has no marker and no fingerprint; inside, it must have both."""
+    path = resolve_checkpoint_path(ckpt_dir, resume)
+    ours = (path.parent / OWNER).exists()
+    if not (path / MARKER).exists() and (ours or not (path / "trainer_state.json").exists()):
+        raise UserError(f"resume={resume}: {path} is not a complete checkpoint directory")
+    owner = _read_owner(path.parent) if ours else None
+    if ours and owner != fingerprint and not force:
+        raise UserError(f"resume={resume}: {path} is a checkpoint of another config or data (fingerprint {owner}, "
+                        f"now {fingerprint}); restore that config, or rerun with --force to train on it anyway")
+    if path.parent.resolve() == ckpt_dir.resolve():  # new checkpoints land beside it: they belong to this config
+        artifacts.write_json_atomic(ckpt_dir / OWNER, {"fingerprint": fingerprint})
+    return str(path)
 
 
 def _read_owner(ckpt_dir: Path) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def train(trainer, tc: TrainConfig, io, force: bool = False) -> dict:
     with checkpoints.locked(io.checkpoints, io.name) if acc.is_main_process else contextlib.nullcontext():
         resume = _on_main_then_shared(acc, lambda: checkpoints.prepare_resume(
             io.checkpoints, tc.resume, io.fingerprint, (published or {}).get("fingerprint"), force))
+        if resume is None and acc.is_main_process:  # a fresh start starts fresh curves; a resumed run continues them
+            shutil.rmtree(io.logs / "tensorboard", ignore_errors=True)
         trainer.add_callback(checkpoints.CompleteMarker(tc.save_total_limit))
         trainer.add_callback(checkpoints.FinishGuard())
         started = time.time()

@@ -35,8 +35,10 @@ def training_precision(choice: str) -> str:
 
 
 def model_dtype(choice: str) -> torch.dtype:
+    """The dtype inference loads a model in (evaluation, replay answers): 'auto' is bf16 where the hardware
+    computes it natively (a CUDA GPU with bf16, an AVX512-BF16/AMX CPU: about 2x faster generation there), else fp32."""
     if choice == "auto":
-        return torch.bfloat16 if torch.cuda.is_available() and bf16_ok() else torch.float32
+        return torch.bfloat16 if bf16_ok() else torch.float32
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[choice]
 
 

@@ -43,6 +43,16 @@ _TEMPLATES = (
     "What is a good question to ask about {topic}?",
     "List three words that remind you of {topic}.",
     "Write a friendly greeting card message that mentions {topic}.",
+    # Short answers under an instruction, in the forms everyday Q&A takes (one word, a number, a list, JSON,
+    # yes/no), phrased unlike any retention item so the two stay disjoint.
+    "Name one thing you might see at {topic}. Reply in a single word.",
+    "Is {topic} usually loud or quiet? Reply in a single word.",
+    "Give me one word that describes {topic}, and nothing else.",
+    "On a scale from 1 to 10, how relaxing is {topic}? Respond with only a number.",
+    "Write the phrase '{topic}' in capital letters.",
+    "Give two words related to {topic} as a JSON list.",
+    "Does {topic} happen indoors? Reply yes or no, then explain in one sentence.",
+    "Name two things related to {topic}, separated by a semicolon.",
 )
 
 
@@ -113,7 +123,9 @@ def answer(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size
 def replay_conversations(rcfg, model_dir: Path, model_fp: str, n: int, cache_dir: Path, mcfg) -> list[dict]:
     """n replay conversations (fewer when the model answered some with nothing), generated once per
     (model, settings) and cached as JSON lines written atomically."""
-    key = artifacts.fingerprint(model_fp, rcfg.pool, n, rcfg.max_new_tokens, rcfg.seed)
+    from trainpipe.training.hardware import model_dtype
+
+    key = artifacts.fingerprint(model_fp, rcfg.pool, n, rcfg.max_new_tokens, rcfg.seed, str(model_dtype(mcfg.dtype)))
     path = cache_dir / f"replay-{key}.jsonl"
     if path.is_file():
         log.info("replay: %s (cached)", path)

@@ -22,7 +22,9 @@ log = logging.getLogger("trainpipe.training")
 
 @dataclass
 class WeightedCollator(DataCollatorForLanguageModeling):
-    """TRL's collator plus a `token_weights` tensor padded (or flattened) exactly like the labels."""
+    """TRL's collator plus a `token_weights` tensor padded (or flattened) exactly like the labels, and for
+    replay (`replay` per example: 0 task, 1 replay, 2 replay trained by the KL term only) the flags and the
+    unmasked `replay_labels`; the CE labels of KL-only rows are masked, so the CE's token count leaves them out."""
 
     def torch_call(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
         replay = torch.tensor([e.pop("replay") for e in examples]) if "replay" in examples[0] else None
@@ -38,7 +40,8 @@ class WeightedCollator(DataCollatorForLanguageModeling):
                 out["token_weights"] = torch.stack(
                     [torch.nn.functional.pad(w, (0, width - w.shape[0])) for w in weights])
         if replay is not None:
-            out["replay"] = replay
+            out["replay"], out["replay_labels"] = replay, out["labels"].clone()
+            out["labels"][replay == 2] = IGNORE
         return out
 
 
@@ -163,9 +166,15 @@ class TrainpipeSFTTrainer(SFTTrainer):
         return sampler
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        replay = inputs.pop("replay", None)
-        rows = {k: inputs[k] for k in ("input_ids", "attention_mask", "labels") if k in inputs}  # before TRL pops
-        loss = self._task_loss(model, inputs, return_outputs, num_items_in_batch)
+        replay, replay_labels = inputs.pop("replay", None), inputs.pop("replay_labels", None)
+        rows = {k: inputs[k] for k in ("input_ids", "attention_mask") if k in inputs}  # before TRL pops
+        rows["labels"] = replay_labels
+        kl_only = replay is not None and model.training and not return_outputs and bool((replay == 2).any())
+        if kl_only:  # rows with no CE labels: the body's forward for them would be wasted on the task loss
+            keep = replay != 2
+            inputs = {k: v[keep] if torch.is_tensor(v) and v.shape[:1] == keep.shape else v for k, v in inputs.items()}
+        loss = (self._task_loss(model, inputs, return_outputs, num_items_in_batch)
+                if not kl_only or keep.any() else torch.zeros((), device=replay.device))
         if replay is None or not self.replay_kl or not model.training or not replay.any():
             return loss
         kl = self._replay_kl(model, rows, replay.bool())
