@@ -164,12 +164,12 @@ def test_kl_only_replay_rows_are_out_of_the_ce_and_in_the_kl(tokenizer, tmp_path
 
     batch = collate([{**task, "replay": 0}, {**rep, "replay": 2}])
     assert (batch["labels"][1] == IGNORE).all()  # no CE on the KL-only row...
-    assert torch.equal(batch["replay_labels"][1], collate([{**rep, "replay": 1}])["labels"][0])  # ...its KL positions
+    assert batch["replay_labels"][1].tolist()[:len(rep["labels"])] == rep["labels"]  # ...but its KL positions
     assert torch.equal(batch["labels"][0], batch["replay_labels"][0])
     # A fresh adapter leaves the model equal to the start model: the KL is 0, so the task row's CE is all that is left.
     assert loss({**task, "replay": 0}, {**rep, "replay": 2}) == pytest.approx(loss({**task, "replay": 0}), rel=1e-5)
     with_ce = loss({**task, "replay": 0}, {**rep, "replay": 1})
-    assert with_ce != pytest.approx(loss({**task, "replay": 0}), rel=1e-3)  # flag 1 also trains the replay CE
+    assert abs(with_ce - loss({**task, "replay": 0})) > 1e-3  # flag 1 also trains the replay CE
     # After a step away from the start model, the KL-only row adds a positive KL.
     for p in model.parameters():
         if p.requires_grad:
