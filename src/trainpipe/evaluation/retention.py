@@ -59,7 +59,9 @@ def kept_and_gained(result: dict, base: dict) -> tuple[int, int, int, int]:
 def retention_notes(results: dict[str, dict[str, dict]], suites) -> list[str]:
     """For the report: what base answers per category, then per model and retention Q&A suite the items kept and
     gained against base (the paired test's two sides, in words)."""
-    qa = [s for s in suites if s.group == "retention" and s.kind == "task"]
+    from trainpipe.evaluation.suites import RETENTION
+
+    qa = [s for s in suites if s.group == RETENTION and s.kind == "task"]
     if not qa or "base" not in results:
         return []
     items = [i for s in qa for i in s.items]
