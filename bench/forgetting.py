@@ -32,6 +32,7 @@ LEVERS: dict[str, list[str]] = {
     "replay-kl-self": ["sft.replay.pool=self"],
     "lora-r8-attn": ["sft.lora.r=8", "sft.lora.alpha=16", "sft.lora.target_modules=[q_proj,k_proj,v_proj,o_proj]"],
     "lr-2e-4": ["sft.learning_rate=2e-4"],
+    "select": ["sft.select.enabled=true"],  # the default plus checkpoint selection on the dev suites
 }
 TEXT = ("retention_text_test", "retention_text")  # the test part, else the unsplit suite of older layouts
 QA = ("retention_test", "retention")

@@ -173,9 +173,20 @@ class ScoreConfig:
 
 
 @dataclass
+class SelectConfig:
+    """Checkpoint selection (evaluation/selection.py): every saved checkpoint is scored on dev suites only (task
+    prompts held back from training, retention_dev, retention_text_dev) and the best one that loses no dev suite
+    against the starting model (evaluate's gate rule) is published; the test suites never see the choice."""
+
+    enabled: bool = False
+    task_items: int = 64  # training prompts of the evaluate.tasks families held back (not trained on) as the dev task
+
+
+@dataclass
 class SftConfig(TrainConfig):
     epochs: float = 2.0
     replay: ReplayConfig = field(default_factory=ReplayConfig)
+    select: SelectConfig = field(default_factory=SelectConfig)
     nlirg: NlirgConfig = field(default_factory=NlirgConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)

@@ -81,7 +81,7 @@ def task_suites(cfg: Config, collect_dir: Path) -> list[Suite]:
                         "data.sources or empty evaluate.tasks")
     suites = []
     for task in cfg.evaluate.tasks:
-        items = [_item(r) for r in held_out if r["task"] == task][: cfg.evaluate.max_examples]
+        items = [task_item(r) for r in held_out if r["task"] == task][: cfg.evaluate.max_examples]
         if not items:
             raise UserError(f"evaluate.tasks lists '{task}' but the collect stage holds no held-out {task} prompts")
         suites.append(Suite(task, "task", items, generation_settings(cfg, task)))
@@ -105,7 +105,7 @@ def file_suites(cfg: Config) -> list[Suite]:
                 raise UserError(f"{path}: record {number}: field 'task': expected one of "
                                 f"{', '.join(known_scorers())}; got {rec['task']!r}")
         name = f"file:{Path(path).stem}"
-        suites.append(Suite(name, "task", [_item(r) for r in records], generation_settings(cfg, name), "file"))
+        suites.append(Suite(name, "task", [task_item(r) for r in records], generation_settings(cfg, name), "file"))
     return suites
 
 
@@ -164,5 +164,6 @@ def _held_out(collect_dir: Path, use: str):
     return load_split(collect_dir, use, "eval") if has_use(collect_dir, use) else None
 
 
-def _item(record: dict) -> dict:
+def task_item(record: dict) -> dict:
+    """A held-out prompt record as an evaluation item."""
     return {"id": record["id"], "prompt": record["prompt"], "answer": record["answer"], "task": record["task"]}

@@ -31,6 +31,9 @@ def run(cfg: Config, io: StageIO) -> dict:
         raise UserError("sft.loss=dft takes no token weights (sft.agent.step_weights=true); use sft.loss=ce")
     tokenizer = load_tokenizer(io.model_in, cfg.model)
     records = load_split(io.upstream["collect"], "sft", "train")
+    held_back = []
+    if sft.select.enabled:  # dev task prompts for checkpoint selection, taken out of training
+        records, held_back = _hold_back(cfg, io.upstream["collect"], records)
     if cfg.data.quality.score:
         from trainpipe.training.quality import screen
 
@@ -54,7 +57,12 @@ def run(cfg: Config, io: StageIO) -> dict:
             pad_token_id=tokenizer.pad_token_id, padding_free=sft.packing),
         loss=sft.loss, nlirg=vars(sft.nlirg), loss_mode="sft", curriculum=_curriculum(sft), ce_kernel=sft.ce_kernel,
         replay_kl=sft.replay.kl_weight)
-    metrics = driver.train(trainer, sft, io, force=io.force)
+    if sft.select.enabled and trainer.accelerator.num_processes > 1:
+        raise UserError("sft.select scores checkpoints in one process; run SFT without accelerate launch or set "
+                        "sft.select.enabled=false")
+    metrics = driver.train(trainer, sft, io, force=io.force, keep_all=sft.select.enabled)
+    if sft.select.enabled:
+        metrics["selection"] = _select(cfg, io, trainer, held_back)
     kind = driver.save_model(trainer, tokenizer, io.out, sft.merge_adapters)
     return {**report, **metrics, "model_kind": kind, "key_metric": "train_loss", "attention": attention,
             "ce_kernel": trainer.ce_kernel, "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
@@ -63,8 +71,6 @@ def run(cfg: Config, io: StageIO) -> dict:
 
 def _with_replay(cfg: Config, io: StageIO, tokenizer, examples: list[dict], n_records: int) -> tuple[list, int]:
     """The task examples plus replay examples: the starting model's own answers to general prompts."""
-    from trainpipe import artifacts
-    from trainpipe.pipeline import base_fingerprint
     from trainpipe.training import replay
 
     rcfg = cfg.sft.replay
@@ -75,8 +81,7 @@ def _with_replay(cfg: Config, io: StageIO, tokenizer, examples: list[dict], n_re
     if rcfg.kl_weight > 0 and (not cfg.sft.lora.enabled or cfg.sft.packing):  # checked before minutes of generation
         raise UserError("sft.replay.kl_weight > 0 needs sft.lora.enabled=true (the starting model is the model "
                         "with its adapter off) and sft.packing=false (the KL is taken per row)")
-    start = io.upstream.get("cpt")
-    model_fp = artifacts.read_manifest(start)["fingerprint"] if start else base_fingerprint(cfg)
+    model_fp = _start_fingerprint(cfg, io)
     n = round(rcfg.ratio * n_records)
     convs = replay.replay_conversations(rcfg, io.model_in, model_fp, n, io.layout.output("collect").parent / "replay",
                                         cfg.model)
@@ -86,6 +91,55 @@ def _with_replay(cfg: Config, io: StageIO, tokenizer, examples: list[dict], n_re
         flag = 1 if rcfg.ce else 2  # 2: the collator masks the CE labels, the KL still sees the answer tokens
         return [{**e, "replay": 0} for e in examples] + [{**e, "replay": flag} for e in extra], len(extra)
     return examples + extra, len(extra)
+
+
+def _hold_back(cfg: Config, collect_dir, records):
+    """sft.select: `task_items` training prompts of the evaluate.tasks families (a stable hash order of their ids)
+    become the dev task suite, and the SFT records sharing their ids (a generated task's gold answers) leave
+    training, so the checkpoint choice is made on items no checkpoint has seen."""
+    from trainpipe import artifacts
+    from trainpipe.data.store import has_use, load_split
+    from trainpipe.evaluation.suites import task_item
+
+    n, tasks = cfg.sft.select.task_items, set(cfg.evaluate.tasks)
+    prompts = load_split(collect_dir, "prompts", "train") if has_use(collect_dir, "prompts") else []
+    pool = sorted((r for r in prompts if r["task"] in tasks), key=lambda r: artifacts.fingerprint("select", r["id"]))
+    if n < 1 or not pool:
+        raise UserError(f"sft.select.task_items: expected >= 1 held-back prompts of evaluate.tasks "
+                        f"({', '.join(sorted(tasks)) or 'none listed'}); got {n} of {len(pool)} available")
+    held = [task_item(r) for r in pool[:n]]
+    ids = {r["id"] for r in held}
+    keep = [i for i, rid in enumerate(records["id"]) if rid not in ids]
+    log.info("sft: select: %d task prompts held back as the dev task (%d SFT records leave training)",
+             len(held), len(records) - len(keep))
+    return records.select(keep), held
+
+
+def _select(cfg: Config, io: StageIO, trainer, held_back: list[dict]) -> dict:
+    """Score every complete checkpoint on the dev suites; load the chosen one's weights into the trainer's model
+    (the final weights stay when no checkpoint keeps every dev suite, and evaluate's gate then decides)."""
+    from trainpipe.evaluation.selection import select_checkpoint
+    from trainpipe.training.checkpoints import list_checkpoints
+
+    found = {f"step-{step}": path for step, path, ok in list_checkpoints(io.checkpoints) if ok}
+    out = select_checkpoint(cfg, (io.model_in, _start_fingerprint(cfg, io)), found, held_back, io.upstream["collect"],
+                            io.logs / "select_cache")
+    if out["chosen"] is None:
+        log.warning("sft: select: no checkpoint keeps every dev suite against the starting model; the final "
+                    "weights are published and evaluate's gate decides")
+    else:
+        log.info("sft: select: publishing %s", out["chosen"])
+        trainer._load_from_checkpoint(str(found[out["chosen"]]))
+    return out
+
+
+def _start_fingerprint(cfg: Config, io: StageIO) -> str:
+    """The fingerprint of the model SFT starts from: the CPT output's, else the base model's."""
+    from trainpipe import artifacts
+    from trainpipe.pipeline import base_fingerprint
+
+    start = io.upstream.get("cpt")
+    return artifacts.read_manifest(start)["fingerprint"] if start else base_fingerprint(cfg)
 
 
 def _curriculum(sft) -> dict | None:

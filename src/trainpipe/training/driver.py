@@ -52,8 +52,9 @@ def peft_config(lora: LoraConfig, task_type: str = "CAUSAL_LM"):
                     task_type=task_type, bias="none")
 
 
-def train(trainer, tc: TrainConfig, io, force: bool = False) -> dict:
-    """Run trainer.train with resume from the latest complete checkpoint; returns timing metrics."""
+def train(trainer, tc: TrainConfig, io, force: bool = False, keep_all: bool = False) -> dict:
+    """Run trainer.train with resume from the latest complete checkpoint; returns timing metrics. `keep_all`
+    keeps every checkpoint (checkpoint selection scores them all) instead of the newest save_total_limit."""
     from trainpipe.artifacts import read_manifest
 
     published = read_manifest(io.layout.output(io.name))
@@ -65,7 +66,7 @@ def train(trainer, tc: TrainConfig, io, force: bool = False) -> dict:
             io.checkpoints, tc.resume, io.fingerprint, (published or {}).get("fingerprint"), force))
         if resume is None and acc.is_main_process:  # a fresh start starts fresh curves; a resumed run continues them
             shutil.rmtree(io.logs / "tensorboard", ignore_errors=True)
-        trainer.add_callback(checkpoints.CompleteMarker(tc.save_total_limit))
+        trainer.add_callback(checkpoints.CompleteMarker(1 << 30 if keep_all else tc.save_total_limit))
         trainer.add_callback(checkpoints.FinishGuard())
         started = time.time()
         try:
