@@ -108,6 +108,22 @@ def test_kto_from_csv_spells_booleans(tmp_path):
     ]
 
 
+def test_csv_parse_error_is_skipped_under_skip_and_named_under_error(tmp_path, monkeypatch):
+    # A csv.Error (here a cell over the field limit) used to abort the whole load even with on_bad_record=skip.
+    from trainpipe.data import readers
+    from trainpipe.errors import DataError
+
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 40)
+    (tmp_path / "p.csv").write_text("prompt,answer\nWhat is 1+1?,2\nLong," + "x" * 60 + "\nWhat is 2+2?,4\n",
+                                    encoding="utf-8")
+    result = load(tmp_path, "p.csv", DataConfig(on_bad_record="skip"))
+    assert [r["prompt"] for r in result.records["prompts"]] == ["What is 1+1?", "What is 2+2?"]
+    assert result.skipped["unparseable"]["count"] == 1
+    assert "p.csv:3: expected valid CSV; field larger than field limit" in result.skipped["unparseable"]["examples"][0]
+    with pytest.raises(DataError, match="p.csv:3: expected valid CSV"):
+        load(tmp_path, "p.csv")
+
+
 def test_prompts_csv_with_column_mapping_and_multiline_cell(tmp_path):
     (tmp_path / "p.csv").write_text('question,solution,task\n"What is\n2+2?",4,arithmetic\nName it,x,\n',
                                     encoding="utf-8")

@@ -232,3 +232,24 @@ def test_multi_turn_grpo_trains_through_an_http_environment(tmp_path, tiny_dir, 
     assert shapes and all(adv == ids for adv, ids in shapes)
     logged = [h["rewards/env/mean"] for h in trainer.state.log_history if "rewards/env/mean" in h]
     assert len(logged) == 2 and all(0.0 <= r <= 2.0 for r in logged)
+
+
+class _Silent:
+    """An environment whose server steps without a reward."""
+
+    def reset(self, seed):
+        return "Start."
+
+    def step(self, action):
+        return "Moved.", None, False
+
+
+def test_http_step_without_a_reward_is_an_error_not_a_zero():
+    server, url, _ = serve(_Silent)
+    try:
+        env = HttpEnvironment(url)
+        env.reset(0)
+        with pytest.raises(UserError, match="/step: expected a numeric 'reward'; got None"):
+            env.step("up")
+    finally:
+        server.shutdown()

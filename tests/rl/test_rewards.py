@@ -49,6 +49,11 @@ def test_length_reward_penalises_tokens_beyond_target():
     assert reward(PROMPTS, COMPLETIONS, completion_ids=ids) == [0.0, 0.0, -0.5, -1.0]
 
 
+def test_length_reward_without_token_ids_is_an_error_not_a_word_count():
+    with pytest.raises(ValueError, match="counts model tokens, but the trainer passed no completion_ids"):
+        LengthReward(RewardConfig("length", target_length=4))(PROMPTS, COMPLETIONS)
+
+
 def test_length_reward_counts_only_model_tokens_of_multi_turn_rollouts():
     reward = LengthReward(RewardConfig("length", target_length=2))
     steps = [[0, 0, 0, -1, -1, -1, 1], [0, -1, -1, -1, -1, -1, -1]]  # 4 and 1 model tokens, 6 and 6 glue tokens

@@ -121,3 +121,55 @@ def test_arithmetic_default_size_passes_the_contamination_check(smoke_cfg, tmp_p
     cfg = smoke_cfg("data.sources=[{kind: task, task: arithmetic, n: 1200, difficulty: 1}]")
     report = run_stage(cfg, "collect")["metrics"]["contamination"]
     assert report["sft:eval"]["overlapping"] == 0 and report["prompts:eval"]["overlapping"] == 0
+
+
+def _sources(train) -> dict:
+    from collections import Counter
+
+    return dict(Counter(r["source"] for r in train))
+
+
+def test_source_weights_shape_the_training_part_for_every_kind_of_source(smoke_cfg, tmp_path):
+    # Weights used to be looked up by path alone: a datasets source with a split (records named path:split) and
+    # task or environment sources silently trained at weight 1.
+    from datasets import Dataset, DatasetDict
+
+    folder = tmp_path / "chat_ds"
+    rows = [{"instruction": f"Name the colour number {i}", "input": "", "output": f"colour {i}"} for i in range(40)]
+    DatasetDict({"extra": Dataset.from_list(rows)}).save_to_disk(str(folder))
+    cfg = smoke_cfg(f"data.sources=[{{kind: datasets, path: {folder}, split: extra, weight: 3}}, "
+                    "{kind: task, task: arithmetic, n: 40, weight: 1}]", "data.eval_fraction=0.25")
+    run_stage(cfg, "collect")
+    out = tmp_path / "data_cache" / "collect"
+    train, held = (load_split(out, "sft", part) for part in ("train", "eval"))
+    name = f"{folder}:extra"
+    raw = {name: 40, "task:arithmetic:1": 40}
+    got = _sources(train)
+    assert sum(got.values()) == 80 - len(held)  # as many records as the sources hold, reshared 3 : 1
+    assert got[name] == round(3 * sum(got.values()) / 4)
+    assert all(n <= raw[s] for s, n in _sources(held).items())  # the held-out part is not resampled
+    assert len({r["id"] for r in held} & {r["id"] for r in train}) == 0
+
+
+def test_two_sources_of_one_name_need_one_weight(smoke_cfg):
+    import pytest
+
+    from trainpipe.errors import UserError
+
+    cfg = smoke_cfg("data.sources=[{kind: task, task: arithmetic, n: 20, weight: 2}, "
+                    "{kind: task, task: arithmetic, n: 20, seed: 5, weight: 1}]")
+    with pytest.raises(UserError, match="two sources named task:arithmetic:1 have different weights"):
+        run_stage(cfg, "collect")
+
+
+def test_upsampled_copies_survive_dedup(smoke_cfg, tmp_path):
+    # Mixing used to run before dedup, which removed the very copies a weight above the others asked for.
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("".join(json.dumps({"instruction": f"Spell {i}", "input": "", "output": f"s{i}"}) + "\n"
+                         for i in range(10)))
+    b.write_text("".join(json.dumps({"instruction": f"Count {i}", "input": "", "output": f"c{i}"}) + "\n"
+                         for i in range(30)))
+    run_stage(smoke_cfg(f"data.sources=[{{path: {a}, weight: 3}}, {{path: {b}, weight: 1}}]",
+                        "data.eval_fraction=0"), "collect")
+    got = _sources(load_split(tmp_path / "data_cache" / "collect", "sft", "train"))
+    assert got == {str(a): 30, str(b): 10}

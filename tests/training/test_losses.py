@@ -146,6 +146,18 @@ def test_nlirg_loss_sft_accumulation_scaling():
     assert loss.item() == pytest.approx(weighted_sum() / 16, rel=1e-5)
 
 
+def test_nlirg_loss_multiplies_token_weights_and_keeps_its_denominator():
+    # Step or score weights used to be dropped under NLIRG: a zero-weight step still trained.
+    logits, labels = batch()
+    w = torch.ones(2, 4)
+    w[0, 1:] = 0.0  # labels[0, 1:] are the three trained tokens of row 0 (TRAINED (0, t) predicts labels[0, t + 1])
+    loss = nlirg_loss(logits, labels, "sft", token_weights=w)
+    row1 = sum(w_nlirg(v) * v for (b, _), v in CE.items() if b == 1)
+    assert loss.item() == pytest.approx(row1 / 4, rel=1e-5)  # D: the 4 tokens NLIRG keeps, as without weights
+    assert nlirg_loss(logits, labels, "sft", token_weights=torch.ones(2, 4)).item() == pytest.approx(
+        nlirg_loss(logits, labels, "sft").item(), rel=1e-6)
+
+
 def test_nlirg_loss_rejects_bad_mode():
     logits, labels = batch()
     with pytest.raises(ValueError):

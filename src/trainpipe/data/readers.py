@@ -180,7 +180,11 @@ def _read_csv(file: str, name: str, delimiter: str) -> Iterator[Row]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise DataError(name, reader.line_num, None, f"expected valid CSV; {exc}", "unparseable") from None
+            error = DataError(name, reader.line_num, None, f"expected valid CSV; {exc}", "unparseable")
+            if header is None:  # without the header no later row can be read
+                raise error from None
+            yield Row(name, start, error=error)  # the reader goes on at the next line: the caller may skip it
+            continue
         if not cells:
             continue
         if header is None:

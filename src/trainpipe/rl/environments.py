@@ -5,6 +5,7 @@ Built in: GridWorld (offline, verifiable, difficulty knob). HttpEnvironment driv
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import urllib.error
@@ -122,8 +123,13 @@ class HttpEnvironment:
     def step(self, action: str) -> tuple[str, float, bool]:
         out = self._call("/step", {self.id_key: self.env_id, "action": action})
         if not isinstance(out, dict) or "observation" not in out:
-            raise RuntimeError(f"environment server {self.url}/step: expected observation, reward, done; got {out!r}")
-        return str(out["observation"]), float(out.get("reward") or 0.0), bool(out.get("done"))
+            raise UserError(f"environment server {self.url}/step: expected observation, reward, done; got {out!r}")
+        reward = out.get("reward")
+        if isinstance(reward, bool) or not isinstance(reward, (int, float)) or not math.isfinite(reward):
+            # A missing reward is not a zero one: the return would silently undercount the episode.
+            raise UserError(f"environment server {self.url}/step: expected a numeric 'reward'; got {reward!r} "
+                            f"(reply {out!r})")
+        return str(out["observation"]), float(reward), bool(out.get("done"))
 
 
 def _grid(rl: RlConfig) -> Callable[[], Environment]:

@@ -109,8 +109,11 @@ class LengthReward(Reward):
         # In multi-turn rollouts only the model's own tokens (step index ≥ 0) count, not the observations.
         if steps is not None:
             n_tokens = sum(1 for j in steps if j >= 0)
-        else:
-            n_tokens = len(ids) if ids is not None else len(text.split())
+        elif ids is not None:
+            n_tokens = len(ids)
+        else:  # words are not tokens: a target set in tokens would be met by counting something else
+            raise ValueError("the length reward counts model tokens, but the trainer passed no completion_ids "
+                             "(nor token_step) for this completion")
         return self.penalty(n_tokens)
 
     def penalty(self, n_tokens: int) -> float:

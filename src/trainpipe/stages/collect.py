@@ -27,18 +27,22 @@ def run(cfg: Config, io: StageIO) -> dict:
     tokenizer = _tokenizer(cfg, io)
     loaded = load_sources([s for s in data.sources if s.kind not in GENERATED], data, os.getcwd(),
                           count_tokens=_token_counter(tokenizer, skip_sft=cfg.sft.agent.chunking))
-    by_use = {u: _mix_sources(recs, data) for u, recs in _group_by_source(loaded.records).items()}
+    by_use = dict(loaded.records)
     task_prompts, task_sft = _task_records(cfg)
     by_use.setdefault("prompts", []).extend(task_prompts)
     by_use.setdefault("sft", []).extend(task_sft)
     by_use["sft"].extend(_environment_records(cfg))
+    weights = _source_weights(data)
     dropped, splits = {}, {}
     # prompts first: generated tasks' SFT answers follow their prompt's split
     for use, records in sorted(by_use.items(), key=lambda kv: kv[0] != "prompts"):
         if not records:
             continue
+        # Dedup and split before mixing: an upsampled copy is a duplicate by content, and the held-out part
+        # measures the data as it is, so source weights shape the training part only.
         records, dropped[use] = hygiene.dedup(records, use, data.dedup) if data.dedup != "none" else (records, 0)
-        splits[use] = _split(use, records, data, splits.get("prompts"))
+        train, held = _split(use, records, data, splits.get("prompts"))
+        splits[use] = (_mix_sources(train, weights, data.seed), held)
     contamination = _contamination(splits, data)
     stats = _stats(splits, loaded, dropped, tokenizer)
     for use, (train, held) in splits.items():
@@ -73,21 +77,37 @@ def _token_counter(tokenizer, skip_sft: bool = False):
     return count
 
 
-def _group_by_source(records: dict[str, list[dict]]) -> dict[str, list[list[dict]]]:
-    out: dict[str, dict[str, list[dict]]] = {}
-    for use, recs in records.items():
-        for r in recs:
-            out.setdefault(use, {}).setdefault(r["source"], []).append(r)
-    return {u: list(groups.values()) for u, groups in out.items()}
+def _source_weights(data) -> dict[str, float]:
+    """Each source's mixing weight under the name its records carry in `source` (every kind of source)."""
+    from trainpipe.data.env_trajectories import source_label
+    from trainpipe.data.sources import source_name
+
+    out: dict[str, float] = {}
+    for src in data.sources:
+        name = (task_source_name(src) if src.kind == "task" else source_label(src) if src.kind == "environment"
+                else source_name(src))
+        if out.get(name, src.weight) != src.weight:
+            raise UserError(f"data.sources: two sources named {name} have different weights ({out[name]} and "
+                            f"{src.weight}); their records cannot be told apart, so give them one weight")
+        out[name] = src.weight
+    return out
 
 
-def _mix_sources(groups: list[list[dict]], data) -> list[dict]:
+def task_source_name(src) -> str:
+    return f"{TASK_SOURCE}{src.task}:{src.difficulty}"
+
+
+def _mix_sources(records: list[dict], weights: dict[str, float], seed: int) -> list[dict]:
+    """The records mixed by their sources' weights (hygiene.mix); unchanged when every weight is equal."""
     from trainpipe.data.hygiene import mix
 
-    weights = {s.path: s.weight for s in data.sources if s.kind not in GENERATED}
-    if len(groups) == 1 or len({weights.get(g[0]["source"], 1.0) for g in groups}) == 1:
-        return [r for g in groups for r in g]
-    return mix([(g, weights.get(g[0]["source"], 1.0), None) for g in groups], data.seed)
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        groups.setdefault(r["source"], []).append(r)
+    found = {weights.get(name, 1.0) for name in groups}
+    if len(found) == 1 and 0.0 not in found:
+        return records
+    return mix([(g, weights.get(name, 1.0), None) for name, g in groups.items()], seed)
 
 
 def _task_records(cfg: Config) -> tuple[list[dict], list[dict]]:
@@ -101,7 +121,7 @@ def _task_records(cfg: Config) -> tuple[list[dict], list[dict]]:
             raise UserError("data.sources: a source with kind=task needs 'task' (arithmetic, sat, abd, ded)")
         seed = cfg.data.seed if src.seed is None else src.seed
         items = get_task(src.task).generate(seed, src.n, src.difficulty)[: src.limit or None]
-        name = f"{TASK_SOURCE}{src.task}:{src.difficulty}"
+        name = task_source_name(src)
         for item in items:
             rid = record_id({"prompt": item.prompt, "task": item.task, "answer": item.answer})
             if src.use in ("auto", "prompts"):

@@ -92,9 +92,11 @@ def nlirg_loss(
     labels: Tensor,
     mode: Literal["sft", "cpt"],
     num_items_in_batch: int | Tensor | None = None,
+    token_weights: Tensor | None = None,
     **consts: float,
 ) -> Tensor:
-    """NLIRG loss sum(w * l) / D; `consts` are forwarded to nlirg_weights.
+    """NLIRG loss sum(w * s * l) / D; `consts` are forwarded to nlirg_weights, and `token_weights` s [B, T]
+    (aligned with labels: step or score weights; 1 when absent) multiply each token's term as they do under CE.
 
     cpt: D = label tokens here (labels[:, 1:] != -100), or num_items_in_batch when given.
     sft: D = tokens with w * l != 0. Under gradient accumulation (num_items_in_batch given) D is that
@@ -105,7 +107,11 @@ def nlirg_loss(
         raise ValueError(f"mode must be 'sft' or 'cpt', got {mode!r}")
     ell, mask = token_ce(logits, labels)
     wl = nlirg_weights(ell, **consts) * ell * mask
-    total = wl.sum()
+    if token_weights is None:
+        total = wl.sum()
+    else:  # D stays NLIRG's own count below: like the CE denominator, it does not depend on the weights
+        (w,) = shift(logits, labels, token_weights)[2:]
+        total = (wl * w.detach().float()).sum()
     n_label = mask.sum().float()
     if mode == "cpt":
         denom = n_label if num_items_in_batch is None else _as_float(num_items_in_batch)

@@ -205,7 +205,8 @@ class TrainpipeSFTTrainer(SFTTrainer):
         labels = inputs["labels"]
         outputs = model(**{k: v for k, v in inputs.items() if k != "labels"}, use_cache=False)
         if self.trainpipe_loss == "nlirg":
-            loss = losses.nlirg_loss(outputs.logits, labels, self.loss_mode, num_items_in_batch, **self.nlirg_consts)
+            loss = losses.nlirg_loss(outputs.logits, labels, self.loss_mode, num_items_in_batch, weights,
+                                     **self.nlirg_consts)
         else:
             loss = losses.weighted_ce(outputs.logits, labels, weights, num_items_in_batch)
         # Like Trainer.compute_loss: num_items_in_batch counts every rank's tokens and DDP averages gradients.
