@@ -93,3 +93,12 @@ def test_training_stages_launch_through_accelerate_with_multi_node_arguments(tmp
     assert cmd[-1] == "x.y=1" and str(REPO / "scripts" / "3_train_sft.py") in cmd
     # evaluate and collect never run under accelerate: one process does the whole job
     assert _stage_command(cfg, "evaluate", args)[1] == str(REPO / "scripts" / "5_evaluate.py")
+
+
+def test_scripts_holds_the_numbered_stages_and_the_full_pipeline_only():
+    from trainpipe.pipeline import ORDER as STAGES
+
+    names = sorted(p.name for p in (REPO / "scripts").iterdir() if p.suffix == ".py")
+    assert len(names) == len(STAGES) + 1 and "run_full_pipeline.py" in names
+    numbered = [n for n in names if n != "run_full_pipeline.py"]
+    assert [n.split("_", 1)[0] for n in numbered] == [str(i) for i in range(1, len(STAGES) + 1)]

@@ -137,7 +137,7 @@ def fsync_dir(folder: Path) -> None:
 
 def crash_window(point: str) -> None:
     """Test hook: TRAINPIPE_TEST_SLEEP_IN_<POINT>=seconds (PUBLISH, CHECKPOINT) pauses at a point where a crash
-    is most harmful, so kill tests (tests/reliability, scripts/stress_kill_resume.py) can land there."""
+    is most harmful, so kill tests (tests/reliability, bench/stress_kill_resume.py) can land there."""
     seconds = os.environ.get(f"TRAINPIPE_TEST_SLEEP_IN_{point}")
     if seconds:
         time.sleep(float(seconds))

@@ -1,4 +1,4 @@
-"""Kill anywhere, resume exactly: the short (CI) run of scripts/stress_kill_resume.py per training stage, checkpoint
+"""Kill anywhere, resume exactly: the short (CI) run of bench/stress_kill_resume.py per training stage, checkpoint
 rotation, and the refusal to resume an unfinished run under a changed config."""
 import errno
 import json
@@ -18,34 +18,36 @@ from trainpipe.training import checkpoints
 
 from conftest import REPO
 
-STAGES = ("sft", "cpt", "rl")
+# label -> (stage, online RL algorithm)
+RUNS = {"sft": ("sft", "grpo"), "cpt": ("cpt", "grpo"), "rl-grpo": ("rl", "grpo"), "rl-rloo": ("rl", "rloo")}
 
 
 @pytest.fixture(scope="module")
 def stress(tmp_path_factory):
-    """scripts/stress_kill_resume.py with 3 kills per training stage; the three stages run side by side (each
-    stage's processes are single-threaded, so they share the CPUs well)."""
+    """bench/stress_kill_resume.py with 3 kills per training stage and online RL algorithm; the runs go side by
+    side (each run's processes are single-threaded, so they share the CPUs well)."""
     base = tmp_path_factory.mktemp("stress")
     procs = {}
-    for stage in STAGES:
-        with open(base / f"{stage}.out", "w") as out:
-            procs[stage] = subprocess.Popen(
-                [sys.executable, str(REPO / "scripts" / "stress_kill_resume.py"), "--stage", stage, "--kills", "3",
-                 "--seed", "1", "--steps", "4", "--root", str(base / stage)], cwd=REPO, stdout=out, stderr=out,
-                start_new_session=True)
+    for label, (stage, algorithm) in RUNS.items():
+        with open(base / f"{label}.out", "w") as out:
+            procs[label] = subprocess.Popen(
+                [sys.executable, str(REPO / "bench" / "stress_kill_resume.py"), "--stage", stage, "--algorithm",
+                 algorithm, "--kills", "3", "--seed", "1", "--steps", "4", "--root", str(base / label)], cwd=REPO,
+                stdout=out, stderr=out, start_new_session=True)
     try:
         codes = {stage: proc.wait(timeout=1800) for stage, proc in procs.items()}
     finally:
         for proc in procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)  # the stress run and the stage process it is driving
-    return {stage: (codes[stage], (base / f"{stage}.out").read_text(), base / stage) for stage in STAGES}
+    return {label: (codes[label], (base / f"{label}.out").read_text(), base / label) for label in RUNS}
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_three_kills_then_the_result_equals_an_uninterrupted_run(stage, stress):
-    code, output, root = stress[stage]
-    report = json.loads((root / f"stress-{stage}.json").read_text())
+@pytest.mark.parametrize("label", RUNS)
+def test_three_kills_then_the_result_equals_an_uninterrupted_run(label, stress):
+    code, output, root = stress[label]
+    stage = RUNS[label][0]
+    report = json.loads((root / f"stress-{label}.json").read_text())
     # One kill inside a checkpoint save, one mid-step, one inside publish; then a run to the end.
     assert report["failures"] == [] and report["mismatches"] == 0, output[-3000:]
     assert code == 0 and report["kills"] == 3 and report["completed_runs"] == 1

@@ -1,7 +1,11 @@
 #!/usr/bin/env python
-"""Kill-anywhere stress: run a training stage (cpt, sft, rl) on tiny-random, SIGKILL it at random moments (mid-step,
-mid checkpoint save, mid publish), rerun, repeat; every finished run must equal an uninterrupted one (same seed).
-Writes <root>/stress-<stage>.json and prints a summary; exit status 0 only when no run was lost or corrupted."""
+"""Kill-anywhere stress: run a training stage (cpt, sft, or rl with each online algorithm: grpo, rloo) on tiny-random,
+SIGKILL it at random moments (mid-step, mid checkpoint save, mid publish), rerun, repeat; every finished run must
+equal an uninterrupted one (same seed). Writes <root>/stress-<stage>.json and prints a summary; exit status 0 only
+when no run was lost or corrupted.
+
+    python bench/stress_kill_resume.py --stage sft --root /tmp/stress-sft            # 20 kills
+    python bench/stress_kill_resume.py --stage rl --algorithm rloo --root /tmp/stress-rloo"""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = {"cpt": "2_train_cpt.py", "sft": "3_train_sft.py", "rl": "4_train_rl.py"}
+ONLINE = ("grpo", "rloo")  # the RL algorithms that generate while training
 SAVE_EVERY, KEEP = 2, 2
 # The trainer's progress bar has no label ("Loading weights: ..." bars do).
 PROGRESS = re.compile(r"(?:^|\r)\s*\d+%\|[^|\r\n]*\|\s*(\d+)/(\d+) \[", re.M)
@@ -28,7 +33,7 @@ CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLE
              "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
-def stage_overrides(stage: str, data_dir: Path, steps: int) -> list[str]:
+def stage_overrides(stage: str, data_dir: Path, steps: int, algorithm: str = "grpo") -> list[str]:
     """Config overrides (on configs/smoke.yaml) that make `stage` train `steps` steps with frequent checkpoints."""
     data_dir.mkdir(parents=True, exist_ok=True)
     train = [f"{stage}.max_steps={steps}", f"{stage}.save_steps={SAVE_EVERY}", f"{stage}.save_total_limit={KEEP}",
@@ -42,7 +47,7 @@ def stage_overrides(stage: str, data_dir: Path, steps: int) -> list[str]:
     scored = _write_scored(data_dir / "scored.jsonl")
     # External + length rewards differ between a random model's completions; a task score would be 0 for all.
     return [f"data.sources=[{{kind: file, path: {scored}, format: scored_conversation}}]", "sft.enabled=false",
-            "rl.enabled=true", "rl.algorithm=grpo", "rl.batch_size=4", "rl.num_generations=2",
+            "rl.enabled=true", f"rl.algorithm={algorithm}", "rl.batch_size=4", "rl.num_generations=2",
             "rl.max_completion_length=6", "rl.learning_rate=1e-3", "rl.warmup_ratio=0",
             "rl.rewards=[{name: external, low: 0, high: 10}, {name: length, target_length: 4}]", *train]
 
@@ -121,6 +126,7 @@ class Run:
 class Report:
     stage: str
     seed: int
+    algorithm: str = ""  # rl only
     kills: int = 0
     kills_by_phase: dict = field(default_factory=dict)
     attempts: int = 0
@@ -242,10 +248,10 @@ def attempt(run: Run, overrides: list[str], plan: Plan | None, log: Path, est: d
 class Stress:
     """The kill / check / rerun loop over rounds; a round ends with a finished run compared to the reference."""
 
-    def __init__(self, stage: str, root: Path, seed: int, steps: int = 12):
+    def __init__(self, stage: str, root: Path, seed: int, steps: int = 12, algorithm: str = "grpo"):
         self.stage, self.root, self.rng, self.steps = stage, root, random.Random(seed), steps
-        self.overrides = stage_overrides(stage, root / "data", steps)
-        self.report = Report(stage, seed)
+        self.overrides = stage_overrides(stage, root / "data", steps, algorithm)
+        self.report = Report(stage, seed, algorithm if stage == "rl" else "")
         code = snapshot_code(root / "code")
         self.ref, self.run = Run(stage, root / "clean", steps, code), Run(stage, root / "killed", steps, code)
         self.previous: dict | None = None  # manifest + weights digest of the output present before this round
@@ -377,6 +383,7 @@ class Stress:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--stage", choices=sorted(SCRIPTS), required=True)
+    p.add_argument("--algorithm", choices=ONLINE, default="grpo", help="rl only: the online algorithm to train")
     p.add_argument("--kills", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=12, help="training steps per run (a checkpoint every 2)")
@@ -385,11 +392,12 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root).resolve()
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    report = Stress(args.stage, root, args.seed, args.steps).go(args.kills)
-    out = root / f"stress-{args.stage}.json"
+    report = Stress(args.stage, root, args.seed, args.steps, args.algorithm).go(args.kills)
+    label = f"rl-{args.algorithm}" if args.stage == "rl" else args.stage
+    out = root / f"stress-{label}.json"
     out.write_text(json.dumps(report.__dict__, indent=2), encoding="utf-8")
     ok = not report.failures and not report.mismatches and report.completed_runs >= 1
-    print(f"{args.stage}: {report.kills} kills {report.kills_by_phase}, {report.attempts} attempts, "
+    print(f"{label}: {report.kills} kills {report.kills_by_phase}, {report.attempts} attempts, "
           f"{report.resumes} resumes, {report.fresh_starts} fresh starts, {report.completed_runs} finished runs, "
           f"{report.mismatches} mismatches, {len(report.failures)} failures in {report.wall_seconds} s -> "
           f"{'PASS' if ok else 'FAIL'} ({out})")
