@@ -1,6 +1,9 @@
-"""Hub upload against a local emulator: exact requests and files, token sources, retries, clear user errors."""
+"""Hub upload against a local emulator: exact requests and files (weights and big files through LFS), token sources,
+retries, a push killed mid-upload, clear user errors."""
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import socket
 
@@ -18,6 +21,7 @@ TOKEN = "hf_PushTestTokenAbcdefghijklmnop1234"
 @pytest.fixture
 def hub(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # conftest makes the suite offline; this is local
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # Xet's chunk store is not emulated; LFS is
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     emulator = HubEmulator().start()
     yield emulator
@@ -47,9 +51,16 @@ def test_push_creates_repo_branch_and_uploads_exact_files(hub, release, caplog):
     create, = hub.calls("/api/repos/create")
     assert create.json() == {"name": "tiny", "organization": "me", "visibility": "private"}
     assert create.headers["authorization"] == f"Bearer {TOKEN}"
+    oid = hashlib.sha256((release / "model.safetensors").read_bytes()).hexdigest()
     assert [r.path for r in hub.requests] == [
-        "/api/repos/create", "/api/models/me/tiny/branch/v1", "/api/validate-yaml",
-        "/api/models/me/tiny/preupload/v1", "/api/models/me/tiny/commit/v1"]
+        "/api/repos/create", "/api/models/me/tiny/branch/v1", "/api/validate-yaml", "/api/validate-yaml",
+        "/api/models/me/tiny/preupload/v1", "/me/tiny.git/info/lfs/objects/batch", f"/lfs-upload/{oid}",
+        f"/lfs-verify/{oid}", "/api/models/me/tiny/commit/v1"]
+    # The weights travel through LFS: the commit names them by sha256, the rest is inline.
+    lines = [json.loads(line) for line in hub.calls("/commit/")[0].body.decode().splitlines()]
+    assert {i["value"]["path"]: i["key"] for i in lines if i["key"] != "header"} == {
+        "model.safetensors": "lfsFile", "README.md": "file", "config.json": "file",
+        "adapter/adapter_config.json": "file"}
     assert hub.calls("/api/validate-yaml")[0].json() == {"content": (release / "README.md").read_text(),
                                                          "repoType": "model"}
     preupload, = hub.calls("/preupload/")
@@ -147,3 +158,52 @@ def test_missing_token_and_offline_mode(hub, release, tmp_path, monkeypatch):
     with pytest.raises(UserError, match="offline mode"):
         push.push_folder(release, deploy_cfg(hub))
     assert hub.requests == []
+
+
+def test_large_files_travel_through_lfs_and_a_failed_object_upload_is_retried(hub, release):
+    hub.lfs_threshold = 100  # the Hub sends big files of any type through LFS, not only weights
+    (release / "tokenizer.json").write_text('{"vocab": "' + "x" * 200 + '"}')
+    hub.fail("/lfs-upload/", 503)  # the object store answers 503 once
+    push.push_folder(release, deploy_cfg(hub), sleep=pytest.fail)
+    assert len(hub.calls("/lfs-upload/", "PUT")) == 3  # two objects, one of them twice
+    assert hub.files == {p.relative_to(release).as_posix(): p.read_bytes()
+                         for p in release.rglob("*") if p.is_file()}
+    assert set(hub.lfs) == {hashlib.sha256((release / n).read_bytes()).hexdigest()
+                            for n in ("model.safetensors", "tokenizer.json")}
+
+
+def test_push_killed_mid_upload_publishes_nothing_and_completes_on_rerun(hub, release):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    # Big enough that the client is still writing the object when it is killed (socket buffers hold MBs).
+    (release / "model.safetensors").write_bytes(os.urandom(16 * 1024 * 1024))
+    hub.hold("/lfs-upload/")
+    code = ("import sys; from pathlib import Path; from trainpipe.config import DeployConfig; "
+            "from trainpipe.deploy import push; "
+            f"push.push_folder(Path(sys.argv[1]), DeployConfig(push=True, repo_id='me/tiny', endpoint='{hub.url}'))")
+    env = {**os.environ, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1",
+           "HF_TOKEN": TOKEN, "PYTHONPATH": str(REPO / "src")}
+    child = subprocess.Popen([sys.executable, "-c", code, str(release)], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        assert hub.entered.wait(120), "the child never reached the object upload"
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    hub.release()
+    deadline = time.time() + 30
+    while not hub.calls("/lfs-upload/", "PUT") and time.time() < deadline:
+        time.sleep(0.05)  # the held handler reads what the dead client sent, and keeps none of it
+    assert hub.commits == [] and hub.files == {} and hub.lfs == {}
+    push.push_folder(release, deploy_cfg(hub))
+    assert len(hub.commits) == 1
+    assert hub.files == {p.relative_to(release).as_posix(): p.read_bytes()
+                         for p in release.rglob("*") if p.is_file()}
