@@ -148,3 +148,49 @@ def test_accumulation_and_padding_free_packing_train_like_one_padded_batch(smoke
     for metrics, weights in ((m_acc, acc), (m_pack, pack)):
         assert metrics["train_loss"] == pytest.approx(m_ref["train_loss"], abs=1e-4)
         assert max((weights[k] - ref[k]).abs().max().item() for k in base) <= 1e-3 * moved
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _machine(root, rank: int, port: int, *overrides) -> list[str]:
+    return [sys.executable, str(REPO / "scripts" / "run_full_pipeline.py"), "--config",
+            str(REPO / "configs" / "smoke.yaml"), f"paths.root={root}", "sft.max_steps=2", "sft.precision=fp32",
+            "launch.num_processes=2", "launch.num_machines=2", f"launch.machine_rank={rank}",
+            "launch.main_process_ip=127.0.0.1", f"launch.main_process_port={port}",
+            f"launch.accelerate_config={REPO / 'configs' / 'accelerate' / 'ddp_cpu.yaml'}", *overrides]
+
+
+@pytest.mark.timeout(900)
+def test_two_machines_sharing_a_root_run_each_stage_once_and_train_together(tmp_path):
+    # Both machines used to run collect, evaluate and deploy: the second one's stage lock refused it (exit 2)
+    # and machine 0 then waited forever at the training rendezvous.
+    import time
+
+    port = _free_port()
+    second = subprocess.Popen(_machine(tmp_path, 1, port), cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    time.sleep(1.0)  # machine 1 starts first, so it has to wait for machine 0's collect
+    first = subprocess.run(_machine(tmp_path, 0, port), cwd=REPO, capture_output=True, text=True, timeout=800)
+    out1 = second.communicate(timeout=300)[0]
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert second.returncode == 0, out1[-3000:]
+    assert "== collect: runs on machine 0; machine 1 waits for its output" in out1
+    assert "== evaluate: runs on machine 0 (this is machine 1)" in out1
+    for stage in ("collect", "sft", "evaluate", "deploy"):
+        log = (tmp_path / "logs" / stage / "run.log").read_text()
+        assert log.count(f"stage {stage}: running") == 1, stage
+    assert artifacts.read_manifest(tmp_path / "models" / "sft")["metrics"]["processes"] == 2
+
+
+def test_a_second_machine_without_machine_zero_stops_with_a_clear_message(tmp_path):
+    got = subprocess.run(_machine(tmp_path, 1, _free_port(), "launch.wait_seconds=1"), cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert got.returncode == 2, got.stderr[-2000:]
+    assert "machine 1 waited 1 s for stage collect from machine 0 and found it missing" in got.stderr
+    assert "Traceback" not in got.stderr

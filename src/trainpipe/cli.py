@@ -102,9 +102,13 @@ def pipeline_main(argv: list[str] | None = None) -> int:
             names = [args.only]
         else:
             names = names[names.index(args.start or "collect"): names.index(args.end or "deploy") + 1]
-        for name in with_evaluate(cfg, names):
+        order = with_evaluate(cfg, names)
+        for at, name in enumerate(order):
             if not enabled(cfg, name):
                 print(f"== {name}: disabled (input passes through)", file=sys.stderr)
+                continue
+            if cfg.launch.num_machines > 1 and cfg.launch.machine_rank != 0 and name not in TRAINING:
+                _leave_to_machine_zero(cfg, name, any(n in TRAINING for n in order[at + 1:]))
                 continue
             print(f"== {name}", file=sys.stderr)
             code = subprocess.call(_stage_command(cfg, name, args))
@@ -114,6 +118,30 @@ def pipeline_main(argv: list[str] | None = None) -> int:
         return 0
     except (UserError, Exception) as exc:  # noqa: BLE001
         return _fail(exc)
+
+
+def _leave_to_machine_zero(cfg, name: str, needed: bool) -> None:
+    """On a machine other than rank 0: machine 0 runs stage `name`; when a training stage follows here, wait
+    (up to launch.wait_seconds) until its output is published and up to date, so every machine trains on it."""
+    import time
+
+    from trainpipe.pipeline import status_rows
+
+    rank = cfg.launch.machine_rank
+    if not needed:
+        print(f"== {name}: runs on machine 0 (this is machine {rank})", file=sys.stderr)
+        return
+    print(f"== {name}: runs on machine 0; machine {rank} waits for its output", file=sys.stderr)
+    deadline = time.monotonic() + cfg.launch.wait_seconds
+    while True:
+        row = next(r for r in status_rows(cfg) if r["stage"] == name)
+        if row["state"] == "done":
+            return
+        if time.monotonic() >= deadline:
+            raise UserError(f"machine {rank} waited {cfg.launch.wait_seconds:g} s for stage {name} from machine 0 "
+                            f"and found it {row['state']} under {cfg.paths.root}; start machine 0 with the same "
+                            "config and a shared paths.root, or raise launch.wait_seconds")
+        time.sleep(min(2.0, cfg.launch.wait_seconds / 10))
 
 
 def with_evaluate(cfg, names: list[str]) -> list[str]:

@@ -298,6 +298,9 @@ class LaunchConfig:
     machine_rank: int = 0
     main_process_ip: Optional[str] = None
     main_process_port: Optional[int] = None
+    # On machines other than rank 0, run_full_pipeline.py leaves collect, evaluate and deploy to machine 0 and
+    # waits this long for an upstream stage's output before it launches a training stage.
+    wait_seconds: float = 3600.0
 
 
 @dataclass

@@ -44,6 +44,7 @@ RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "num_machines": (lambda v: v >= 1, "an integer ≥ 1"),
     "machine_rank": (lambda v: v >= 0, "an integer ≥ 0"),
     "main_process_port": (lambda v: 0 < v < 65536, "a TCP port (1-65535)"),
+    "wait_seconds": (lambda v: v > 0, "a number of seconds > 0"),
 }
 
 
