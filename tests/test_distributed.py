@@ -194,3 +194,31 @@ def test_a_second_machine_without_machine_zero_stops_with_a_clear_message(tmp_pa
     assert got.returncode == 2, got.stderr[-2000:]
     assert "machine 1 waited 1 s for stage collect from machine 0 and found it missing" in got.stderr
     assert "Traceback" not in got.stderr
+
+
+@pytest.mark.parametrize("kind", ["fsdp2", "zero2"])
+def test_sharded_configs_on_a_cpu_only_machine_are_refused_not_run_as_ddp(smoke_cfg, tmp_path, kind):
+    # accelerate 1.15 turns FSDP and DeepSpeed into MULTI_CPU data parallelism where no accelerator exists; the
+    # run used to succeed, replicating the model it was told to shard.
+    if torch.accelerator.is_available():
+        pytest.skip("this machine has an accelerator")
+    run_stage(smoke_cfg(), "collect")
+    got = _pipeline(tmp_path, "sft.batch_size=2", "launch.num_processes=2",
+                    f"launch.accelerate_config={REPO / 'configs' / 'accelerate' / f'{kind}.yaml'}")
+    assert got.returncode == 2 and "Traceback" not in got.stderr, got.stderr[-2000:]
+    assert "which accelerate runs only on GPUs" in got.stderr and "ddp_cpu.yaml" in got.stderr
+    assert not (tmp_path / "models" / "sft").exists()
+
+
+def test_a_stage_launched_for_fsdp_that_runs_unsharded_stops(monkeypatch):
+    from types import SimpleNamespace
+
+    from accelerate.utils import DistributedType
+
+    from trainpipe.errors import UserError
+    from trainpipe.training.driver import check_sharding
+
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
+    with pytest.raises(UserError, match="asks for FSDP, but accelerate runs this stage as MULTI_CPU"):
+        check_sharding(SimpleNamespace(distributed_type=DistributedType.MULTI_CPU))
+    check_sharding(SimpleNamespace(distributed_type=DistributedType.FSDP))

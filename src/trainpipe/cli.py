@@ -164,6 +164,7 @@ def _stage_command(cfg, name: str, args) -> list[str]:
     tail = [script, "--config", args.config, *(["--force"] if args.force else []), *args.overrides]
     launch = cfg.launch
     if name in TRAINING and (launch.num_processes > 1 or launch.accelerate_config or launch.num_machines > 1):
+        _check_sharded_launch(launch.accelerate_config)
         cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(launch.num_processes)]
         if launch.accelerate_config:
             cmd += ["--config_file", launch.accelerate_config]
@@ -173,6 +174,24 @@ def _stage_command(cfg, name: str, args) -> list[str]:
             cmd += ["--main_process_port", str(launch.main_process_port)] if launch.main_process_port else []
         return cmd + tail
     return [sys.executable, *tail]
+
+
+def _check_sharded_launch(config: str | None) -> None:
+    """FSDP and DeepSpeed configs need an accelerator: on a CPU-only machine accelerate would quietly run them as
+    DDP (training/driver.py check_sharding refuses that inside the stage too); say so before launching."""
+    if not config:
+        return
+    import torch
+    from omegaconf import OmegaConf
+
+    try:
+        kind = OmegaConf.load(config).get("distributed_type")
+    except Exception as exc:  # noqa: BLE001 - an unreadable file is bad input
+        raise UserError(f"launch.accelerate_config: cannot read {config}: {exc}") from None
+    if kind in ("FSDP", "DEEPSPEED") and not torch.accelerator.is_available():
+        raise UserError(f"launch.accelerate_config={config} asks for {kind}, which accelerate runs only on GPUs "
+                        "(or other accelerators) and this machine has none; on CPU use "
+                        "configs/accelerate/ddp_cpu.yaml")
 
 
 def format_status(rows: list[dict]) -> str:

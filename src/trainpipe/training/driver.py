@@ -59,6 +59,7 @@ def train(trainer, tc: TrainConfig, io, force: bool = False, keep_all: bool = Fa
 
     published = read_manifest(io.layout.output(io.name))
     acc = trainer.accelerator
+    check_sharding(acc)
     # Under accelerate launch only the main process locks and prepares checkpoints/<stage>/; every rank then
     # resumes from the path it chose.
     with checkpoints.locked(io.checkpoints, io.name) if acc.is_main_process else contextlib.nullcontext():
@@ -81,9 +82,26 @@ def train(trainer, tc: TrainConfig, io, force: bool = False, keep_all: bool = Fa
         "train_loss": round(loss, 4), "steps": int(state.global_step),
         "resumed_from": resume, "train_seconds": round(seconds, 1), "tokens_seen": tokens,
         "processes": trainer.accelerator.num_processes,
+        "distributed": str(trainer.accelerator.distributed_type.value),  # e.g. NO, MULTI_GPU (DDP), FSDP, DEEPSPEED
         "first_logged_loss": history[0]["loss"] if history else None,
         "last_logged_loss": history[-1]["loss"] if history else None,
     }
+
+
+SHARDING_ENV = {"FSDP": "ACCELERATE_USE_FSDP", "DEEPSPEED": "ACCELERATE_USE_DEEPSPEED"}
+
+
+def check_sharding(accelerator) -> None:
+    """Refuse a launch that asked for FSDP or DeepSpeed but runs without it: accelerate turns both into plain
+    data parallelism on CPU-only machines (MULTI_CPU), which would replicate a model the user meant to shard."""
+    from trainpipe.errors import UserError
+
+    got = accelerator.distributed_type.value
+    for kind, env in SHARDING_ENV.items():
+        if os.environ.get(env, "false").lower() == "true" and got != kind:
+            raise UserError(f"the accelerate config asks for {kind}, but accelerate runs this stage as {got} "
+                            "(it shards only on GPUs and other accelerators); on CPU use "
+                            "configs/accelerate/ddp_cpu.yaml")
 
 
 def _on_main_then_shared(accelerator, fn):
