@@ -36,6 +36,7 @@ def test_deploy_after_sft_and_evaluate_builds_verifies_and_pushes(smoke_cfg, tmp
         for stage in ("collect", "sft", "evaluate"):
             run_stage(cfg, stage)
         monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # only the push goes online, to 127.0.0.1
+        monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # weights go through the emulator's LFS
         result = run_stage(cfg, "deploy")
     finally:
         hub.stop()
