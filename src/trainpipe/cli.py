@@ -125,7 +125,8 @@ def _leave_to_machine_zero(cfg, name: str, needed: bool) -> None:
     (up to launch.wait_seconds) until its output is published and up to date, so every machine trains on it."""
     import time
 
-    from trainpipe.pipeline import status_rows
+    from trainpipe import artifacts
+    from trainpipe.pipeline import expected_fingerprints
 
     rank = cfg.launch.machine_rank
     if not needed:
@@ -133,13 +134,16 @@ def _leave_to_machine_zero(cfg, name: str, needed: bool) -> None:
         return
     print(f"== {name}: runs on machine 0; machine {rank} waits for its output", file=sys.stderr)
     deadline = time.monotonic() + cfg.launch.wait_seconds
+    want = expected_fingerprints(cfg)[name]  # once: it hashes the stage's input files
+    dest = artifacts.Layout(Path(cfg.paths.root).resolve()).output(name)
     while True:
-        row = next(r for r in status_rows(cfg) if r["stage"] == name)
-        if row["state"] == "done":
+        manifest = artifacts.read_manifest(dest)
+        if manifest is not None and manifest.get("fingerprint") == want:
             return
         if time.monotonic() >= deadline:
+            state = "missing" if manifest is None else "stale"
             raise UserError(f"machine {rank} waited {cfg.launch.wait_seconds:g} s for stage {name} from machine 0 "
-                            f"and found it {row['state']} under {cfg.paths.root}; start machine 0 with the same "
+                            f"and found it {state} under {cfg.paths.root}; start machine 0 with the same "
                             "config and a shared paths.root, or raise launch.wait_seconds")
         time.sleep(min(2.0, cfg.launch.wait_seconds / 10))
 

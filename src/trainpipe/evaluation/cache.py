@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import logging
+
 from trainpipe import artifacts
+
+log = logging.getLogger("trainpipe.evaluate")
 
 # Bump when the result layout changes so old files are ignored rather than misread.
 CACHE_VERSION = 3  # 3: task records keep the first completion
@@ -31,3 +35,29 @@ class ResultCache:
     def put(self, model_fp: str, suite, result: dict) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         artifacts.write_json_atomic(self.path(model_fp, suite), result)
+
+
+def for_config(folder: Path, cfg) -> ResultCache:
+    """The cache under `folder` keyed by what changes greedy outputs besides model and suite: backend and the
+    resolved dtype ('auto' differs by machine)."""
+    from trainpipe.training.hardware import model_dtype
+
+    return ResultCache(folder, {"backend": cfg.evaluate.backend, "dtype": str(model_dtype(cfg.model.dtype))})
+
+
+def evaluate_cached(cfg, cache: ResultCache, name: str, path: Path, model_fp: str, suites) -> dict:
+    """Results per suite; only (model, suite) pairs missing from the cache are generated."""
+    from trainpipe.evaluation.runner import evaluate_model, restate
+
+    level = cfg.evaluate.level
+    out = {s.name: restate(hit, level) for s in suites if (hit := cache.get(model_fp, s)) is not None}
+    missing = [s for s in suites if s.name not in out]
+    if out:
+        log.info("evaluate: %s: %d suite(s) from cache", name, len(out))
+    if missing:
+        log.info("evaluate: %s on %s", name, ", ".join(s.name for s in missing))
+        fresh = evaluate_model(cfg, path, missing)
+        for suite in missing:
+            cache.put(model_fp, suite, fresh[suite.name])
+            out[suite.name] = fresh[suite.name]
+    return {s.name: out[s.name] for s in suites}

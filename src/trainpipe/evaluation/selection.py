@@ -63,20 +63,12 @@ def select_checkpoint(cfg: Config, start: tuple[Path, str], candidates: dict[str
                       collect_dir: Path, cache_dir: Path) -> dict:
     """Score the start model (cached by fingerprint) and every candidate folder on the dev suites; returns
     {"chosen": name or None, "rows": [...], "suites": [...]}."""
-    from trainpipe.evaluation.cache import ResultCache
+    from trainpipe.evaluation.cache import evaluate_cached, for_config
     from trainpipe.evaluation.runner import evaluate_model
-    from trainpipe.training.hardware import model_dtype
 
     suites = dev_suites(cfg, task_items, collect_dir)
     start_path, start_fp = start
-    cache = ResultCache(cache_dir, {"backend": cfg.evaluate.backend, "dtype": str(model_dtype(cfg.model.dtype))})
-    results = {START: {s.name: cache.get(start_fp, s) for s in suites}}
-    missing = [s for s in suites if results[START][s.name] is None]
-    if missing:
-        fresh = evaluate_model(cfg, start_path, missing)
-        for s in missing:
-            cache.put(start_fp, s, fresh[s.name])
-            results[START][s.name] = fresh[s.name]
+    results = {START: evaluate_cached(cfg, for_config(cache_dir, cfg), START, start_path, start_fp, suites)}
     for name, path in candidates.items():
         log.info("select: scoring %s on %s", name, ", ".join(s.name for s in suites))
         results[name] = evaluate_model(cfg, path, suites)

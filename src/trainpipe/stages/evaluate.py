@@ -17,7 +17,7 @@ log = logging.getLogger("trainpipe.evaluate")
 
 
 def run(cfg: Config, io: StageIO) -> dict:
-    from trainpipe.evaluation.cache import ResultCache
+    from trainpipe.evaluation.cache import evaluate_cached, for_config
     from trainpipe.evaluation.compare import compare_models, gate_verdict
     from trainpipe.evaluation.divergence import add_kl_to_base
     from trainpipe.evaluation.environment_suite import layout_notes
@@ -28,14 +28,13 @@ def run(cfg: Config, io: StageIO) -> dict:
     ev = cfg.evaluate
     _check_settings(cfg)
     models = model_list(cfg, io)
-    from trainpipe.training.hardware import model_dtype  # the resolved dtype: 'auto' differs by machine
-    cache = ResultCache(io.logs / "cache", {"backend": ev.backend, "dtype": str(model_dtype(cfg.model.dtype))})
+    cache = for_config(io.logs / "cache", cfg)
     suites = load_suites(cfg, io.upstream["collect"])
     notes = layout_notes(suites, io.upstream["collect"])
     if ev.retention:  # stable sort: config order within a group, the retention Q&A (dev, test) before the text
         suites = sorted(suites + retention_suites(cfg), key=lambda s: (s.group == RETENTION, s.kind == "text"))
     notes += [s.note for s in suites if s.note]  # e.g. where the retention text came from
-    results = {name: _evaluate_cached(cfg, cache, name, path, fp, suites) for name, (path, fp) in models.items()}
+    results = {name: evaluate_cached(cfg, cache, name, path, fp, suites) for name, (path, fp) in models.items()}
     add_kl_to_base(cfg, io.logs / "cache" / "kl_to_base", models, suites, results)  # a forgetting predictor
     notes += retention_notes(results, suites)
     chain = [m for m in ("base", *MODEL_CHAIN) if m in models]
@@ -86,24 +85,6 @@ def model_list(cfg: Config, io: StageIO) -> dict[str, tuple[Path, str]]:
             raise UserError(f"evaluate.models: {extra} shares its name with model '{path.name}'; rename the folder")
         out[path.name] = (path, artifacts.tree_digest(path))
     return out
-
-
-def _evaluate_cached(cfg: Config, cache, name: str, path: Path, model_fp: str, suites) -> dict:
-    """Results per suite; only (model, suite) pairs missing from the cache are generated."""
-    from trainpipe.evaluation.runner import evaluate_model, restate
-
-    level = cfg.evaluate.level
-    out = {s.name: restate(hit, level) for s in suites if (hit := cache.get(model_fp, s)) is not None}
-    missing = [s for s in suites if s.name not in out]
-    if out:
-        log.info("evaluate: %s: %d suite(s) from cache", name, len(out))
-    if missing:
-        log.info("evaluate: %s on %s", name, ", ".join(s.name for s in missing))
-        fresh = evaluate_model(cfg, path, missing)
-        for suite in missing:
-            cache.put(model_fp, suite, fresh[suite.name])
-            out[suite.name] = fresh[suite.name]
-    return {s.name: out[s.name] for s in suites}
 
 
 def _plots(cfg: Config, io: StageIO, results: dict) -> list[str]:
