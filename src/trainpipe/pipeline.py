@@ -175,7 +175,7 @@ def _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force) -> dict:
         "model_in": src if stage.needs_model else None,
         "metrics": metrics, "started_at": _iso(started), "finished_at": _iso(time.time()),
         "seconds": round(time.time() - started, 2), "versions": artifacts.library_versions(),
-        "git_commit": artifacts.git_commit(Path(__file__).parent),
+        "git_commit": artifacts.git_commit(Path(__file__).parent), "hardware": _hardware(),
     }
     from trainpipe.secrets import redact_obj
 
@@ -183,6 +183,12 @@ def _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force) -> dict:
     _on_main(ranks, lambda: artifacts.publish(tmp, dest, manifest, stage.publish_mode))
     log.info("stage %s: published %s in %.1f s", name, dest, manifest["seconds"])
     return {**manifest, "state": "ran"}
+
+
+def _hardware() -> dict:
+    from trainpipe.training.hardware import describe
+
+    return describe()
 
 
 def _ranks():

@@ -99,6 +99,9 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     report = (out / "report.md").read_text()
     assert "| sft | sat |" in report and "### sft vs base (candidate vs base)" in report
     assert f"- {text_note}" in report
+    from trainpipe.training.hardware import describe
+
+    assert metrics["hardware"] == describe() and f"Machine: {describe()['cpu']}" in report
     assert len(list((out / "cache").glob("*.json"))) == 3 * 6
 
     calls.clear()

@@ -1,5 +1,7 @@
 """Thread choice on a CPU: an instantaneous runnable count (not the lagging load average) decides how many
 intra-op threads a stage takes; explicit settings always win."""
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -43,3 +45,22 @@ def test_auto_threads_leave_busy_cores_alone(monkeypatch, restore_threads, busy,
 def test_explicit_thread_count_is_used_as_given(monkeypatch, restore_threads):
     monkeypatch.setattr(hardware, "busy_cores", lambda: 7.0)
     assert hardware.configure_threads(1) == 1
+
+
+def test_describe_names_the_best_matmul_instruction_set_the_cpu_has():
+    info = hardware.describe()
+    flags = Path("/proc/cpuinfo").read_text().split()
+    assert info["isa"] == next((i for i in hardware.ISA_LEVELS if i in flags), None)
+    assert (info["isa"] in ("amx_bf16", "avx512_bf16")) == hardware.cpu_has_native_bf16()
+
+
+def test_result_cache_keys_differ_between_machines(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from trainpipe.evaluation.cache import for_config
+
+    cfg = SimpleNamespace(evaluate=SimpleNamespace(backend="hf"), model=SimpleNamespace(dtype="float32"))
+    suite = SimpleNamespace(fingerprint="s")
+    here = for_config(tmp_path, cfg).path("m", suite)
+    monkeypatch.setattr(hardware, "describe", lambda: {"cpu": "other", "isa": "avx2", "cuda": None})
+    assert for_config(tmp_path, cfg).path("m", suite) != here

@@ -38,11 +38,12 @@ class ResultCache:
 
 
 def for_config(folder: Path, cfg) -> ResultCache:
-    """The cache under `folder` keyed by what changes greedy outputs besides model and suite: backend and the
-    resolved dtype ('auto' differs by machine)."""
-    from trainpipe.training.hardware import model_dtype
+    """The cache under `folder` keyed by what changes greedy outputs besides model and suite: backend, the
+    resolved dtype ('auto' differs by machine) and the machine's kernels (CPU model and instruction set, GPU)."""
+    from trainpipe.training.hardware import describe, model_dtype
 
-    return ResultCache(folder, {"backend": cfg.evaluate.backend, "dtype": str(model_dtype(cfg.model.dtype))})
+    return ResultCache(folder, {"backend": cfg.evaluate.backend, "dtype": str(model_dtype(cfg.model.dtype)),
+                                "hardware": describe()})
 
 
 def evaluate_cached(cfg, cache: ResultCache, name: str, path: Path, model_fp: str, suites) -> dict:

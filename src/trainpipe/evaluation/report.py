@@ -54,6 +54,10 @@ def markdown(metrics: dict) -> str:
     lines = ["# Evaluation report", "", _gate_line(gate), ""]
     lines += ["## Models", "", "| model | role | fingerprint | path |", "|---|---|---|---|"]
     lines += [f"| {m['name']} | {m['role']} | {m['fingerprint']} | {m['path']} |" for m in metrics["models"]]
+    if hw := metrics.get("hardware"):
+        lines += ["", f"Machine: {hw.get('cpu') or 'unknown CPU'} ({hw.get('isa') or 'no AVX2'})"
+                  + (f", GPU {hw['cuda']}" if hw.get("cuda") else "")
+                  + ". Greedy completions depend on the machine's kernels; compare figures from one machine."]
     lines += ["", *_results_table(metrics), *_returns_table(metrics), *_divergence_table(metrics), "",
               "## Comparisons", "",
               "Outcome: win / loss when the intervals separate, else tie (this drives dominance and the gate). The "

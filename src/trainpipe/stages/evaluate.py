@@ -24,6 +24,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     from trainpipe.evaluation.report import build_metrics, compact, write_report
     from trainpipe.evaluation.retention import retention_notes
     from trainpipe.evaluation.suites import RETENTION, load_suites, retention_suites
+    from trainpipe.training.hardware import describe
 
     ev = cfg.evaluate
     _check_settings(cfg)
@@ -47,6 +48,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     roles = {m: "base" if m == "base" else "candidate" if m == candidate else "stage" if m in chain else "extra"
              for m in models}
     metrics = build_metrics(models, roles, suites, results, comparisons, gate, plots, ev.level, notes)
+    metrics["hardware"] = describe()  # greedy figures depend on the machine's kernels, so the report names it
     write_report(io.out, metrics)
     for comp in comparisons:
         log.info("evaluate: %s vs %s: %s", comp["model"], comp["baseline"], comp["verdict"])

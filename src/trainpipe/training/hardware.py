@@ -21,6 +21,24 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+ISA_LEVELS = ("amx_bf16", "avx512_bf16", "avx512f", "avx2")  # best first: which matmul kernels oneDNN can pick
+
+
+@functools.lru_cache(maxsize=1)
+def describe() -> dict:
+    """The machine the numbers come from: CPU model, its best matmul instruction set, the CUDA device. Kernels
+    differ in rounding (an AMX CPU and an AVX512-BF16 CPU give different bf16 logits), so greedy completions, and
+    with them evaluation figures, can differ between machines with identical packages and seeds."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        info = ""
+    cpu = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), None)
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    return {"cpu": cpu, "isa": next((i for i in ISA_LEVELS if i in flags), None),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
 def bf16_ok() -> bool:
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
