@@ -289,6 +289,20 @@ class DeployConfig:
 
 
 @dataclass
+class TrackingConfig:
+    """Experiment trackers (trainpipe/tracking.py): every training stage and evaluate log into one run each. Not
+    part of any stage's fingerprint: changing trackers reruns nothing."""
+
+    report_to: list[str] = field(default_factory=lambda: ["tensorboard"])  # any of tensorboard, wandb, mlflow; []: none
+    project: str = "trainpipe"  # W&B project and MLflow experiment
+    run_name: Optional[str] = None  # runs are named <run_name>-<stage> (just <stage> when unset)
+    tags: list[str] = field(default_factory=list)
+    # MLflow tracking URI (e.g. sqlite:///logs/mlflow.db, http://host:5000); unset: MLFLOW_TRACKING_URI or MLflow's
+    # default. W&B reads WANDB_MODE (offline), WANDB_API_KEY and WANDB_DIR (default: logs/<stage>) from the environment.
+    mlflow_uri: Optional[str] = None
+
+
+@dataclass
 class LaunchConfig:
     num_processes: int = 1  # > 1: training stages run under `accelerate launch` with this many processes
     accelerate_config: Optional[str] = None  # e.g. configs/accelerate/fsdp2.yaml; also switches accelerate launch on
@@ -314,6 +328,7 @@ class Config:
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
     launch: LaunchConfig = field(default_factory=LaunchConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
 def load_config(path: str | None = "config.yaml", overrides: list[str] | None = None) -> Config:

@@ -34,6 +34,7 @@ class Stage:
     needs_model: bool = False  # receives the model of the previous model stage (or the base model)
     publish_mode: str = "replace"
     input_files: Callable[[Config], list[Path]] | None = None
+    tracked: bool = False  # opens a run in each tracker of tracking.report_to (training stages and evaluate)
 
 
 @dataclasses.dataclass
@@ -49,6 +50,8 @@ class StageIO:
     fingerprint: str
     config_fingerprint: str  # config sections only
     force: bool = False  # --force: start training afresh instead of resuming
+    report_to: tuple[str, ...] = ()  # tracking.report_to, for the trainer's reporting callbacks
+    tracker_runs: tuple[str, ...] = ()  # the tracker runs open for this stage (wandb, mlflow)
 
 
 def stages() -> dict[str, Stage]:
@@ -162,7 +165,9 @@ def _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force) -> dict:
                  {u: layout.output(u) for u in upstream}, models,
                  models.get(src) if stage.needs_model else None, fp, cfg_fp, force)
     try:
-        metrics = stage.run(cfg, io) or {}
+        with _tracked(cfg, stage, sections, io, ranks) as opened:
+            io = dataclasses.replace(io, report_to=tuple(cfg.tracking.report_to), tracker_runs=tuple(opened))
+            metrics = stage.run(cfg, io) or {}
     except BaseException:
         import shutil
 
@@ -183,6 +188,15 @@ def _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force) -> dict:
     _on_main(ranks, lambda: artifacts.publish(tmp, dest, manifest, stage.publish_mode))
     log.info("stage %s: published %s in %.1f s", name, dest, manifest["seconds"])
     return {**manifest, "state": "ran"}
+
+
+def _tracked(cfg, stage: Stage, sections: dict, io: StageIO, ranks):
+    """The stage's tracker runs (main process only), or nothing for an untracked stage."""
+    from trainpipe import tracking
+
+    if not stage.tracked:
+        return contextlib.nullcontext([])
+    return tracking.stage_run(cfg.tracking, stage.name, sections, io.logs, ranks is None or ranks.is_main_process)
 
 
 def _hardware() -> dict:

@@ -85,4 +85,4 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
-STAGE = Stage(name="cpt", reads=("collect",), config_sections=("model", "cpt"), run=run, needs_model=True)
+STAGE = Stage(name="cpt", reads=("collect",), config_sections=("model", "cpt"), run=run, needs_model=True, tracked=True)

@@ -25,6 +25,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     from trainpipe.evaluation.retention import retention_notes
     from trainpipe.evaluation.suites import RETENTION, load_suites, retention_suites
     from trainpipe.training.hardware import describe
+    from trainpipe import tracking
 
     ev = cfg.evaluate
     _check_settings(cfg)
@@ -50,6 +51,8 @@ def run(cfg: Config, io: StageIO) -> dict:
     metrics = build_metrics(models, roles, suites, results, comparisons, gate, plots, ev.level, notes)
     metrics["hardware"] = describe()  # greedy figures depend on the machine's kernels, so the report names it
     write_report(io.out, metrics)
+    tracking.log_evaluation(io.tracker_runs, tracking.evaluation_scalars(metrics),
+                            [io.out / f for f in ("report.md", "metrics.json", *plots)])
     for comp in comparisons:
         log.info("evaluate: %s vs %s: %s", comp["model"], comp["baseline"], comp["verdict"])
     if not gate["passed"]:
@@ -122,4 +125,4 @@ def input_files(cfg: Config) -> list[Path]:
 
 
 STAGE = Stage(name="evaluate", reads=("collect", "cpt", "sft", "rl"), config_sections=("model", "evaluate"),
-              run=run, publish_mode="merge", input_files=input_files)
+              run=run, publish_mode="merge", input_files=input_files, tracked=True)

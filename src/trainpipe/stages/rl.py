@@ -51,4 +51,4 @@ def logged_means(history: list[dict]) -> dict:
     return out
 
 
-STAGE = Stage(name="rl", reads=("collect", "sft", "cpt"), config_sections=("model", "rl"), run=run, needs_model=True)
+STAGE = Stage(name="rl", reads=("collect", "sft", "cpt"), config_sections=("model", "rl"), run=run, needs_model=True, tracked=True)

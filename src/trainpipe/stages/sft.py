@@ -155,4 +155,4 @@ def _train_dtype():
 
 
 STAGE = Stage(name="sft", reads=("collect", "cpt"), config_sections=("model", "data.max_length", "data.quality", "sft"),
-              run=run, needs_model=True)
+              run=run, needs_model=True, tracked=True)

@@ -33,7 +33,7 @@ def common_args(tc: TrainConfig, io, n_params: int) -> dict:
         # activation_checkpointing (the v5 name) overrides TRL's gradient_checkpointing=True default
         activation_checkpointing=hardware.use_gradient_checkpointing(tc.gradient_checkpointing, n_params),
         save_strategy="steps", save_steps=tc.save_steps, save_total_limit=None, logging_steps=tc.logging_steps,
-        logging_first_step=True, report_to=["tensorboard"], use_cpu=not torch.cuda.is_available(),
+        logging_first_step=True, report_to=list(io.report_to) or "none", use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0, torch_compile=tc.torch_compile, remove_unused_columns=False,
         include_num_input_tokens_seen="non_padding", disable_tqdm=False,
         use_liger_kernel=hardware.use_liger(tc.liger_kernel),
