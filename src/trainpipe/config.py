@@ -78,6 +78,9 @@ class LoraConfig:
     alpha: int = 32
     dropout: float = 0.0
     target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
+    # QLoRA: the frozen base is loaded quantized by bitsandbytes (4bit: NF4 with double quantization, 8bit: LLM.int8)
+    # and only the adapter trains; the published model is the adapter merged into the full-precision base. cpt, sft.
+    quantize: Literal["none", "4bit", "8bit"] = "none"
 
 
 @dataclass

@@ -174,8 +174,28 @@ def require_safetensors(folder: Path) -> None:
             "(model.save_pretrained(dir, safe_serialization=True)) and point model.base at the new folder.")
 
 
-def load_model(path: Path | str, mcfg: ModelConfig, dtype=None):
-    """AutoModelForCausalLM from a folder or hub id; safetensors only for local folders (no pickle)."""
+def quantization_config(quantize: str):
+    """bitsandbytes settings for a QLoRA base (None: load in full precision)."""
+    if quantize == "none":
+        return None
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise UserError(f"lora.quantize={quantize} needs the bitsandbytes package (pip install bitsandbytes)") from None
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    from trainpipe.training.hardware import bf16_ok
+
+    if quantize == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16 if bf16_ok() else torch.float32)
+
+
+def load_model(path: Path | str, mcfg: ModelConfig, dtype=None, quantize: str = "none"):
+    """AutoModelForCausalLM from a folder or hub id; safetensors only for local folders (no pickle). `quantize`
+    (4bit, 8bit) loads the weights quantized by bitsandbytes, for QLoRA."""
     from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM
 
@@ -188,6 +208,11 @@ def load_model(path: Path | str, mcfg: ModelConfig, dtype=None):
                   local_files_only=local, use_safetensors=True if local else None)
     if mcfg.attn_implementation:
         kwargs["attn_implementation"] = mcfg.attn_implementation
+    if (quant := quantization_config(quantize)) is not None:
+        import torch
+
+        device = {"": int(os.environ.get("LOCAL_RANK", "0"))} if torch.cuda.is_available() else "cpu"
+        kwargs.update(quantization_config=quant, device_map=device)
     if not local and mcfg.revision:
         kwargs["revision"] = mcfg.revision
     try:

@@ -37,6 +37,9 @@ def check(rl: RlConfig) -> None:
     if rl.algorithm == "ppo":
         raise UserError(PPO_MISSING)
     _check_losses(rl)
+    if rl.lora.quantize != "none":
+        raise UserError(f"rl.lora.quantize={rl.lora.quantize}: QLoRA is built for cpt and sft; rl loads its policy "
+                        "and reference in full precision (set rl.lora.quantize=none)")
     if rl.algorithm in ("grpo", "rloo"):
         _check_online(rl)
     if rl.environment:

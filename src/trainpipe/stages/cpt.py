@@ -28,7 +28,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     train, held, report = _packed_splits(io.upstream["collect"], tokenizer, cpt.max_length, cpt.packing)
     log.info("cpt: %d documents in %d rows of <= %d tokens", report["documents"], report["rows"], cpt.max_length)
     # fp32 master weights, as in SFT; the trainer's autocast supplies bf16 compute where the hardware has it.
-    model = load_model(io.model_in, cfg.model, dtype=torch.float32)
+    model = load_model(io.model_in, cfg.model, dtype=torch.float32, quantize=driver.quantize_for(cpt.lora, "cpt"))
     collator = packing.collator_for(model, tokenizer.pad_token_id, cpt.packing)
     before = packing.perplexity(model, held, collator, cpt.batch_size)
     # TRL refuses a custom collator in padding-free mode and builds that same collator itself.

@@ -43,7 +43,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     if sft.replay.ratio != 0:  # a negative ratio reaches _with_replay and is refused there
         examples, report["replay_examples"] = _with_replay(cfg, io, tokenizer, examples, len(records))
     log.info("sft: %d examples, %d trained tokens", report["examples"], report["trained_tokens"])
-    model = load_model(io.model_in, cfg.model, dtype=_train_dtype())
+    model = load_model(io.model_in, cfg.model, dtype=_train_dtype(), quantize=driver.quantize_for(sft.lora, "sft"))
     attention = hardware.apply_flash_attention(model, sft.flash_attention)
     # Packing is WeightedCollator(padding_free=True): TRL refuses any custom collator when its own padding_free
     # flag is set, and ours is TRL's padding-free collator plus the token weights.
@@ -66,7 +66,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     kind = driver.save_model(trainer, tokenizer, io.out, sft.merge_adapters)
     return {**report, **metrics, "model_kind": kind, "key_metric": "train_loss", "attention": attention,
             "ce_kernel": trainer.ce_kernel, "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
-            "cpu_threads": torch.get_num_threads()}
+            "cpu_threads": torch.get_num_threads(), "base_quantized": driver.quantized_bits(model)}
 
 
 def _with_replay(cfg: Config, io: StageIO, tokenizer, examples: list[dict], n_records: int) -> tuple[list, int]:

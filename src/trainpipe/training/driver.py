@@ -42,6 +42,16 @@ def common_args(tc: TrainConfig, io, n_params: int) -> dict:
     )
 
 
+def quantize_for(lora: LoraConfig, section: str) -> str:
+    """The base model's quantization for `section` (cpt, sft): QLoRA trains an adapter, so it needs LoRA."""
+    from trainpipe.errors import UserError
+
+    if lora.quantize != "none" and not lora.enabled:
+        raise UserError(f"{section}.lora.quantize={lora.quantize} trains a LoRA adapter on a quantized base; "
+                        f"set {section}.lora.enabled=true")
+    return lora.quantize
+
+
 def peft_config(lora: LoraConfig, task_type: str = "CAUSAL_LM"):
     if not lora.enabled:
         return None
@@ -129,11 +139,37 @@ def save_model(source, tokenizer, out: Path, merge: bool) -> str:
         model = _gathered_copy(trainer, Path(out), kind)
     if state.is_main_process:
         if kind == "merged":
-            model = model.merge_and_unload()
+            model = _onto_full_precision(model, Path(out)) if _quantized(model) else model.merge_and_unload()
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
     state.wait_for_everyone()
     return kind
+
+
+def quantized_bits(model) -> str | None:
+    """'4bit' or '8bit' when bitsandbytes holds the model's base weights (through a PEFT wrapper too), else None."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "4bit" if getattr(base, "is_loaded_in_4bit", False) else "8bit" if getattr(base, "is_loaded_in_8bit",
+                                                                                       False) else None
+
+
+def _quantized(model) -> bool:
+    return quantized_bits(model) is not None
+
+
+def _onto_full_precision(model, out: Path):
+    """QLoRA: merging into 4- or 8-bit weights would round the adapter away (and publish a bitsandbytes model),
+    so the trained adapter is merged into the base model reloaded in full precision instead."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    staging = out.parent / f"{out.name}.adapter"
+    model.save_pretrained(staging)
+    base_path = model.peft_config["default"].base_model_name_or_path
+    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32, use_safetensors=True)
+    merged = PeftModel.from_pretrained(base, staging).merge_and_unload()
+    shutil.rmtree(staging, ignore_errors=True)
+    return merged
 
 
 def _sharded(trainer) -> bool:
