@@ -289,6 +289,9 @@ class DeployConfig:
     license: str = "apache-2.0"
     endpoint: Optional[str] = None  # Hub endpoint (tests point it at a local server)
     push_retries: int = 4  # retries on transient Hub errors (5xx, lost connection), with exponential backoff
+    # GGUF files for llama.cpp/Ollama written next to the merged weights, listed in the card and pushed with them:
+    # any of f32, f16, bf16, q8_0 (Llama-architecture models with a byte-level BPE tokenizer)
+    gguf: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -24,6 +24,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     dcfg = cfg.deploy
     if dcfg.push:
         push.preflight(dcfg)  # a missing repo id or token should fail now, not after the export
+    _check_gguf(dcfg)
     source, folder = pick_source(dcfg.source, io)
     evaluation = read_eval_metrics(io)
     check_evaluated(cfg, io, source, evaluation)  # before any weights are built or pushed
@@ -39,8 +40,14 @@ def run(cfg: Config, io: StageIO) -> dict:
     if dcfg.format in ("merged", "both"):
         merged = export.export_merged(model, tokenizer, io.out, dtype, dcfg.max_shard_size)
     del model
+    ggufs = _write_gguf(dcfg, io, source)
     dtype_name = str(dtype).removeprefix("torch.")
     card.write_card(io.out, cfg, source, dcfg.format, dtype_name, stage_manifests(io), evaluation)
+    if ggufs:
+        from trainpipe.deploy import gguf_export
+
+        with (io.out / "README.md").open("a", encoding="utf-8") as fh:
+            fh.write(gguf_export.card_section(ggufs))
     url = push.push_folder(io.out, dcfg) if dcfg.push else None
     if url is None:
         log.info("deploy: release ready in %s (deploy.push=false, nothing uploaded)", io.layout.output("deploy"))
@@ -48,9 +55,27 @@ def run(cfg: Config, io: StageIO) -> dict:
         log.info("deploy: %s is on the Hub at %s", io.layout.output("deploy"), url)
     metrics = {"source": source, "format": dcfg.format, "dtype": dtype_name, "verified": True,
                "pushed": url is not None, "url": url, "repo_id": dcfg.repo_id if url else None,
-               "shards": merged.get("shards", 0),
+               "shards": merged.get("shards", 0), "gguf": [p.name for p in ggufs],
                "files": sorted(str(p.relative_to(io.out)) for p in io.out.rglob("*") if p.is_file())}
     return {**metrics, **key_metric(evaluation, source)}
+
+
+def _check_gguf(dcfg) -> None:
+    from trainpipe.deploy import gguf_export
+
+    gguf_export.check_types(list(dcfg.gguf))
+    if dcfg.gguf and dcfg.format == "adapter":
+        raise UserError("deploy.gguf converts merged weights; set deploy.format=merged or both")
+
+
+def _write_gguf(dcfg, io: StageIO, source: str) -> list[Path]:
+    """deploy.gguf: one GGUF file per type, from the merged weights just written (llama.cpp, Ollama)."""
+    if not dcfg.gguf:
+        return []
+    from trainpipe.deploy import gguf_export
+
+    stem = (dcfg.repo_id or f"trainpipe-{source}").split("/")[-1]
+    return [gguf_export.write(io.out, io.out / f"{stem}-{t}.gguf", t, stem) for t in dcfg.gguf]
 
 
 def pick_source(choice: str, io: StageIO) -> tuple[str, Path | str]:
