@@ -28,7 +28,7 @@ def prompts(n: int) -> list[str]:
 
 def timed(model, tokenizer, items: list[str], new_tokens: int, batch_size: int) -> dict:
     """Wall and CPU seconds (CPU time stays meaningful on a shared machine), tokens generated, the texts."""
-    from trainpipe.evaluation.generate import generate_completions
+    from trainpipe.training.generation import generate_completions
 
     wall, cpu = time.perf_counter(), time.process_time()
     done = generate_completions(model, tokenizer, items, max_new_tokens=new_tokens, batch_size=batch_size)

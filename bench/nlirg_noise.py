@@ -86,7 +86,7 @@ def overrides(args, root: Path, data_file: Path, loss: str, score: bool) -> list
 
 def accuracy(cfg, model_dir: Path, suites: dict[str, list]) -> dict[str, dict]:
     """Greedy accuracy per named item list, scored by the task family, with the project's Jeffreys interval."""
-    from trainpipe.evaluation.generate import generate
+    from trainpipe.training.generation import generate_completions
     from trainpipe.evaluation.stats import summarize
     from trainpipe.models.load import load_model, load_tokenizer
     from trainpipe.tasks import get_task
@@ -98,8 +98,8 @@ def accuracy(cfg, model_dir: Path, suites: dict[str, list]) -> dict[str, dict]:
         if not items:
             out[name] = {"n": 0, "mean": None, "lo": None, "hi": None, "scores": []}
             continue
-        texts = generate(model, tokenizer, [i.prompt for i in items], cfg.evaluate.max_new_tokens,
-                         cfg.evaluate.batch_size)
+        texts = [[c.text for c in per] for per in generate_completions(
+            model, tokenizer, [i.prompt for i in items], cfg.evaluate.max_new_tokens, cfg.evaluate.batch_size)]
         scores = [get_task(i.task).score(t[0], i.answer) for i, t in zip(items, texts)]
         s = summarize(scores, cfg.evaluate.level)
         out[name] = {"n": s.n, "mean": s.mean, "lo": s.lo, "hi": s.hi, "scores": scores,

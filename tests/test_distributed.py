@@ -24,6 +24,7 @@ def _pipeline(root, *overrides):
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_two_cpu_processes_match_one_process_with_the_same_global_batch(smoke_cfg, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
@@ -166,6 +167,7 @@ def _machine(root, rank: int, port: int, *overrides) -> list[str]:
             f"launch.accelerate_config={REPO / 'configs' / 'accelerate' / 'ddp_cpu.yaml'}", *overrides]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_two_machines_sharing_a_root_run_each_stage_once_and_train_together(tmp_path):
     # Both machines used to run collect, evaluate and deploy: the second one's stage lock refused it (exit 2)

@@ -3,7 +3,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
+
+pytestmark = pytest.mark.slow  # whole pipelines in subprocesses
 
 
 def _pipeline(root, *args):

@@ -97,10 +97,10 @@ def pipeline_main(argv: list[str] | None = None) -> int:
         if args.status:
             print(format_status(status_rows(cfg)))
             return 0
-        names = [n for n in SCRIPTS if n in stages()]
         if args.only:
             names = [args.only]
         else:
+            names = list(stages())  # pipeline order
             names = names[names.index(args.start or "collect"): names.index(args.end or "deploy") + 1]
         order = with_evaluate(cfg, names)
         for at, name in enumerate(order):

@@ -48,7 +48,6 @@ class StageIO:
     models: dict[str, Path]  # model stage name ("base", "cpt", ...) -> folder, for stages that compare models
     model_in: Path | None
     fingerprint: str
-    config_fingerprint: str  # config sections only
     force: bool = False  # --force: start training afresh instead of resuming
     report_to: tuple[str, ...] = ()  # tracking.report_to, for the trainer's reporting callbacks
     tracker_runs: tuple[str, ...] = ()  # the tracker runs open for this stage (wandb, mlflow)
@@ -87,15 +86,14 @@ def upstream_names(cfg: Config, stage: Stage) -> list[str]:
     return names
 
 
-def compute_fingerprint(cfg: Config, stage: Stage, upstream_fps: dict[str, str]) -> tuple[str, str, dict]:
+def compute_fingerprint(cfg: Config, stage: Stage, upstream_fps: dict[str, str]) -> tuple[str, dict]:
     sections = {s: artifacts.to_plain(section(cfg, s)) for s in stage.config_sections}
     for sec in sections.values():
         if isinstance(sec, dict):
             sec.pop("resume", None)  # where to resume from never changes what is produced
     files = {str(p): artifacts.file_digest(p) for p in (stage.input_files(cfg) if stage.input_files else [])}
     base = base_fingerprint(cfg) if stage.needs_model or stage.name in ("evaluate", "deploy") else None
-    cfg_fp = artifacts.fingerprint(stage.name, sections)
-    return artifacts.fingerprint(stage.name, sections, upstream_fps, files, base), cfg_fp, sections
+    return artifacts.fingerprint(stage.name, sections, upstream_fps, files, base), sections
 
 
 def expected_fingerprints(cfg: Config) -> dict[str, str | None]:
@@ -126,12 +124,12 @@ def run_stage(cfg: Config, name: str, force: bool = False, argv: list[str] | Non
             stage_logging(layout.logs(name), cfg, name, argv) if main else contextlib.nullcontext():
         _on_main(ranks, lambda: artifacts.recover(dest))  # the others read manifests after it, never during
         upstream = _upstream_manifests(cfg, layout, stage)
-        fp, cfg_fp, sections = compute_fingerprint(cfg, stage, {u: m["fingerprint"] for u, m in upstream.items()})
+        fp, sections = compute_fingerprint(cfg, stage, {u: m["fingerprint"] for u, m in upstream.items()})
         current = artifacts.read_manifest(dest)
         if current and current.get("fingerprint") == fp and not force:
             log.info("stage %s is up to date (fingerprint %s); skipping (use --force to rerun)", name, fp)
             return {**current, "state": "skipped"}
-        return _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force)
+        return _execute(cfg, stage, layout, upstream, fp, sections, force)
 
 
 def _upstream_manifests(cfg: Config, layout: Layout, stage: Stage) -> dict[str, dict]:
@@ -146,7 +144,7 @@ def _upstream_manifests(cfg: Config, layout: Layout, stage: Stage) -> dict[str, 
     return found
 
 
-def _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force) -> dict:
+def _execute(cfg, stage, layout, upstream, fp, sections, force) -> dict:
     from trainpipe.models.load import ensure_base
 
     name, dest = stage.name, layout.output(stage.name)
@@ -163,7 +161,7 @@ def _execute(cfg, stage, layout, upstream, fp, cfg_fp, sections, force) -> dict:
     tmp = _on_main(ranks, lambda: artifacts.temp_dir_for(dest))  # one folder, named by the main process
     io = StageIO(name, layout, tmp, layout.logs(name), layout.checkpoints(name),
                  {u: layout.output(u) for u in upstream}, models,
-                 models.get(src) if stage.needs_model else None, fp, cfg_fp, force)
+                 models.get(src) if stage.needs_model else None, fp, force)
     try:
         with _tracked(cfg, stage, sections, io, ranks) as opened:
             io = dataclasses.replace(io, report_to=tuple(cfg.tracking.report_to), tracker_runs=tuple(opened))

@@ -2,8 +2,7 @@
 import pytest
 import torch
 
-from trainpipe.evaluation.generate import generate, generate_completions
-from trainpipe.training.generation import _lengths
+from trainpipe.training.generation import _lengths, generate_completions
 from trainpipe.evaluation.perplexity import document_nll
 
 PROMPTS = ["Hi", "What is 12 + 30? Give the final answer.", "Name a colour.", "Say something long about the sea."]
@@ -27,11 +26,12 @@ def test_batched_greedy_equals_one_by_one(tiny, tokenizer):
     single = generate_completions(tiny, tokenizer, PROMPTS, max_new_tokens=6, batch_size=1)
     assert batched == single
     assert all(len(per) == 1 and 0 <= per[0].tokens <= 6 for per in batched)
-    assert generate(tiny, tokenizer, PROMPTS[:2], max_new_tokens=6, batch_size=2) == [[c.text] for [c] in batched[:2]]
+    assert generate_completions(tiny, tokenizer, PROMPTS[:2], max_new_tokens=6, batch_size=2) == batched[:2]
 
 
 def test_backend_takes_plain_prompts_and_chats_alike(tiny, tokenizer):
-    from trainpipe.evaluation.generate import HFBackend, as_chats, chat_completions
+    from trainpipe.evaluation.generate import HFBackend, as_chats
+    from trainpipe.training.generation import chat_completions
 
     chat = [{"role": "user", "content": "My name is Sam."}, {"role": "assistant", "content": "Hi Sam."},
             {"role": "user", "content": "What is my name?"}]
@@ -44,8 +44,11 @@ def test_backend_takes_plain_prompts_and_chats_alike(tiny, tokenizer):
 
 
 def test_sampling_gives_k_completions_and_is_reproducible(tiny, tokenizer):
-    a = generate(tiny, tokenizer, PROMPTS[:2], max_new_tokens=5, temperature=1.0, samples=3, seed=7)
-    b = generate(tiny, tokenizer, PROMPTS[:2], max_new_tokens=5, temperature=1.0, samples=3, seed=7)
+    def texts():
+        done = generate_completions(tiny, tokenizer, PROMPTS[:2], max_new_tokens=5, temperature=1.0, samples=3, seed=7)
+        return [[c.text for c in per] for per in done]
+
+    a, b = texts(), texts()
     assert a == b and [len(x) for x in a] == [3, 3]
     assert len(set(a[0])) > 1  # a random model at temperature 1 does not repeat itself three times
 

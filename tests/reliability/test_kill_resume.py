@@ -43,6 +43,7 @@ def stress(tmp_path_factory):
     return {label: (codes[label], (base / f"{label}.out").read_text(), base / label) for label in RUNS}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label", RUNS)
 def test_three_kills_then_the_result_equals_an_uninterrupted_run(label, stress):
     code, output, root = stress[label]

@@ -59,7 +59,7 @@ def write_collect(root: Path, **uses) -> Path:
 def make_io(root: Path, model_in: Path) -> StageIO:
     layout = Layout(root)
     return StageIO("rl", layout, root / "out", layout.logs("rl"), layout.checkpoints("rl"), {}, {}, model_in,
-                   "fp-test", "cfg-test")
+                   "fp-test")
 
 
 def small_rl(**overrides) -> RlConfig:

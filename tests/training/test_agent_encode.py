@@ -1,4 +1,4 @@
-"""Agent trajectories on the real SmolLM2 ChatML template: rendering, observation masks, step weights, advantages."""
+"""Agent trajectories on the real SmolLM2 ChatML template: rendering, observation masks, step weights."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import torch
 from trainpipe.config import SftConfig
 from trainpipe.data.formats import Ctx, normalise
 from trainpipe.errors import DataError
-from trainpipe.training.agent import encode_turns, token_advantages
+from trainpipe.training.agent import encode_turns
 from trainpipe.training.chat_encode import IGNORE
 from trainpipe.training.losses import token_ce, weighted_ce
 from trainpipe.training.sft_data import build_examples
@@ -147,18 +147,3 @@ def test_weighted_loss_scale_is_independent_of_the_weights(tokenizer):
     # Weights of 1 give plain token-mean CE; dividing by label tokens (not by sum(w)) keeps that scale.
     ones = torch.ones_like(batch["token_weights"])
     assert math.isclose(float(weighted_ce(logits, labels, ones)), float(ell[mask].mean()), rel_tol=1e-6)
-
-
-def test_token_advantages_follow_trained_turns(tokenizer):
-    enc = encode_turns(tokenizer, record()["messages"])
-    adv = token_advantages(enc, 2.0, [1.0, 3.0, 2.0])
-    expected = {-1: 0.0, 0: 1.0, 1: 3.0, 2: 2.0}  # A * r_j / mean(r), mean 2
-    assert adv == [expected[j] if lab != IGNORE else 0.0 for j, lab in zip(enc.turn_of_token, enc.labels)]
-    # A chunk whose first turn is trajectory step 1, trained on its second turn only.
-    msgs = record()["messages"]
-    chunk = msgs[:1] + msgs[3:]
-    enc = encode_turns(tokenizer, chunk, trained_turns={1})
-    adv = token_advantages(enc, -1.0, [1.0, 3.0, 2.0], first_step=1)
-    assert sorted(set(adv)) == [-1.0, 0.0]
-    assert [a for a, j in zip(adv, enc.turn_of_token) if j == 0] == [0.0] * enc.turn_of_token.count(0)
-    assert sum(a == -1.0 for a in adv) == sum(lab != IGNORE for lab in enc.labels)

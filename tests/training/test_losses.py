@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 
 from trainpipe.training.losses import (
-    entropy_per_token,
     nlirg_loss,
     nlirg_weights,
     shift,
@@ -271,23 +270,6 @@ def test_step_advantages_cases():
     assert step_advantages(-1.0, [], [0, 0, -1]) == pytest.approx([-1.0, -1.0, 0.0])
     with pytest.raises(ValueError):
         step_advantages(1.0, [1, 2], [0, 2])
-
-
-def test_entropy_per_token_hand_values():
-    logits, labels = batch()
-    ent, mask = entropy_per_token(logits, labels)
-    assert mask.tolist() == [[True, True, True], [True, True, False]]
-    for b, t, _ in TRAINED:
-        p = softmax(ROWS[b][t])
-        assert ent[b, t].item() == pytest.approx(-sum(q * math.log(q) for q in p), rel=1e-5, abs=1e-7)
-    assert ent[0, 0].item() == pytest.approx(math.log(3), rel=1e-6)
-    assert ent[1, 2].item() == 0.0
-
-
-def test_entropy_with_masked_vocab_is_finite():
-    logits = torch.tensor([[[0.0, float("-inf"), 0.0], [0.0, 0.0, 0.0]]])
-    ent, _ = entropy_per_token(logits, torch.tensor([[X, 0]]))
-    assert ent[0, 0].item() == pytest.approx(math.log(2))
 
 
 def test_kl_to_reference_on_hand_computed_distributions():

@@ -8,7 +8,7 @@ import torch
 from trainpipe.data.store import load_split
 
 from trainpipe.pipeline import run_stage
-from trainpipe.training.losses import entropy_per_token, token_ce
+from trainpipe.training.losses import token_ce
 from trainpipe.training.quality import (
     flagged_runs,
     per_token_stats,
@@ -138,9 +138,23 @@ def test_per_token_stats_match_the_loss_functions_under_padding():
     for ex, (loss, ent, ids) in zip(batch, got):
         logits, labels = table[torch.tensor([ex["input_ids"]])], torch.tensor([ex["labels"]])
         want_loss, mask = token_ce(logits, labels)
-        want_ent, _ = entropy_per_token(logits, labels)
+        probs = torch.softmax(logits[:, :-1], dim=-1)  # the distribution predicting each next label
+        want_ent = -(probs * probs.log()).sum(-1)
         assert torch.allclose(loss, want_loss[mask], atol=1e-6) and torch.allclose(ent, want_ent[mask], atol=1e-6)
         assert ids.tolist() == [t for t in ex["labels"][1:] if t != -100]
+
+
+def test_per_token_entropy_with_masked_vocab_is_finite():
+    class MaskedLM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, input_ids, attention_mask=None, use_cache=False):
+            return SimpleNamespace(logits=torch.tensor([[[0.0, float("-inf"), 0.0], [0.0, 0.0, 0.0]]]))
+
+    (_, ent, _), = per_token_stats(MaskedLM(), [{"input_ids": [0, 1], "labels": [-100, 0]}], pad_id=0)
+    assert ent.tolist() == [pytest.approx(math.log(2))]
 
 
 def test_sft_stage_writes_ranked_report_and_drops_worst(smoke_cfg, tmp_path):

@@ -1,19 +1,15 @@
-"""Batched generation for evaluation and RL: chat-template prompts (single- or multi-turn), left padding, KV cache,
-sorted by length.
+"""The evaluate runner's transformers backend: prompts (a user message or a chat) to completions.
 
-`HFBackend` wraps a loaded model for the evaluate runner; the generation itself lives in training.generation.
+`HFBackend` wraps a loaded model; the batched generation itself lives in training.generation.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
-from trainpipe.training.generation import Completion, chat_completions, generate_completions  # noqa: F401 (re-exported)
-
-log = logging.getLogger("trainpipe.generate")
+from trainpipe.training.generation import Completion, chat_completions
 
 
 def as_chats(prompts: Sequence[str | Sequence[dict]]) -> list[list[dict]]:
@@ -21,15 +17,8 @@ def as_chats(prompts: Sequence[str | Sequence[dict]]) -> list[list[dict]]:
     return [[{"role": "user", "content": p}] if isinstance(p, str) else list(p) for p in prompts]
 
 
-def generate(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = 16,
-             temperature: float = 0.0, samples: int = 1, seed: int = 0) -> list[list[str]]:
-    """Completion texts per prompt (`samples` each)."""
-    done = generate_completions(model, tokenizer, prompts, max_new_tokens, batch_size, temperature, samples, seed)
-    return [[c.text for c in per] for per in done]
-
-
 class HFBackend:
-    """A transformers model on the best device, generating with `generate_completions`."""
+    """A transformers model on the best device, generating with `chat_completions`."""
 
     def __init__(self, path: Path | str, mcfg, batch_size: int):
         from trainpipe.models.load import load_model, load_tokenizer

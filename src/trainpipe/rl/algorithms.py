@@ -82,7 +82,7 @@ def _check_environment(rl: RlConfig) -> None:
 
 
 def build_trainer(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io):
-    check(rl)
+    """The configured trainer and its report; `rl` has passed check() (the stage runs it before loading the model)."""
     return ALGORITHMS[rl.algorithm](rl, model, tokenizer, collect_dir, io)
 
 
@@ -193,8 +193,5 @@ def _orpo(rl: RlConfig, model, tokenizer, collect_dir, io):
     return trainer, {"pairs": len(dataset)}
 
 
-def _ppo(rl: RlConfig, *_):
-    raise UserError(PPO_MISSING)
-
-
-ALGORITHMS: dict[str, Callable] = {"grpo": _grpo, "rloo": _rloo, "dpo": _dpo, "kto": _kto, "orpo": _orpo, "ppo": _ppo}
+# ppo has no builder: check() refuses it with PPO_MISSING.
+ALGORITHMS: dict[str, Callable] = {"grpo": _grpo, "rloo": _rloo, "dpo": _dpo, "kto": _kto, "orpo": _orpo}

@@ -1,13 +1,12 @@
 """Agent trajectories as training examples: steps, observation turns, chunks at step boundaries that fit
-the token budget, and per-token step advantages for RL. Reads canonical sft messages; returns Encoded.
+the token budget. Reads canonical sft messages; returns Encoded.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from trainpipe.training.chat_encode import IGNORE, Encoded, assistant_char_spans, encode_chat
-from trainpipe.training.losses import step_advantages
+from trainpipe.training.chat_encode import Encoded, assistant_char_spans, encode_chat
 
 OBSERVATION = "Observation:"
 
@@ -118,14 +117,3 @@ def chunk_trajectory(tokenizer, messages: Sequence[dict], max_length: int, overl
         new = end
     return chunks
 
-
-def token_advantages(encoded: Encoded, advantage: float, step_rewards: Sequence[float],
-                     first_step: int = 0) -> list[float]:
-    """Per-token advantage A·r_j/mean(r) for tokens of trained assistant turn j, 0.0 elsewhere.
-
-    Aligned with encoded.labels (shift it with the labels). `first_step` maps a chunk's local turns onto
-    the trajectory's step_rewards; untrained context turns and observations get 0.0.
-    """
-    token_step = [t + first_step if t >= 0 and lab != IGNORE else -1
-                  for t, lab in zip(encoded.turn_of_token, encoded.labels)]
-    return step_advantages(advantage, step_rewards, token_step)

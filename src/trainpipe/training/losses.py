@@ -1,5 +1,5 @@
 """Token-level training losses (HF causal shift done inside): cross-entropy, Y-Trainer NLIRG
-weighting, step-weighted CE, KL to a reference model, per-step weights/advantages for trajectories, and entropy."""
+weighting, step-weighted CE, KL to a reference model, and per-step weights/advantages for trajectories."""
 from __future__ import annotations
 
 import math
@@ -184,12 +184,3 @@ def step_advantages(advantage: float, step_rewards: Sequence[float], token_step:
     scale = step_weights(step_rewards, n_steps, allow_negative=True)
     return [0.0 if j == -1 else float(advantage) * scale[j] for j in token_step]
 
-
-def entropy_per_token(logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-    """Entropy [B, T-1] (nats, float32) of the predicted distribution at each trained position; 0 elsewhere."""
-    lg, lb = shift(logits, labels)
-    mask = lb != IGNORE_INDEX
-    logp = F.log_softmax(lg.float(), dim=-1)
-    # xlogy gives 0 for p == 0, where p * logp would be 0 * -inf = nan under masked (-inf) logits.
-    ent = -torch.special.xlogy(logp.exp(), logp.exp()).sum(-1)
-    return ent * mask, mask
