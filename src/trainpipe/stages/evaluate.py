@@ -26,6 +26,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     from trainpipe.evaluation.suites import RETENTION, load_suites, retention_suites
     from trainpipe.training.hardware import describe
     from trainpipe import tracking
+    from trainpipe.evaluation import harness
 
     ev = cfg.evaluate
     _check_settings(cfg)
@@ -50,6 +51,9 @@ def run(cfg: Config, io: StageIO) -> dict:
              for m in models}
     metrics = build_metrics(models, roles, suites, results, comparisons, gate, plots, ev.level, notes)
     metrics["hardware"] = describe()  # greedy figures depend on the machine's kernels, so the report names it
+    # every task suite as an lm-eval task, so the numbers can be reproduced with lm-evaluation-harness
+    metrics["lm_eval_tasks"] = harness.export(suites, io.out / "lm_eval", _stop_text(cfg, models),
+                                              io.logs / "lm_eval")
     write_report(io.out, metrics)
     tracking.log_evaluation(io.tracker_runs, tracking.evaluation_scalars(metrics),
                             [io.out / f for f in ("report.md", "metrics.json", *plots)])
@@ -90,6 +94,13 @@ def model_list(cfg: Config, io: StageIO) -> dict[str, tuple[Path, str]]:
             raise UserError(f"evaluate.models: {extra} shares its name with model '{path.name}'; rename the folder")
         out[path.name] = (path, artifacts.tree_digest(path))
     return out
+
+
+def _stop_text(cfg: Config, models: dict) -> str:
+    """The end-of-turn text generation stops at (the base tokenizer's end of sequence token)."""
+    from trainpipe.models.load import load_tokenizer
+
+    return load_tokenizer(models["base"][0], cfg.model).eos_token
 
 
 def _plots(cfg: Config, io: StageIO, results: dict) -> list[str]:
