@@ -55,6 +55,7 @@ def test_sft_and_evaluate_log_into_wandb_and_mlflow(tracked):
     ev = runs["t1-evaluate"]
     assert ev.data.metrics["sft/arithmetic"] == pytest.approx(sft_score)
     assert {a.path for a in client.list_artifacts(ev.info.run_id)} >= {"report.md", "metrics.json", "accuracy.png"}
+    assert ev.info.artifact_uri.startswith((root / "logs" / "mlflow").as_uri())  # not ./mlruns of the cwd
 
     run_files = sorted((root / "logs").glob("*/wandb/offline-run-*/run-*.wandb"))
     assert [f.parts[-4] for f in run_files] == ["evaluate", "sft"]

@@ -54,7 +54,7 @@ def stage_run(tracking, stage: str, config: dict, logs: Path, main_process: bool
             _open_wandb(tracking, stage, name, params, logs)
             opened.append("wandb")
         if "mlflow" in tracking.report_to:
-            _open_mlflow(tracking, stage, name, params)
+            _open_mlflow(tracking, stage, name, params, logs)
             opened.append("mlflow")
         yield opened
     finally:
@@ -70,11 +70,16 @@ def _open_wandb(tracking, stage: str, name: str, params: dict, logs: Path) -> No
                dir=str(folder), reinit="finish_previous")
 
 
-def _open_mlflow(tracking, stage: str, name: str, params: dict) -> None:
+def _open_mlflow(tracking, stage: str, name: str, params: dict, logs: Path) -> None:
     import mlflow
 
     if tracking.mlflow_uri:
         mlflow.set_tracking_uri(tracking.mlflow_uri)
+    if mlflow.get_experiment_by_name(tracking.project) is None:
+        # a local store keeps run files under logs/mlflow, not in MLflow's default ./mlruns of the working directory
+        local = not mlflow.get_tracking_uri().startswith(("http:", "https:", "databricks"))
+        mlflow.create_experiment(tracking.project,
+                                 artifact_location=(logs.parent / "mlflow").resolve().as_uri() if local else None)
     mlflow.set_experiment(tracking.project)
     mlflow.start_run(run_name=name, tags={"stage": stage, **{t: "true" for t in tracking.tags}})
     flat = _flatten(params)
