@@ -17,11 +17,6 @@ log = logging.getLogger("trainpipe.tracking")
 BACKENDS = ("tensorboard", "wandb", "mlflow")
 
 
-def trainer_report_to(tracking) -> list[str]:
-    """What TrainingArguments.report_to gets: the configured backends (empty list: the trainer reports nowhere)."""
-    return list(tracking.report_to)
-
-
 def check(tracking) -> None:
     """Refuse an unknown backend, and one whose package is not installed, before any stage runs."""
     from trainpipe.errors import UserError
@@ -29,11 +24,10 @@ def check(tracking) -> None:
     for name in tracking.report_to:
         if name not in BACKENDS:
             raise UserError(f"tracking.report_to: unknown tracker {name!r}; expected any of {', '.join(BACKENDS)}")
-        module = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}[name]
         try:
-            __import__(module)
+            __import__(name)  # each backend's package has the backend's name
         except ImportError:
-            raise UserError(f"tracking.report_to: {name} needs the {module} package (pip install {module})") from None
+            raise UserError(f"tracking.report_to: {name} needs the {name} package (pip install {name})") from None
 
 
 @contextlib.contextmanager

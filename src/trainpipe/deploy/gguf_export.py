@@ -40,7 +40,7 @@ def write(folder: Path, out: Path, qtype: str, name: str) -> Path:
     _metadata(writer, config, name, TYPES[qtype][0])
     _tokenizer(writer, folder)
     tensors = _tensors(folder, config)
-    for hf_name, gguf_name, array in tensors:
+    for gguf_name, array in tensors:
         _add_tensor(writer, gguf_name, array, qtype)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
@@ -116,7 +116,7 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def _tensors(folder: Path, config: dict) -> list[tuple[str, str, np.ndarray]]:
+def _tensors(folder: Path, config: dict) -> list[tuple[str, np.ndarray]]:
     import gguf
     from safetensors.torch import load_file
 
@@ -137,7 +137,7 @@ def _tensors(folder: Path, config: dict) -> list[tuple[str, str, np.ndarray]]:
             array = _permute(array, heads)
         elif hf_name.endswith("k_proj.weight"):
             array = _permute(array, kv)
-        out.append((hf_name, target, array))
+        out.append((target, array))
     return out
 
 
