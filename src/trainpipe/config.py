@@ -271,6 +271,9 @@ class EvaluateConfig:
     env_difficulty: int = 1  # grid side = difficulty + 2; match the collect source's difficulty
     env_max_turns: Optional[int] = None  # moves per episode; None: longest shortest path + 2 (as collect)
     env_turn_tokens: int = 48  # new tokens per assistant (Thought/Action) turn
+    # lm-evaluation-harness tasks run offline on every model, scores beside trainpipe's own: 'trainpipe' (the task
+    # suites above as lm-eval tasks), a local task folder (YAML + data), or a task/group name lm-eval knows
+    harness_tasks: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -133,5 +133,8 @@ def evaluation_scalars(metrics: dict) -> dict[str, float]:
             value = result.get("perplexity") if result.get("kind") == "text" else result.get("mean")
             if isinstance(value, (int, float)):
                 out[f"{model}/{suite}"] = float(value)
+    for model, tasks in (metrics.get("harness") or {}).items():  # lm-eval's scores, beside ours
+        for task, result in tasks.items():
+            out |= {f"{model}/lm_eval/{task}/{m}": v["value"] for m, v in result["metrics"].items()}
     out["gate_passed"] = float(bool(metrics["gate"]["passed"]))
     return out

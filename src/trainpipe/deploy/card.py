@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from trainpipe.config import Config
+from trainpipe.evaluation import harness
 from trainpipe.secrets import redact
 
 # Names trainpipe accepts for embedded models, mapped to the Hub repository they come from.
@@ -186,6 +187,7 @@ def card_text(cfg: Config, source: str, fmt: str, dtype: str, manifests: dict[st
     body = [f"# {data.model_name}", "", f"{origin}, as {weights}.", "",
             "## Training", "", "| stage | settings | data | result | time |", "|---|---|---|---|---|",
             *training_rows(manifests), "", "## Evaluation", "", *evaluation_section(metrics), "",
+            *harness.table(metrics or {}),
             "## Usage", "", *usage_section(repo, fmt, base), "",
             "## Reproducibility", "",
             *[f"- {s}: fingerprint `{m.get('fingerprint')}`, finished {m.get('finished_at', '–')}"

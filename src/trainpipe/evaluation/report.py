@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trainpipe import artifacts
+from trainpipe.evaluation import harness
 from trainpipe.evaluation.compare import describe
 
 SCHEMA_VERSION = 2
@@ -59,7 +60,7 @@ def markdown(metrics: dict) -> str:
                   + (f", GPU {hw['cuda']}" if hw.get("cuda") else "")
                   + ". Greedy completions depend on the machine's kernels; compare figures from one machine."]
     lines += ["", *_results_table(metrics), *_returns_table(metrics), *_divergence_table(metrics), "",
-              "## Comparisons", "",
+              *harness.table(metrics), "## Comparisons", "",
               "Outcome: win / loss when the intervals separate, else tie (this drives dominance and the gate). The "
               "paired column counts the items both models answered that got better or worse and gives the exact "
               "two-sided sign-test p-value (McNemar's test on 0/1 scores; per-document NLL for text suites): it "

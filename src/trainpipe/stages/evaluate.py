@@ -37,6 +37,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     if ev.retention:  # stable sort: config order within a group, the retention Q&A (dev, test) before the text
         suites = sorted(suites + retention_suites(cfg), key=lambda s: (s.group == RETENTION, s.kind == "text"))
     notes += [s.note for s in suites if s.note]  # e.g. where the retention text came from
+    harness_plan = harness.resolve(ev.harness_tasks, suites)  # a wrong task name fails before any model loads
     results = {name: evaluate_cached(cfg, cache, name, path, fp, suites) for name, (path, fp) in models.items()}
     add_kl_to_base(cfg, io.logs / "cache" / "kl_to_base", models, suites, results)  # a forgetting predictor
     notes += retention_notes(results, suites)
@@ -52,8 +53,11 @@ def run(cfg: Config, io: StageIO) -> dict:
     metrics = build_metrics(models, roles, suites, results, comparisons, gate, plots, ev.level, notes)
     metrics["hardware"] = describe()  # greedy figures depend on the machine's kernels, so the report names it
     # every task suite as an lm-eval task, so the numbers can be reproduced with lm-evaluation-harness
-    metrics["lm_eval_tasks"] = harness.export(suites, io.out / "lm_eval", _stop_text(cfg, models),
-                                              io.logs / "lm_eval")
+    stop = _stop_text(cfg, models)
+    metrics["lm_eval_tasks"] = harness.export(suites, io.out / "lm_eval", stop, io.logs / "lm_eval")
+    # lm-eval's own tasks (evaluate.harness_tasks) on every model: their scores beside ours
+    metrics["harness"] = harness.run_cached(cfg, harness_plan, models, suites, stop, io.logs / "cache" / "harness",
+                                            cache.runtime)
     write_report(io.out, metrics)
     tracking.log_evaluation(io.tracker_runs, tracking.evaluation_scalars(metrics),
                             [io.out / f for f in ("report.md", "metrics.json", *plots)])
@@ -129,6 +133,9 @@ def input_files(cfg: Config) -> list[Path]:
     from trainpipe.data.readers import expand_paths
 
     files = [Path(f) for p in cfg.evaluate.files for f in expand_paths(p, os.getcwd())]
+    for entry in cfg.evaluate.harness_tasks:  # local lm-eval task folders: their YAML and data change the scores
+        folder = Path(os.path.expanduser(entry))
+        files += sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
     for extra in cfg.evaluate.models:
         folder = Path(os.path.expanduser(extra))
         files += sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
