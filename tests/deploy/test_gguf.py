@@ -48,3 +48,43 @@ def test_bad_gguf_settings_are_refused_before_anything_is_built(smoke_cfg, tmp_p
     with pytest.raises(UserError, match="deploy.gguf converts merged weights"):
         run_stage(smoke_cfg(*ONLY_DEPLOY, "deploy.gguf=[f16]", "deploy.format=adapter"), "deploy")
     assert not (tmp_path / "models" / "final").exists()
+
+
+def test_gguf_names_the_pre_tokenizer_llama_cpp_must_split_with(tmp_path):
+    """llama.cpp picks its text split from the file's tokenizer.ggml.pre, not from the tokenizer: the name must
+    match the tokenizer.json pre-tokenizer (the embedded model's is GPT-2's byte-level regex); a "default" split
+    tokenized " 'banana'" differently on every retention prompt. Unknown splits are refused, not guessed."""
+    import json
+
+    from gguf import GGUFReader
+
+    from trainpipe.deploy import gguf_export
+    from trainpipe.models.load import embedded_tokenizer
+
+    folder = tmp_path / "tok"
+    embedded_tokenizer().save_pretrained(folder)
+    spec = json.loads((folder / "tokenizer.json").read_text())["pre_tokenizer"]
+    assert gguf_export.pre_tokenizer(spec) == "gpt-2"
+    digits = {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True}, spec]}
+    assert gguf_export.pre_tokenizer(digits) == "smollm"
+    llama3 = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": gguf_export.LLAMA3_SPLIT}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+    assert gguf_export.pre_tokenizer(llama3) == "llama-bpe"
+    with pytest.raises(UserError, match="no llama.cpp counterpart"):
+        gguf_export.pre_tokenizer({"type": "Metaspace", "replacement": "▁"})
+
+    out = tmp_path / "m.gguf"
+    gguf_export.write(_tiny_release(tmp_path), out, "f16", "t")
+    field = GGUFReader(out).fields["tokenizer.ggml.pre"]
+    assert bytes(field.parts[field.data[0]]).decode() == "gpt-2"
+
+
+def _tiny_release(tmp_path):
+    from trainpipe.models.load import build_tiny_random, embedded_tokenizer
+
+    folder = tmp_path / "release"
+    tok = embedded_tokenizer()
+    build_tiny_random(tok, 0).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

@@ -89,7 +89,7 @@ def _tokenizer(writer, folder: Path) -> None:
         types[idx] = gguf.TokenType.CONTROL if idx in special else gguf.TokenType.NORMAL
     merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
     writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("default")
+    writer.add_tokenizer_pre(pre_tokenizer(spec.get("pre_tokenizer")))
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     writer.add_token_merges(merges)
@@ -110,6 +110,28 @@ def _tokenizer(writer, folder: Path) -> None:
     chat = template.read_text(encoding="utf-8") if template.exists() else settings.get("chat_template")
     if chat:
         writer.add_chat_template(chat)
+
+
+# llama.cpp does not read the pre-tokenizer from the file: it names one of its built-in splits. These are the
+# tokenizers.json pre-tokenizers whose split it reproduces exactly (others would tokenize prompts differently).
+LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def pre_tokenizer(spec: dict | None) -> str:
+    """llama.cpp's name for the tokenizer.json pre-tokenizer `spec`: GPT-2's byte-level regex ('gpt-2'), single
+    digits then GPT-2's ('smollm'), or Llama 3's split ('llama-bpe'); any other is refused by name."""
+    steps = (spec or {}).get("pretokenizers") if (spec or {}).get("type") == "Sequence" else [spec or {}]
+    kinds = [(s.get("type"), s.get("use_regex"), s.get("individual_digits"),
+              (s.get("pattern") or {}).get("Regex")) for s in steps]
+    if kinds == [("ByteLevel", True, None, None)]:
+        return "gpt-2"
+    if kinds == [("Digits", None, True, None), ("ByteLevel", True, None, None)]:
+        return "smollm"
+    if kinds == [("Split", None, None, LLAMA3_SPLIT), ("ByteLevel", False, None, None)]:
+        return "llama-bpe"
+    raise UserError(f"deploy.gguf: the tokenizer's pre-tokenizer {json.dumps(spec)} has no llama.cpp counterpart "
+                    "(GPT-2, SmolLM and Llama 3 byte-level splits are exported); llama.cpp would split text differently")
 
 
 def _read_json(path: Path) -> dict:
