@@ -84,6 +84,8 @@ def test_a_model_that_always_says_up_scores_lower(smoke_cfg):
     stuck = [r for r in up["items"] if r["score"] == 0.0]
     assert stuck and all(r["turns"] == 6 for r in stuck)  # the whole budget (longest path 4 + 2) is spent
     assert up["examples"][0]["completion"].startswith("[assistant] up\n[user] Observation: ")
+    assert [r["completion"] for r in up["items"][:5]] == [e["completion"] for e in up["examples"]]  # every transcript
+    assert all(r["completion"].count("[assistant] up") == r["turns"] for r in up["items"])
 
 
 def test_nonsense_replies_score_zero_and_fail_the_format(smoke_cfg):

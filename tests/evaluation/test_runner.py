@@ -20,6 +20,7 @@ def test_task_result_with_samples_reports_pass_at_1_and_k():
     r = task_result(_items(), completions, 0.8)
     assert [it["score"] for it in r["items"]] == [0.5, 0.0, 1.0]
     assert [it["correct"] for it in r["items"]] == [2, 0, 4]
+    assert [it["completions"] for it in r["items"]] == texts  # every sample, for report.html
     assert r["n"] == 3 and r["mean"] == pytest.approx(0.5) and r["std"] == pytest.approx(0.5)
     assert r["successes"] == pytest.approx(1.5)
     assert r["lo"] == pytest.approx(beta.ppf(0.1, 2.0, 2.0)) and r["hi"] == pytest.approx(beta.ppf(0.9, 2.0, 2.0))
@@ -34,6 +35,8 @@ def test_task_result_with_samples_reports_pass_at_1_and_k():
 def test_greedy_task_result_has_only_pass_at_1():
     r = task_result(_items(), [[Completion("Answer: 5", 1)], [Completion("Answer: 7", 1)], [Completion("", 0)]], 0.8)
     assert r["mean"] == pytest.approx(2 / 3) and r["pass_at"] == {"1": pytest.approx(2 / 3)}
+    assert [(it["completion"], "completions" in it) for it in r["items"]] == [("Answer: 5", False), ("Answer: 7", False),
+                                                                              ("", False)]
 
 
 def test_items_with_earlier_turns_are_asked_as_a_chat_and_shown_with_them():

@@ -60,8 +60,8 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     manifest = run_stage(cfg, "evaluate")
 
     out = tmp_path / "logs" / "evaluate"
-    assert {"metrics.json", "report.md", "accuracy.png", "training_curves.png", "manifest.json"} <= {
-        p.name for p in out.iterdir()}
+    assert {"metrics.json", "report.md", "report.html", "items.jsonl", "accuracy.png", "training_curves.png",
+            "manifest.json"} <= {p.name for p in out.iterdir()}
     text = ["retention_text_dev", "retention_text_test"]
     every = ["arithmetic", "sat", "retention_dev", "retention_test", *text]
     assert calls == [("base", every), ("sft", every), ("mine", every)]
@@ -103,6 +103,13 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
 
     assert metrics["hardware"] == describe() and f"Machine: {describe()['cpu']}" in report
     assert len(list((out / "cache").glob("*.json"))) == 3 * 6
+    # items.jsonl: every item of every suite beside each model's completion (its NLL, on text suites)
+    rows = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+    assert [r["suite"] for r in rows] == [s["name"] for s in metrics["suites"] for _ in range(s["n"])]
+    for r in rows:
+        assert set(r["models"]) == {"base", "sft", "mine"} and r["prompt"]
+        kept = [rec["nll"] if r["kind"] == "text" else rec["completion"] for rec in r["models"].values()]
+        assert all(isinstance(v, float if r["kind"] == "text" else str) for v in kept)
 
     calls.clear()
     _publish_model(tmp_path, "sft", 3)  # a retrained sft: only it is generated again

@@ -12,7 +12,7 @@ from trainpipe import artifacts
 log = logging.getLogger("trainpipe.evaluate")
 
 # Bump when the result layout changes so old files are ignored rather than misread.
-CACHE_VERSION = 3  # 3: task records keep the first completion
+CACHE_VERSION = 4  # 3: task records keep the first completion; 4: every sample, every episode's transcript
 
 
 class ResultCache:

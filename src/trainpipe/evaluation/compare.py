@@ -30,13 +30,25 @@ def _item_scores(result: dict) -> dict[str, float]:
     return {it["id"]: float(it["score"]) for it in result.get("items") or ()}
 
 
+def _shared_scores(later: dict, earlier: dict) -> list[tuple[str, float, float]]:
+    """(item id, later's score, earlier's score) for the items both results scored, matched by id."""
+    a, b = _item_scores(later), _item_scores(earlier)
+    return [(i, a[i], b[i]) for i in a if i in b]
+
+
 def paired(later: dict, earlier: dict) -> dict | None:
     """The sign test over the items both results scored (matched by id); None without per-item records."""
-    a, b = _item_scores(later), _item_scores(earlier)
-    shared = [i for i in a if i in b]
+    shared = _shared_scores(later, earlier)
     if not shared:
         return None
-    return sign_test([a[i] for i in shared], [b[i] for i in shared])
+    return sign_test([x for _, x, _ in shared], [y for _, _, y in shared])
+
+
+def item_changes(later: dict, earlier: dict) -> dict[str, list[str]]:
+    """The ids of the items `paired` counts as better and as worse for `later` (the same scores, the same
+    comparison as sign_test), for the report to list them."""
+    shared = _shared_scores(later, earlier)
+    return {"better": [i for i, x, y in shared if x > y], "worse": [i for i, x, y in shared if x < y]}
 
 
 def comparison_pairs(chain: list[str], extras: list[str]) -> list[tuple[str, str, str]]:

@@ -124,11 +124,11 @@ def environment_result(suite, episodes: list[Episode], level: float) -> dict:
     records, examples = [], []
     for item, ep in zip(suite.items, episodes):
         ret = max(-1.0, min(1.0, math.fsum(ep.rewards)))
+        transcript = "\n".join(f"[{m['role']}] {m['content']}" for m in ep.messages[1:])
         records.append({"id": item["id"], "seed": item["seed"], "score": 1.0 if ep.solved else 0.0, "return": ret,
                         "turns": len(ep.rewards), "samples": 1, "correct": int(ep.solved), "tokens": ep.tokens,
-                        "format_ok": ep.named_moves == len(ep.rewards)})
+                        "format_ok": ep.named_moves == len(ep.rewards), "completion": transcript})
         if len(examples) < EXAMPLES:
-            transcript = "\n".join(f"[{m['role']}] {m['content']}" for m in ep.messages[1:])
             examples.append({"id": item["id"], "prompt": item["prompt"], "answer": None, "completion": transcript,
                              "score": records[-1]["score"], "return": ret})
     return {**environment_summary(records, level), "examples": examples}

@@ -9,7 +9,8 @@ from trainpipe.evaluation import harness
 from trainpipe.evaluation.compare import describe
 
 SCHEMA_VERSION = 2
-# Per-item records stay in the cache; metrics.json carries summaries and a few examples.
+# Per-item records stay in the cache and items.jsonl (evaluation.items); metrics.json carries summaries and a few
+# examples.
 _SUMMARY_KEYS = ("kind", "n", "mean", "std", "lo", "hi", "successes", "pass_at", "mean_completion_tokens",
                  "format_rate", "perplexity", "mean_nll", "seconds", "mean_return", "return_lo", "return_hi",
                  "kl_to_base")

@@ -10,7 +10,7 @@ from pathlib import Path
 from trainpipe.config import Config
 from trainpipe.evaluation.stats import mean_interval, pass_at_k, summarize
 
-EXAMPLES = 5  # completions kept per (model, suite) for the report
+EXAMPLES = 5  # completions per (model, suite) in metrics.json; the records keep every one
 
 
 def evaluate_model(cfg: Config, path: Path, suites) -> dict[str, dict]:
@@ -79,7 +79,8 @@ def task_result(items: list[dict], completions, level: float) -> dict:
                         "correct": sum(1 for s in scores if s >= 1.0),
                         "tokens": sum(c.tokens for c in comps) / len(comps),
                         "format_ok": format_ok(item["task"], comps[0].text),
-                        "completion": comps[0].text})  # what KL to base is measured on (evaluation.divergence)
+                        "completion": comps[0].text}  # what KL to base is measured on (evaluation.divergence)
+                       | ({"completions": [c.text for c in comps]} if len(comps) > 1 else {}))  # for report.html
         if len(examples) < EXAMPLES:
             examples.append({"id": item["id"], "prompt": item["prompt"], "answer": item["answer"],
                              "completion": comps[0].text, "score": scores[0]}

@@ -1,6 +1,7 @@
 """Evaluate stage: every model the pipeline produced on every suite (held-out tasks, eval files, retention),
 with intervals, comparisons, plots and the gate. Reads data_cache/collect and model folders; writes
-logs/evaluate/{metrics.json,report.md,*.png} and caches (model, suite) results in logs/evaluate/cache/."""
+logs/evaluate/{metrics.json,report.md,report.html,items.jsonl,*.png} and caches (model, suite) results in
+logs/evaluate/cache/."""
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,9 @@ def run(cfg: Config, io: StageIO) -> dict:
     from trainpipe.evaluation.compare import compare_models, gate_verdict
     from trainpipe.evaluation.divergence import add_kl_to_base
     from trainpipe.evaluation.environment_suite import layout_notes
+    from trainpipe.evaluation.items import ITEMS_JSONL, item_rows, pair_changes, write_items
     from trainpipe.evaluation.report import build_metrics, compact, write_report
+    from trainpipe.evaluation.report_html import write_html
     from trainpipe.evaluation.retention import retention_notes
     from trainpipe.evaluation.suites import RETENTION, load_suites, retention_suites
     from trainpipe.training.hardware import describe
@@ -59,8 +62,11 @@ def run(cfg: Config, io: StageIO) -> dict:
     metrics["harness"] = harness.run_cached(cfg, harness_plan, models, suites, stop, io.logs / "cache" / "harness",
                                             cache.runtime)
     write_report(io.out, metrics)
+    rows = item_rows(suites, results)  # every item with every model's completion, beside report.md's summary
+    write_items(io.out, rows)
+    write_html(io.out, metrics, rows, pair_changes(rows, results))
     tracking.log_evaluation(io.tracker_runs, tracking.evaluation_scalars(metrics),
-                            [io.out / f for f in ("report.md", "metrics.json", *plots)])
+                            [io.out / f for f in ("report.md", "report.html", ITEMS_JSONL, "metrics.json", *plots)])
     for comp in comparisons:
         log.info("evaluate: %s vs %s: %s", comp["model"], comp["baseline"], comp["verdict"])
     if not gate["passed"]:
