@@ -237,6 +237,10 @@ class RlConfig(TrainConfig):
     env_url: Optional[str] = None  # http: base URL of an AgentGym-style server (/create /reset /step /observation)
     env_id_key: str = "id"  # http: JSON key naming the environment instance (AgentGym uses id or env_idx)
     step_advantages: bool = True  # multi-turn: weight each turn's tokens by its step reward (losses.step_advantages)
+    # Adaptive KL (grpo, rloo; Ziegler et al. 2019): after each step beta is steered towards this per-token KL to the
+    # reference (nats, TRL's logged `kl`), starting from rl.beta (> 0); None keeps rl.beta fixed
+    kl_target: Optional[float] = None
+    kl_horizon: int = 10000  # adaptive KL: completions over which beta can change by at most a factor e^±0.2
 
 
 @dataclass

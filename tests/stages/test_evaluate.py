@@ -23,7 +23,7 @@ SMALL = ("data.sources=[{kind: task, task: arithmetic, n: 40}, {kind: task, task
          "evaluate.max_new_tokens=4", "evaluate.retention_max_new_tokens=4")
 
 
-def _publish_model(root: Path, stage: str, seed: int) -> None:
+def _publish_model(root: Path, stage: str, seed: int, metrics: dict | None = None) -> None:
     """A tiny random model standing in for a trained stage output, with a manifest like the stage writes."""
     from trainpipe.models.load import build_tiny_random, embedded_tokenizer
 
@@ -32,7 +32,7 @@ def _publish_model(root: Path, stage: str, seed: int) -> None:
     tmp = artifacts.temp_dir_for(dest)
     build_tiny_random(tok, seed).save_pretrained(tmp)
     tok.save_pretrained(tmp)
-    artifacts.publish(tmp, dest, {"stage": stage, "fingerprint": f"{stage}-seed{seed}"})
+    artifacts.publish(tmp, dest, {"stage": stage, "fingerprint": f"{stage}-seed{seed}", "metrics": metrics or {}})
 
 
 def _spy(monkeypatch) -> list[tuple[str, list[str]]]:
@@ -99,6 +99,7 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     report = (out / "report.md").read_text()
     assert "| sft | sat |" in report and "### sft vs base (candidate vs base)" in report
     assert f"- {text_note}" in report
+    assert "## RL health" not in report and "rl_health" not in metrics  # no rl stage ran
     from trainpipe.training.hardware import describe
 
     assert metrics["hardware"] == describe() and f"Machine: {describe()['cpu']}" in report
@@ -115,6 +116,30 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     _publish_model(tmp_path, "sft", 3)  # a retrained sft: only it is generated again
     assert run_stage(cfg, "evaluate")["state"] == "ran"
     assert calls == [("sft", every)]
+
+
+def test_report_shows_the_rl_stage_health_warnings(smoke_cfg, tmp_path):
+    from trainpipe.rl.health import summarise
+
+    history = [{"frac_reward_zero_std": 0.875, "completions/clipped_ratio": 0.25, "entropy": 1.5, "step": 1},
+               {"frac_reward_zero_std": 1.0, "completions/clipped_ratio": 0.0, "entropy": 1.25, "step": 2}]
+    health = summarise(history)
+    cfg = smoke_cfg(*SMALL, "evaluate.tasks=[arithmetic]", "evaluate.retention=false", "sft.enabled=false",
+                    "rl.enabled=true")
+    run_stage(cfg, "collect")
+    _publish_model(tmp_path, "rl", 1, {"algorithm": "grpo", "health": health})
+    run_stage(cfg, "evaluate")
+    out = tmp_path / "logs" / "evaluate"
+    assert json.loads((out / "metrics.json").read_text())["rl_health"] == health
+    report = (out / "report.md").read_text()
+    section = report[report.index("## RL health"):]
+    assert section.splitlines()[4:10] == [
+        "- **Warning** (zero_std_groups): 94% of prompt groups had identical rewards, so their advantages were 0 "
+        "and they taught nothing (why the loss sits at 0): raise rl.num_generations or rl.temperature, use easier "
+        "prompts or SFT first, or add a graded reward (format, length) beside the task's right/wrong.",
+        "", "| signal | logged as | first | last | mean | logged steps |", "|---|---|---|---|---|---|",
+        "| entropy | `entropy` | 1.5 | 1.25 | 1.375 | 2 |",
+        "| no_eos | `completions/clipped_ratio` | 0.25 | 0 | 0.125 | 2 |"]
 
 
 def _fake_evaluate(cfg, path, suites):

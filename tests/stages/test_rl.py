@@ -55,6 +55,11 @@ def test_grpo_stage_trains_sft_model_publishes_and_resumes(smoke_cfg, tmp_path):
     # TRL's logged total is the blend 0.5 · external + 0.5 · length (every row has both components).
     blend = 0.5 * m["reward_components"]["external"] + 0.5 * m["reward_components"]["length"]
     assert (m["first_reward"] + m["last_reward"]) / 2 == pytest.approx(blend, abs=1e-3)
+    # A random model never ends a completion within 6 tokens: the health summary warns of it, in the log too.
+    assert [w["signal"] for w in m["health"]["warnings"]] == ["no_eos"]
+    assert m["health"]["signals"]["no_eos"]["mean"] == 1.0 and m["health"]["signals"]["zero_std_groups"]["mean"] == 0
+    assert "rl health: 100% of completions stopped at rl.max_completion_length" in (
+        tmp_path / "logs" / "rl" / "run.log").read_text()
     sft, rl = load_file(tmp_path / "models" / "sft" / "model.safetensors"), load_file(out / "model.safetensors")
     assert any(not torch.equal(sft[k], rl[k]) for k in sft)
     assert (tmp_path / "logs" / "rl" / "tensorboard").is_dir()

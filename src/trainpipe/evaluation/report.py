@@ -68,11 +68,25 @@ def markdown(metrics: dict) -> str:
               "detects changes on one item set that intervals are too wide to separate.", ""]
     for comp in metrics["comparisons"]:
         lines += _comparison(comp, metrics["results"])
+    lines += rl_health_section(metrics.get("rl_health"))
     if metrics["notes"]:
         lines += ["## Notes", "", *[f"- {n}" for n in metrics["notes"]], ""]
     if metrics["plots"]:
         lines += ["## Plots", "", *[f"![{Path(p).stem}]({p})" for p in metrics["plots"]], ""]
     return "\n".join(lines)
+
+
+def rl_health_section(health: dict | None) -> list[str]:
+    """The rl stage's training telemetry (rl/health.py): its warnings, then first, last and mean of each signal."""
+    if not health:
+        return []
+    lines = ["## RL health", "", "What the rl stage logged while it trained (thresholds in src/trainpipe/rl/health.py).",
+             ""]
+    lines += [f"- **Warning** ({w['signal']}): {w['message']}." for w in health["warnings"]] or ["No warnings."]
+    lines += ["", "| signal | logged as | first | last | mean | logged steps |", "|---|---|---|---|---|---|"]
+    lines += [f"| {name} | `{s['key']}` | {s['first']:.4g} | {s['last']:.4g} | {s['mean']:.4g} | {s['n']} |"
+              for name, s in health["signals"].items()]
+    return lines + [""]
 
 
 def _gate_line(gate: dict) -> str:

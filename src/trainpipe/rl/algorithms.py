@@ -11,7 +11,7 @@ import torch
 
 from trainpipe.config import RlConfig
 from trainpipe.errors import UserError
-from trainpipe.rl import data
+from trainpipe.rl import data, kl_control
 from trainpipe.rl.environments import COLLECT_SEEDS_START
 from trainpipe.rl.rewards import build_rewards
 from trainpipe.training import driver
@@ -44,6 +44,7 @@ def check(rl: RlConfig) -> None:
         _check_online(rl)
     if rl.environment:
         _check_environment(rl)
+    kl_control.check(rl)
 
 
 def _check_losses(rl: RlConfig) -> None:
@@ -83,7 +84,10 @@ def _check_environment(rl: RlConfig) -> None:
 
 def build_trainer(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io):
     """The configured trainer and its report; `rl` has passed check() (the stage runs it before loading the model)."""
-    return ALGORITHMS[rl.algorithm](rl, model, tokenizer, collect_dir, io)
+    trainer, report = ALGORITHMS[rl.algorithm](rl, model, tokenizer, collect_dir, io)
+    if rl.kl_target is not None:  # check() allows it for grpo and rloo only
+        kl_control.attach(trainer, rl.beta, rl.kl_target, rl.kl_horizon)
+    return trainer, report
 
 
 def _online_args(rl: RlConfig, model, io, weights: list[float]) -> dict:

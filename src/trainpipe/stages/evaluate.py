@@ -55,6 +55,8 @@ def run(cfg: Config, io: StageIO) -> dict:
              for m in models}
     metrics = build_metrics(models, roles, suites, results, comparisons, gate, plots, ev.level, notes)
     metrics["hardware"] = describe()  # greedy figures depend on the machine's kernels, so the report names it
+    if health := _rl_health(io):
+        metrics["rl_health"] = health  # the rl stage's telemetry summary and warnings, for the report
     # every task suite as an lm-eval task, so the numbers can be reproduced with lm-evaluation-harness
     stop = _stop_text(cfg, models)
     metrics["lm_eval_tasks"] = harness.export(suites, io.out / "lm_eval", stop, io.logs / "lm_eval")
@@ -104,6 +106,13 @@ def model_list(cfg: Config, io: StageIO) -> dict[str, tuple[Path, str]]:
             raise UserError(f"evaluate.models: {extra} shares its name with model '{path.name}'; rename the folder")
         out[path.name] = (path, artifacts.tree_digest(path))
     return out
+
+
+def _rl_health(io: StageIO) -> dict | None:
+    """The health summary in the rl stage's manifest (online algorithms only), when rl ran."""
+    if "rl" not in io.upstream:
+        return None
+    return ((artifacts.read_manifest(io.upstream["rl"]) or {}).get("metrics") or {}).get("health") or None
 
 
 def _stop_text(cfg: Config, models: dict) -> str:

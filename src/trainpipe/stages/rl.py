@@ -15,7 +15,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     import torch
 
     from trainpipe.models.load import load_model, load_tokenizer
-    from trainpipe.rl import algorithms
+    from trainpipe.rl import algorithms, health
     from trainpipe.training import driver
 
     rl = cfg.rl
@@ -29,6 +29,10 @@ def run(cfg: Config, io: StageIO) -> dict:
     kind = driver.save_model(trainer.model, tokenizer, io.out, rl.merge_adapters)
     logged = logged_means(trainer.state.log_history)
     online = rl.algorithm in ("grpo", "rloo")
+    if online:  # entropy, KL, clip fraction, truncation, groups without signal: summary and warnings
+        logged["health"] = health.summarise(trainer.state.log_history, rl.kl_target)
+        for warning in logged["health"].get("warnings", []):
+            log.warning("rl health: %s", warning["message"])
     return {"algorithm": rl.algorithm, **report, **metrics, **logged, "model_kind": kind,
             "key_metric": "last_reward" if online and "last_reward" in logged else "train_loss"}
 
