@@ -260,5 +260,6 @@ def input_files(cfg: Config) -> list[Path]:
     return files
 
 
-STAGE = Stage(name="collect", reads=(), config_sections=("data", "model", "sft.agent.chunking"), run=run, input_files=input_files)
+STAGE = Stage(name="collect", reads=(), config_sections=("data", "model", "sft.agent.chunking"), run=run,
+              output="data_cache/collect", script="1_collect_data.py", input_files=input_files)
 
