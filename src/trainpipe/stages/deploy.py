@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from trainpipe import artifacts
-from trainpipe.config import Config
+from trainpipe.config import Config, DeployConfig
 from trainpipe.errors import UserError
 from trainpipe.pipeline import Stage, StageIO, base_fingerprint, model_stages, output, stages
 
@@ -60,7 +60,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     return {**metrics, **key_metric(evaluation, source)}
 
 
-def _check_gguf(dcfg) -> None:
+def _check_gguf(dcfg: DeployConfig) -> None:
     from trainpipe.deploy import gguf_export
 
     gguf_export.check_types(list(dcfg.gguf))
@@ -68,7 +68,7 @@ def _check_gguf(dcfg) -> None:
         raise UserError("deploy.gguf converts merged weights; set deploy.format=merged or both")
 
 
-def _write_gguf(dcfg, io: StageIO, source: str) -> list[Path]:
+def _write_gguf(dcfg: DeployConfig, io: StageIO, source: str) -> list[Path]:
     """deploy.gguf: one GGUF file per type, from the merged weights just written (llama.cpp, Ollama)."""
     if not dcfg.gguf:
         return []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from trainpipe.config import Config
+from trainpipe.config import Config, SftConfig
 from trainpipe.errors import UserError
 from trainpipe.pipeline import Stage, StageIO
 
@@ -142,7 +142,7 @@ def _start_fingerprint(cfg: Config, io: StageIO) -> str:
     return artifacts.read_manifest(start)["fingerprint"] if start else base_fingerprint(cfg)
 
 
-def _curriculum(sft) -> dict | None:
+def _curriculum(sft: SftConfig) -> dict | None:
     """Curriculum sampler settings; it replaces group_by_length ordering when on."""
     agent = sft.agent
     return {"start_ratio": agent.start_ratio, "warmup_epochs": agent.warmup_epochs} if agent.curriculum else None
