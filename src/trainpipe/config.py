@@ -142,8 +142,7 @@ class CptConfig(TokenLossConfig):
 class AgentConfig:
     """Agent trajectories (collect renders them as assistant Thought/Action turns and user Observation turns)."""
 
-    multi_turn: bool = False  # trajectories become Thought/Action + Observation conversations
-    mask_observations: bool = True  # loss only on assistant turns (false trains "Observation:" turns; needs multi_turn)
+    mask_observations: bool = True  # loss only on assistant turns; false also trains the "Observation:" user turns
     step_weights: bool = False  # weight assistant turn j by r_j / mean(r) (its step reward over the trajectory's mean)
     allow_negative: bool = False  # step_weights: keep negative weights (steps with negative reward); else 0
     chunking: bool = False  # split trajectories longer than data.max_length at step boundaries
