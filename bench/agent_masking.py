@@ -64,7 +64,7 @@ def mean_losses(model, sets) -> dict[str, float]:
 
 def run(tok, records, mask: bool, tied: bool, steps: int) -> tuple[dict, dict, float]:
     sft = SftConfig()
-    sft.agent.multi_turn, sft.agent.mask_observations = True, mask
+    sft.agent.mask_observations = mask
     examples, _ = build_examples(records, tok, sft, 256)
     model = build_tiny_random(tok, 0)
     if not tied:

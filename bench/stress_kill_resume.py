@@ -94,8 +94,9 @@ class Run:
     @property
     def dest(self) -> Path:
         from trainpipe.artifacts import Layout
+        from trainpipe.pipeline import output
 
-        return Layout(self.root).output(self.stage)
+        return output(Layout(self.root), self.stage)
 
     @property
     def ckpts(self) -> Path:

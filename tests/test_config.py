@@ -54,3 +54,22 @@ def test_repo_config_files_load():
     repo = Path(__file__).resolve().parents[1]
     for path in [repo / "config.yaml", *sorted((repo / "configs").glob("*.yaml"))]:
         load_config(str(path), [])
+
+
+def test_a_setting_of_another_stage_is_an_unknown_key_with_exit_2(tmp_path: Path, capsys):
+    """Each stage's section holds only what that stage reads: rl and cpt do not take sft's settings."""
+    from trainpipe.cli import stage_main
+
+    f = tmp_path / "c.yaml"
+    f.write_text("rl:\n  packing: true\n  loss: ce\ncpt:\n  group_by_length: false\n"
+                 "sft:\n  agent: {multi_turn: true}\n")
+    assert stage_main("rl", ["--config", str(f), "rl.flash_attention=true"]) == 2
+    err = capsys.readouterr().err
+    assert f"{f}:2: rl.packing: unknown key; did you mean 'cpt.packing'? (packing is a setting of cpt, sft only)" in err
+    assert f"{f}:3: rl.loss: unknown key; did you mean 'rl.loss_type'? (loss is a setting of cpt, sft only)" in err
+    assert (f"{f}:5: cpt.group_by_length: unknown key; did you mean 'sft.group_by_length'? (group_by_length is a "
+            "setting of sft only)") in err
+    assert f"{f}:7: sft.agent.multi_turn: unknown key\n" in err
+    assert ("override rl.flash_attention: unknown key; did you mean 'sft.flash_attention'? (flash_attention is a "
+            "setting of sft only)") in err
+    assert "Traceback" not in err

@@ -21,22 +21,15 @@ from typing import Any, Iterator
 from trainpipe.errors import UserError
 
 MANIFEST = "manifest.json"
-OUTPUTS = {
-    "collect": "data_cache/collect",
-    "cpt": "models/cpt",
-    "sft": "models/sft",
-    "rl": "models/rl",
-    "evaluate": "logs/evaluate",
-    "deploy": "models/final",
-}
 
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
     root: Path
 
-    def output(self, stage: str) -> Path:
-        return self.root / OUTPUTS[stage]
+    def output(self, stage) -> Path:
+        """The published folder of `stage` (a pipeline.Stage, which declares it under the root)."""
+        return self.root / stage.output
 
     def logs(self, stage: str) -> Path:
         return self.root / "logs" / stage

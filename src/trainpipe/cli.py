@@ -74,41 +74,38 @@ def stage_main(stage: str, argv: list[str] | None = None) -> int:
         return _fail(exc)
 
 
-SCRIPTS = {
-    "collect": "1_collect_data.py", "cpt": "2_train_cpt.py", "sft": "3_train_sft.py",
-    "rl": "4_train_rl.py", "evaluate": "5_evaluate.py", "deploy": "6_deploy.py",
-}
-TRAINING = ("cpt", "sft", "rl")
-
-
 def pipeline_main(argv: list[str] | None = None) -> int:
     """Entry point of scripts/run_full_pipeline.py: each enabled stage in its own process."""
+    from trainpipe.pipeline import enabled, stages, status_rows
+
+    table = stages()  # pipeline order
     p = _parser("run every enabled trainpipe stage in order")
-    p.add_argument("--from", dest="start", choices=list(SCRIPTS))
-    p.add_argument("--to", dest="end", choices=list(SCRIPTS))
-    p.add_argument("--only", choices=list(SCRIPTS))
+    p.add_argument("--from", dest="start", choices=list(table))
+    p.add_argument("--to", dest="end", choices=list(table))
+    p.add_argument("--only", choices=list(table))
     p.add_argument("--status", action="store_true", help="print a table of stage states and exit")
     args = p.parse_intermixed_args(argv)
     try:
         from trainpipe.config import load_config
-        from trainpipe.pipeline import enabled, stages, status_rows
 
         cfg = load_config(args.config, args.overrides)
         if args.status:
             print(format_status(status_rows(cfg)))
             return 0
+        names = list(table)
         if args.only:
             names = [args.only]
         else:
-            names = list(stages())  # pipeline order
-            names = names[names.index(args.start or "collect"): names.index(args.end or "deploy") + 1]
-        order = with_evaluate(cfg, names)
+            start = names.index(args.start) if args.start else 0
+            end = names.index(args.end) + 1 if args.end else len(names)
+            names = names[start:end]
+        order = with_fresh_inputs(cfg, names)
         for at, name in enumerate(order):
             if not enabled(cfg, name):
                 print(f"== {name}: disabled (input passes through)", file=sys.stderr)
                 continue
-            if cfg.launch.num_machines > 1 and cfg.launch.machine_rank != 0 and name not in TRAINING:
-                _leave_to_machine_zero(cfg, name, any(n in TRAINING for n in order[at + 1:]))
+            if cfg.launch.num_machines > 1 and cfg.launch.machine_rank != 0 and not table[name].trains:
+                _leave_to_machine_zero(cfg, name, any(table[n].trains for n in order[at + 1:]))
                 continue
             print(f"== {name}", file=sys.stderr)
             code = subprocess.call(_stage_command(cfg, name, args))
@@ -126,7 +123,7 @@ def _leave_to_machine_zero(cfg, name: str, needed: bool) -> None:
     import time
 
     from trainpipe import artifacts
-    from trainpipe.pipeline import expected_fingerprints
+    from trainpipe.pipeline import expected_fingerprints, output
 
     rank = cfg.launch.machine_rank
     if not needed:
@@ -135,7 +132,7 @@ def _leave_to_machine_zero(cfg, name: str, needed: bool) -> None:
     print(f"== {name}: runs on machine 0; machine {rank} waits for its output", file=sys.stderr)
     deadline = time.monotonic() + cfg.launch.wait_seconds
     want = expected_fingerprints(cfg)[name]  # once: it hashes the stage's input files
-    dest = artifacts.Layout(Path(cfg.paths.root).resolve()).output(name)
+    dest = output(artifacts.Layout(Path(cfg.paths.root).resolve()), name)
     while True:
         manifest = artifacts.read_manifest(dest)
         if manifest is not None and manifest.get("fingerprint") == want:
@@ -148,26 +145,30 @@ def _leave_to_machine_zero(cfg, name: str, needed: bool) -> None:
         time.sleep(min(2.0, cfg.launch.wait_seconds / 10))
 
 
-def with_evaluate(cfg, names: list[str]) -> list[str]:
-    """`names`, with evaluate run first when deploy is selected without it and evaluate's results are not those of
-    the models published now (e.g. --only deploy after a retrained sft): a release carries its own numbers."""
-    from trainpipe.pipeline import enabled, out_of_date
+def with_fresh_inputs(cfg, names: list[str]) -> list[str]:
+    """`names`, with each selected stage's `refresh` stages run first when they are not selected and their results
+    are not those of the models published now (deploy's evaluate, e.g. --only deploy after a retrained sft)."""
+    from trainpipe.pipeline import enabled, out_of_date, stages
 
-    if "deploy" not in names or "evaluate" in names or not enabled(cfg, "deploy") or not enabled(cfg, "evaluate"):
-        return names
-    if not out_of_date(cfg, "evaluate"):
-        return names
-    print("== evaluate: its results are not those of the models published now; rerunning it before deploy",
-          file=sys.stderr)
-    at = names.index("deploy")
-    return [*names[:at], "evaluate", *names[at:]]
+    order: list[str] = []
+    for name in names:
+        for up in stages()[name].refresh if enabled(cfg, name) else ():
+            if up not in names and up not in order and enabled(cfg, up) and out_of_date(cfg, up):
+                print(f"== {up}: its results are not those of the models published now; rerunning it before "
+                      f"{name}", file=sys.stderr)
+                order.append(up)
+        order.append(name)
+    return order
 
 
 def _stage_command(cfg, name: str, args) -> list[str]:
-    script = str(Path(__file__).resolve().parents[2] / "scripts" / SCRIPTS[name])
+    from trainpipe.pipeline import stages
+
+    stage = stages()[name]
+    script = str(Path(__file__).resolve().parents[2] / "scripts" / stage.script)
     tail = [script, "--config", args.config, *(["--force"] if args.force else []), *args.overrides]
     launch = cfg.launch
-    if name in TRAINING and (launch.num_processes > 1 or launch.accelerate_config or launch.num_machines > 1):
+    if stage.trains and (launch.num_processes > 1 or launch.accelerate_config or launch.num_machines > 1):
         _check_sharded_launch(launch.accelerate_config)
         cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(launch.num_processes)]
         if launch.accelerate_config:

@@ -63,8 +63,9 @@ class DataConfig:
     eval_fraction: float = 0.15  # share of each dataset held out (stable, by content hash)
     eval_max: int = 200  # cap on held-out records per use/task
     max_length: int = 512  # tokens; longer samples are bad records
-    on_bad_record: Literal["error", "skip"] = "error"
-    seed: int = 0
+    on_bad_record: Literal["error", "skip"] = "error"  # skip: drop unusable records, counted (with examples) in stats
+    seed: int = 0  # held-out split, source mixing, and task/environment generators without their own seed
+    # exact: identical content fields; normalized: also equal after lowercasing, dropping punctuation, joining spaces
     dedup: Literal["none", "exact", "normalized"] = "normalized"
     contamination_ngram: int = 13  # n for the train/eval n-gram overlap check
     contamination_max: float = 0.05  # fail when more than this share of eval records overlap training data
@@ -85,7 +86,7 @@ class LoraConfig:
 
 @dataclass
 class TrainConfig:
-    """Shared by training stages (cpt, sft, rl)."""
+    """What every training stage (cpt, sft, rl) reads: optimizer, schedule, LoRA, checkpoints, precision, kernels."""
 
     enabled: bool = True
     learning_rate: float = 2e-4
@@ -94,7 +95,7 @@ class TrainConfig:
     batch_size: int = 8  # per device
     grad_accum: int = 1
     warmup_ratio: float = 0.03
-    lr_scheduler: str = "cosine"
+    lr_scheduler: str = "cosine"  # a transformers scheduler name: cosine, linear, constant, constant_with_warmup ...
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     seed: int = 0
@@ -107,13 +108,8 @@ class TrainConfig:
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"  # auto: on only for CUDA models past 1B params
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 autocast where computed natively, else fp32
     torch_compile: bool = False
-    loss: Literal["ce", "nlirg", "dft"] = "ce"  # dft: TRL's Dynamic Fine-Tuning loss (CE scaled by the token's own probability)
-    packing: bool = False  # padding-free packing with per-document attention
-    group_by_length: bool = True
-    ce_kernel: Literal["auto", "chunked", "trl"] = "auto"  # LM-head CE: auto = chunked (labelled rows only) on CPU, TRL's fused head on GPU
     num_threads: int = 0  # CPU intra-op threads; 0: one per core, fewer while other work keeps cores busy
     liger_kernel: bool = False  # GPU: Liger RMSNorm/SwiGLU/RoPE kernels; logged and skipped when absent or on CPU
-    flash_attention: bool = False  # GPU: FlashAttention-2 (varlen with packing); logged and skipped when absent or on CPU
 
 
 @dataclass
@@ -126,26 +122,36 @@ class NlirgConfig:
 
 
 @dataclass
-class CptConfig(TrainConfig):
+class TokenLossConfig(TrainConfig):
+    """Next-token training on text (cpt, sft): the per-token loss and how rows are packed."""
+
+    loss: Literal["ce", "nlirg", "dft"] = "ce"  # dft: TRL's Dynamic Fine-Tuning loss (CE scaled by the token's own probability)
+    packing: bool = False  # padding-free packing with per-document attention
+    nlirg: NlirgConfig = field(default_factory=NlirgConfig)  # loss=nlirg: per-token weight w(ℓ) of the token's CE ℓ
+
+
+@dataclass
+class CptConfig(TokenLossConfig):
     enabled: bool = False
     learning_rate: float = 1e-4
     max_length: int = 512  # packed sequence length
     packing: bool = True
-    nlirg: NlirgConfig = field(default_factory=NlirgConfig)
 
 
 @dataclass
 class AgentConfig:
-    multi_turn: bool = False  # trajectories become Thought/Action + Observation conversations
-    mask_observations: bool = True  # loss only on assistant turns (false trains "Observation:" turns; needs multi_turn)
-    step_weights: bool = False  # weight assistant turn j by r_j / mean(r)
-    allow_negative: bool = False
-    chunking: bool = False
-    overlap_steps: int = 1
-    curriculum: bool = False
-    curriculum_field: Optional[str] = None  # record/meta field sorted ascending (smaller = easier); replaces group_by_length
-    start_ratio: float = 0.3
-    warmup_epochs: float = 1.0
+    """Agent trajectories (collect renders them as assistant Thought/Action turns and user Observation turns)."""
+
+    mask_observations: bool = True  # loss only on assistant turns; false also trains the "Observation:" user turns
+    step_weights: bool = False  # weight assistant turn j by r_j / mean(r) (its step reward over the trajectory's mean)
+    allow_negative: bool = False  # step_weights: keep negative weights (steps with negative reward); else 0
+    chunking: bool = False  # split trajectories longer than data.max_length at step boundaries
+    overlap_steps: int = 1  # chunking: earlier steps each chunk repeats as untrained context
+    curriculum: bool = False  # sample the easiest examples first, widening to all of them (replaces group_by_length)
+    # record/meta field sorted ascending (smaller = easier); None: steps shown, then higher record reward first
+    curriculum_field: Optional[str] = None
+    start_ratio: float = 0.3  # curriculum: share of the easiest examples sampled at the start
+    warmup_epochs: float = 1.0  # curriculum: epochs over which that share grows linearly to all examples
 
 
 @dataclass
@@ -186,11 +192,13 @@ class SelectConfig:
 
 
 @dataclass
-class SftConfig(TrainConfig):
+class SftConfig(TokenLossConfig):
     epochs: float = 2.0
+    group_by_length: bool = True  # batches of similar lengths (less padding); off: random order
+    ce_kernel: Literal["auto", "chunked", "trl"] = "auto"  # LM-head CE: auto = chunked (labelled rows only) on CPU, TRL's fused head on GPU
+    flash_attention: bool = False  # GPU: FlashAttention-2 (varlen with packing); logged and skipped when absent or on CPU
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
-    nlirg: NlirgConfig = field(default_factory=NlirgConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
 
@@ -211,10 +219,10 @@ class RlConfig(TrainConfig):
     algorithm: Literal["grpo", "rloo", "dpo", "kto", "orpo", "ppo"] = "grpo"
     learning_rate: float = 1e-5
     batch_size: int = 8
-    num_generations: int = 4
-    max_prompt_length: int = 256
-    max_completion_length: int = 64
-    temperature: float = 1.0
+    num_generations: int = 4  # grpo/rloo: completions sampled per prompt (one group); divides batch_size × grad_accum
+    max_prompt_length: int = 256  # tokens; grpo/rloo drop longer prompts
+    max_completion_length: int = 64  # new tokens per completion (dpo/kto/orpo: max_length is prompt + completion)
+    temperature: float = 1.0  # grpo/rloo sampling temperature
     beta: float = 0.0  # KL coefficient; 0 needs no reference model
     loss_type: str = "dapo"  # grpo, dapo, dr_grpo, bnpo ... as TRL offers
     use_vllm: bool = False

@@ -69,12 +69,7 @@ def load_and_check(schema: type, path: str | None, overrides: list[str]) -> Any:
     except OmegaConfBaseException as exc:
         raise UserError(f"invalid config: {exc}") from None
 
-    def where(key: str) -> str:
-        if any(key == k or key.startswith(k + ".") or key.startswith(k + "[") for k in over_keys):
-            return f"override {key}"
-        line = lines.get(key)
-        return f"{path}:{line}: {key}" if line else key
-
+    where = _Where(path, lines, over_keys, _dotted_keys(schema))
     _check(schema, plain, "", problems, where)
     if problems:
         raise UserError("invalid config:\n  " + "\n  ".join(problems))
@@ -82,6 +77,39 @@ def load_and_check(schema: type, path: str | None, overrides: list[str]) -> Any:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), plain))
     except OmegaConfBaseException as exc:
         raise UserError(f"invalid config: {exc}") from None
+
+
+@dataclasses.dataclass
+class _Where:
+    """Names where a key came from (file:line, or the override) and where else the schema has a key of that name."""
+
+    path: str | None
+    lines: dict[str, int]
+    over_keys: set[str]
+    known: list[str]  # every dotted key of the schema (list items as [])
+
+    def __call__(self, key: str) -> str:
+        if any(key == k or key.startswith(k + ".") or key.startswith(k + "[") for k in self.over_keys):
+            return f"override {key}"
+        line = self.lines.get(key)
+        return f"{self.path}:{line}: {key}" if line else key
+
+    def elsewhere(self, key: str) -> list[str]:
+        """Keys of other sections with the same name at the same depth (rl.packing -> cpt.packing, sft.packing)."""
+        parts = key.split(".")
+        return [k for k in self.known if k.split(".")[-1] == parts[-1] and len(k.split(".")) == len(parts)]
+
+
+def _dotted_keys(tp: type, prefix: str = "") -> list[str]:
+    out = []
+    for f in dataclasses.fields(tp):
+        key = f"{prefix}.{f.name}" if prefix else f.name
+        out.append(key)
+        hint = typing.get_type_hints(tp)[f.name]
+        inner = [a for a in (hint, *typing.get_args(hint)) if dataclasses.is_dataclass(a)]
+        if inner:
+            out += _dotted_keys(inner[0], key + ("[]" if typing.get_origin(hint) is list else ""))
+    return out
 
 
 def _read_yaml(path: str) -> tuple[dict, dict[str, int]]:
@@ -154,11 +182,19 @@ def _check_fields(tp: type, value: Any, key: str, problems: list[str], where) ->
     for k, v in value.items():
         sub = f"{key}.{k}" if key else str(k)
         if k not in hints:
-            close = difflib.get_close_matches(str(k), names, n=1, cutoff=0.6)
-            hint = f"; did you mean '{(key + '.') if key else ''}{close[0]}'?" if close else ""
-            problems.append(f"{where(sub)}: unknown key{hint}")
+            problems.append(f"{where(sub)}: unknown key{_suggestion(key, str(k), names, where.elsewhere(sub))}")
             continue
         _check(hints[k], v, sub, problems, where)
+
+
+def _suggestion(section: str, key: str, names: list[str], elsewhere: list[str]) -> str:
+    """A close name in the same section, and the other sections that have this exact key (a setting of one
+    stage given to another: rl.packing is an sft and cpt setting)."""
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    others = f"{key} is a setting of {', '.join(k.rsplit('.', 1)[0] for k in elsewhere)} only" if elsewhere else ""
+    if close:
+        return f"; did you mean '{(section + '.') if section else ''}{close[0]}'?" + (f" ({others})" if others else "")
+    return f"; did you mean '{elsewhere[0]}'? ({others})" if elsewhere else ""
 
 
 def _scalar_ok(tp: Any, value: Any) -> bool:

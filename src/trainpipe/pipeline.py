@@ -1,4 +1,5 @@
-"""STAGES in order and `run_stage`: guard upstream outputs, skip when up to date, run, publish the manifest last.
+"""The stage table (ORDER) and `run_stage`: guard upstream outputs, skip when up to date, run, publish the manifest
+last.
 
 Reads upstream manifests under paths.root; writes each stage's output folder and logs/<stage>/.
 """
@@ -21,8 +22,9 @@ from trainpipe.errors import StageOrderError
 from trainpipe.runlog import stage_logging
 
 log = logging.getLogger("trainpipe")
+# The stage table: every stage in pipeline order, each a module under trainpipe.stages that declares STAGE.
+# Every other list of stages derives from it and from those declarations (tests/test_stage_table.py checks).
 ORDER = ("collect", "cpt", "sft", "rl", "evaluate", "deploy")
-MODEL_CHAIN = ("cpt", "sft", "rl")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,10 +33,20 @@ class Stage:
     reads: tuple[str, ...]
     config_sections: tuple[str, ...]
     run: Callable[[Config, "StageIO"], dict]
+    output: str  # its published folder under paths.root
+    script: str  # scripts/<script> runs it alone
     needs_model: bool = False  # receives the model of the previous model stage (or the base model)
+    needs_base: bool = False  # reads the base model itself (evaluate compares with it, deploy falls back to it)
+    trains: bool = False  # its model feeds the stages after it; runs under accelerate launch (launch.*) on all machines
+    refresh: tuple[str, ...] = ()  # upstream stages run_full_pipeline.py reruns first when they are out of date
     publish_mode: str = "replace"
     input_files: Callable[[Config], list[Path]] | None = None
     tracked: bool = False  # opens a run in each tracker of tracking.report_to (training stages and evaluate)
+
+    @property
+    def uses_base(self) -> bool:
+        """Whether the base model is converted before it runs and its identity is part of the fingerprint."""
+        return self.needs_model or self.needs_base
 
 
 @dataclasses.dataclass
@@ -51,6 +63,7 @@ class StageIO:
     force: bool = False  # --force: start training afresh instead of resuming
     report_to: tuple[str, ...] = ()  # tracking.report_to, for the trainer's reporting callbacks
     tracker_runs: tuple[str, ...] = ()  # the tracker runs open for this stage (wandb, mlflow)
+    published: Path | None = None  # the stage's published output folder (None: a trainer driven without a pipeline)
 
 
 def stages() -> dict[str, Stage]:
@@ -60,6 +73,16 @@ def stages() -> dict[str, Stage]:
     return {name: importlib.import_module(f"trainpipe.stages.{name}").STAGE for name in ORDER}
 
 
+def model_stages() -> tuple[str, ...]:
+    """The training stages in pipeline order: each one's model is the input of the next."""
+    return tuple(name for name, stage in stages().items() if stage.trains)
+
+
+def output(layout: Layout, name: str) -> Path:
+    """The published folder of stage `name`."""
+    return layout.output(stages()[name])
+
+
 def enabled(cfg: Config, name: str) -> bool:
     sec = getattr(cfg, name, None)
     return bool(getattr(sec, "enabled", True))
@@ -67,9 +90,7 @@ def enabled(cfg: Config, name: str) -> bool:
 
 def model_source(cfg: Config, before: str) -> str:
     """The model a stage consumes: the last enabled model stage ahead of it, else 'base'."""
-    known = stages()
-    chain = [s for s in MODEL_CHAIN
-             if s in known and ORDER.index(s) < ORDER.index(before) and enabled(cfg, s)]
+    chain = [s for s in model_stages() if ORDER.index(s) < ORDER.index(before) and enabled(cfg, s)]
     return chain[-1] if chain else "base"
 
 
@@ -92,7 +113,7 @@ def compute_fingerprint(cfg: Config, stage: Stage, upstream_fps: dict[str, str])
         if isinstance(sec, dict):
             sec.pop("resume", None)  # where to resume from never changes what is produced
     files = {str(p): artifacts.file_digest(p) for p in (stage.input_files(cfg) if stage.input_files else [])}
-    base = base_fingerprint(cfg) if stage.needs_model or stage.name in ("evaluate", "deploy") else None
+    base = base_fingerprint(cfg) if stage.uses_base else None
     return artifacts.fingerprint(stage.name, sections, upstream_fps, files, base), sections
 
 
@@ -112,7 +133,7 @@ def run_stage(cfg: Config, name: str, force: bool = False, argv: list[str] | Non
     """Run one stage (or skip it when up to date); returns its manifest."""
     stage = stages()[name]
     layout = Layout(Path(cfg.paths.root).resolve())
-    dest = layout.output(name)
+    dest = layout.output(stage)
     if not enabled(cfg, name):
         log.info("stage %s is disabled; its input passes through", name)
         return {"stage": name, "state": "disabled"}
@@ -135,11 +156,11 @@ def run_stage(cfg: Config, name: str, force: bool = False, argv: list[str] | Non
 def _upstream_manifests(cfg: Config, layout: Layout, stage: Stage) -> dict[str, dict]:
     found = {}
     for up in upstream_names(cfg, stage):
-        manifest = artifacts.read_manifest(layout.output(up))
+        manifest = artifacts.read_manifest(output(layout, up))
         if manifest is None:
             raise StageOrderError(
                 f"stage {stage.name} needs the output of stage {up}, which is missing or incomplete "
-                f"({layout.output(up)}); run stage {up} first (e.g. python scripts/run_full_pipeline.py --only {up})")
+                f"({output(layout, up)}); run stage {up} first (e.g. python scripts/run_full_pipeline.py --only {up})")
         found[up] = manifest
     return found
 
@@ -147,21 +168,21 @@ def _upstream_manifests(cfg: Config, layout: Layout, stage: Stage) -> dict[str, 
 def _execute(cfg, stage, layout, upstream, fp, sections, force) -> dict:
     from trainpipe.models.load import ensure_base
 
-    name, dest = stage.name, layout.output(stage.name)
+    name, dest = stage.name, layout.output(stage)
     started = time.time()
     log.info("stage %s: running (fingerprint %s)", name, fp)
     models = {"base": None}
     ranks = _ranks()
-    if stage.needs_model or name in ("evaluate", "deploy"):
+    if stage.uses_base:
         models["base"] = _on_main(ranks, lambda: ensure_base(cfg.model, layout))
-    for up in MODEL_CHAIN:
+    for up in model_stages():
         if up in upstream:
-            models[up] = layout.output(up)
+            models[up] = output(layout, up)
     src = model_source(cfg, name)
     tmp = _on_main(ranks, lambda: artifacts.temp_dir_for(dest))  # one folder, named by the main process
     io = StageIO(name, layout, tmp, layout.logs(name), layout.checkpoints(name),
-                 {u: layout.output(u) for u in upstream}, models,
-                 models.get(src) if stage.needs_model else None, fp, force)
+                 {u: output(layout, u) for u in upstream}, models,
+                 models.get(src) if stage.needs_model else None, fp, force, published=dest)
     try:
         with _tracked(cfg, stage, sections, io, ranks) as opened:
             io = dataclasses.replace(io, report_to=tuple(cfg.tracking.report_to), tracker_runs=tuple(opened))
@@ -246,7 +267,7 @@ def status_rows(cfg: Config) -> list[dict]:
     expected = expected_fingerprints(cfg)
     rows = []
     for name, stage in stages().items():
-        manifest = artifacts.read_manifest(layout.output(name))
+        manifest = artifacts.read_manifest(layout.output(stage))
         if expected[name] is None:
             state = "disabled"
         elif manifest is None:
@@ -265,7 +286,7 @@ def out_of_date(cfg: Config, name: str) -> bool:
     upstream outputs than those published now (--status instead compares with a rerun of the whole chain)."""
     stage = stages()[name]
     layout = Layout(Path(cfg.paths.root).resolve())
-    current = artifacts.read_manifest(layout.output(name))
+    current = artifacts.read_manifest(layout.output(stage))
     try:
         upstream = _upstream_manifests(cfg, layout, stage)
     except StageOrderError:

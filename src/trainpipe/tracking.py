@@ -12,12 +12,14 @@ import logging
 import os
 from pathlib import Path
 
+from trainpipe.config import TrackingConfig
+
 log = logging.getLogger("trainpipe.tracking")
 
 BACKENDS = ("tensorboard", "wandb", "mlflow")
 
 
-def check(tracking) -> None:
+def check(tracking: TrackingConfig) -> None:
     """Refuse an unknown backend, and one whose package is not installed, before any stage runs."""
     from trainpipe.errors import UserError
 
@@ -31,7 +33,7 @@ def check(tracking) -> None:
 
 
 @contextlib.contextmanager
-def stage_run(tracking, stage: str, config: dict, logs: Path, main_process: bool = True):
+def stage_run(tracking: TrackingConfig, stage: str, config: dict, logs: Path, main_process: bool = True):
     """Open one run per configured backend for `stage` (main process only) and close them afterwards; yields the
     list of open backends. `config` is logged as the run's parameters after secret redaction."""
     from trainpipe.secrets import redact_obj
@@ -55,7 +57,7 @@ def stage_run(tracking, stage: str, config: dict, logs: Path, main_process: bool
         _close(opened)
 
 
-def _open_wandb(tracking, stage: str, name: str, params: dict, logs: Path) -> None:
+def _open_wandb(tracking: TrackingConfig, stage: str, name: str, params: dict, logs: Path) -> None:
     import wandb
 
     folder = Path(os.environ.get("WANDB_DIR") or logs)  # wandb's run folder (offline runs too): logs/<stage>
@@ -64,7 +66,7 @@ def _open_wandb(tracking, stage: str, name: str, params: dict, logs: Path) -> No
                dir=str(folder), reinit="finish_previous")
 
 
-def _open_mlflow(tracking, stage: str, name: str, params: dict, logs: Path) -> None:
+def _open_mlflow(tracking: TrackingConfig, stage: str, name: str, params: dict, logs: Path) -> None:
     import mlflow
 
     if tracking.mlflow_uri:

@@ -7,6 +7,7 @@ import pytest
 from trainpipe.artifacts import Layout
 from trainpipe.evaluation.curves import checkpoint_curves, stage_curves, tensorboard_curves
 from trainpipe.evaluation.plots import accuracy_plot, curves_plot
+from trainpipe.pipeline import model_stages
 
 
 def _checkpoint(folder, step, history, complete=True):
@@ -47,7 +48,7 @@ def test_tensorboard_curves_merge_a_resumed_run(tmp_path):
 def test_stage_curves_prefer_tensorboard_and_fall_back_to_checkpoints(tmp_path):
     layout = Layout(tmp_path)
     _checkpoint(layout.checkpoints("sft"), 2, [{"loss": 3.0, "step": 2}])
-    assert stage_curves(layout) == {"sft": {"loss": [(2, 3.0)]}}
+    assert stage_curves(layout, model_stages()) == {"sft": {"loss": [(2, 3.0)]}}
 
 
 def _result(mean, lo, hi, kind="task", perplexity=None):
@@ -76,6 +77,6 @@ def test_a_forced_fresh_run_starts_fresh_curves(smoke_cfg, tmp_path):
     cfg = smoke_cfg("sft.max_steps=4", "sft.logging_steps=1", "sft.save_steps=2")
     run_stage(cfg, "collect")
     run_stage(cfg, "sft")
-    assert [s for s, _ in stage_curves(Layout(tmp_path))["sft"]["loss"]] == [1, 2, 3, 4]
+    assert [s for s, _ in stage_curves(Layout(tmp_path), ("sft",))["sft"]["loss"]] == [1, 2, 3, 4]
     run_stage(smoke_cfg("sft.max_steps=2", "sft.logging_steps=1", "sft.save_steps=2"), "sft", force=True)
-    assert [s for s, _ in stage_curves(Layout(tmp_path))["sft"]["loss"]] == [1, 2]  # not the old run's tail
+    assert [s for s, _ in stage_curves(Layout(tmp_path), ("sft",))["sft"]["loss"]] == [1, 2]  # not the old run's tail

@@ -63,7 +63,7 @@ def test_oracle_reaches_every_goal_in_the_training_chat_format(smoke_cfg):
     # Turn t of every unfinished episode is one batch, until the longest shortest path is walked.
     distances = [abs(i["layout"][0] - i["layout"][2]) + abs(i["layout"][1] - i["layout"][3]) for i in suite.items]
     assert [len(c) for c in player.calls] == [sum(d > t for d in distances) for t in range(max(distances))]
-    # The second turn sees exactly what sft.agent.multi_turn trains on: instruction, Thought/Action, Observation.
+    # The second turn sees exactly what agent SFT trains on: instruction, Thought/Action, Observation.
     convo = next(c for c in player.calls[1])
     first = suite.items[[i["prompt"] for i in suite.items].index(convo[0]["content"])]
     move = convo[1]["content"].rsplit(" ", 1)[1]

@@ -15,7 +15,7 @@ COMMON = ("data.sources=[{kind: environment, environment: grid, n: 40, difficult
           # Few held-out trajectories mask little template text, and a 3x3 grid repeats layouts: the n-gram gate
           # is opened (the environment suite plays its own seeds, not these held-out records).
           "data.eval_fraction=0.2", "data.contamination_max=1.0", "data.max_length=200")
-AGENT = ("sft.agent.multi_turn=true", "sft.agent.mask_observations=true", "sft.agent.step_weights=true",
+AGENT = ("sft.agent.mask_observations=true", "sft.agent.step_weights=true",
          "sft.agent.chunking=true", "sft.agent.curriculum=true", "sft.agent.start_ratio=0.5", "sft.max_steps=3",
          "sft.batch_size=8", "sft.save_steps=3")
 EVAL = ("evaluate.tasks=[]", "evaluate.environments=[grid]", "evaluate.max_examples=6", "evaluate.env_turn_tokens=6",

@@ -14,7 +14,7 @@ from deploy.hub_emulator import HubEmulator
 from trainpipe import artifacts
 from trainpipe.deploy import export
 from trainpipe.errors import UserError
-from trainpipe.cli import with_evaluate
+from trainpipe.cli import with_fresh_inputs
 from trainpipe.pipeline import ORDER, run_stage
 
 TOKEN = "hf_StageTestTokenAbcdefghijklmnop567"
@@ -131,9 +131,9 @@ def test_a_release_never_carries_another_models_numbers(smoke_cfg, tmp_path):
     assert [p.name for p in final.parent.iterdir() if p.name.startswith(".final.tmp")] == []
 
     # run_full_pipeline.py --only deploy (or --from deploy) runs evaluate first; then the card is the new model's.
-    assert with_evaluate(retrained, ["deploy"]) == ["evaluate", "deploy"]
+    assert with_fresh_inputs(retrained, ["deploy"]) == ["evaluate", "deploy"]
     run_stage(retrained, "evaluate")
-    assert with_evaluate(retrained, ["deploy"]) == ["deploy"]
+    assert with_fresh_inputs(retrained, ["deploy"]) == ["deploy"]
     assert run_stage(retrained, "deploy")["state"] == "ran"
     metrics = json.loads(metrics_file.read_text())
     assert {m["name"]: m["fingerprint"] for m in metrics["models"]}["sft"] == new_sft

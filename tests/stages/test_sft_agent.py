@@ -32,7 +32,7 @@ def test_agent_trajectories_train_with_every_feature_combined(smoke_cfg, tmp_pat
     # Collect keeps whole trajectories (its own length check must not drop what SFT will chunk).
     counts = run_stage(smoke_cfg(*common, "data.max_length=1024"), "collect")["metrics"]["counts"]
     assert counts == {"sft": {"train": 8, "eval": 2}}
-    cfg = smoke_cfg(*common, "sft.agent.multi_turn=true", "sft.agent.step_weights=true", "sft.agent.chunking=true",
+    cfg = smoke_cfg(*common, "sft.agent.step_weights=true", "sft.agent.chunking=true",
                     "sft.agent.overlap_steps=1", "sft.agent.curriculum=true", "sft.agent.curriculum_field=level",
                     "sft.agent.start_ratio=0.5", "sft.max_steps=4", "sft.batch_size=4", "sft.save_steps=2")
     assert cfg.data.max_length == 256

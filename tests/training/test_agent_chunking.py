@@ -126,7 +126,7 @@ def test_without_chunking_a_long_trajectory_is_a_bad_record(tokenizer, sizes):
 
 def test_unmasked_observations_of_context_steps_stay_masked(tokenizer, sizes):
     h, s = sizes
-    sft = cfg(overlap_steps=1, multi_turn=True, mask_observations=False)
+    sft = cfg(overlap_steps=1, mask_observations=False)
     examples, _ = build_examples([{"messages": trajectory()}], tokenizer, sft, h + 3 * s)
     trained = [tokenizer.decode([t for t, lab in zip(e["input_ids"], e["labels"]) if lab != IGNORE])
                for e in examples]

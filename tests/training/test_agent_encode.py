@@ -63,7 +63,7 @@ def test_trajectory_record_renders_one_turn_per_step(tokenizer):
 
 
 def test_masking_trains_exactly_each_assistant_turn_and_its_end_of_turn(tokenizer):
-    ex = one(tokenizer, record(), multi_turn=True)
+    ex = one(tokenizer, record())
     enc = encode_turns(tokenizer, record()["messages"])
     assert enc.labels == ex["labels"]
     per_turn = [tokenizer.decode([t for t, j, lab in zip(enc.input_ids, enc.turn_of_token, enc.labels)
@@ -79,12 +79,9 @@ def test_unmasked_observations_train_user_turns_that_start_with_observation(toke
     rec = record()
     # A user turn mid-trajectory that is not an observation (a nudge) stays masked.
     rec["messages"] = rec["messages"][:3] + [{"role": "user", "content": "Please hurry."}] + rec["messages"][3:]
-    ex = one(tokenizer, rec, multi_turn=True, mask_observations=False)
+    ex = one(tokenizer, rec, mask_observations=False)
     assert trained(tokenizer, ex) == (f"{TURNS[0]}<|im_end|>{OBSERVATIONS[0]}<|im_end|>{TURNS[1]}<|im_end|>"
                                       f"{OBSERVATIONS[1]}<|im_end|>{TURNS[2]}<|im_end|>")
-    # Observations are only an agent notion: without multi_turn the flag changes nothing.
-    plain = one(tokenizer, rec, multi_turn=False, mask_observations=False)
-    assert trained(tokenizer, plain) == "".join(t + "<|im_end|>" for t in TURNS)
 
 
 def weights_by_turn(tok, ex):
@@ -103,7 +100,7 @@ def test_step_weights_are_reward_over_mean_per_assistant_turn(tokenizer):
     assert weights_by_turn(tokenizer, ex) == {0.5: TURNS[0] + "<|im_end|>", 1.5: TURNS[1] + "<|im_end|>",
                                               1.0: TURNS[2] + "<|im_end|>"}
     # Unmasked observations weigh like the step they answer.
-    ex = one(tokenizer, record(), step_weights=True, multi_turn=True, mask_observations=False)
+    ex = one(tokenizer, record(), step_weights=True, mask_observations=False)
     assert weights_by_turn(tokenizer, ex) == {
         0.5: f"{TURNS[0]}<|im_end|>{OBSERVATIONS[0]}<|im_end|>",
         1.5: f"{TURNS[1]}<|im_end|>{OBSERVATIONS[1]}<|im_end|>", 1.0: f"{TURNS[2]}<|im_end|>"}

@@ -59,7 +59,7 @@ def train(tokenizer, tmp_path, mask: bool):
     from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
 
     sft = SftConfig()
-    sft.agent.multi_turn, sft.agent.mask_observations = True, mask
+    sft.agent.mask_observations = mask
     examples, _ = build_examples(RECORDS, tokenizer, sft, 256)
     model = build_tiny_random(tokenizer, 0)
     # Untied output head: with tied embeddings an observation token's output row also moves whenever its

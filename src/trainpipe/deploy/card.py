@@ -14,7 +14,6 @@ from trainpipe.secrets import redact
 
 # Names trainpipe accepts for embedded models, mapped to the Hub repository they come from.
 KNOWN_BASES = {"smollm2-135m-instruct": "HuggingFaceTB/SmolLM2-135M-Instruct"}
-TRAIN_STAGES = ("cpt", "sft", "rl")
 
 
 def base_model_id(cfg: Config) -> str:
@@ -62,11 +61,17 @@ def card_data(cfg: Config, source: str, fmt: str, manifests: dict[str, dict], me
         eval_results=results or None)
 
 
+def _trained(manifests: dict[str, dict]) -> list[str]:
+    """The training stages among `manifests`, in their order: a manifest names the model it started from
+    (model_in) only when its stage trains one."""
+    return [stage for stage, manifest in manifests.items() if manifest.get("model_in")]
+
+
 def _tags(manifests: dict[str, dict]) -> list[str]:
-    tags = ["trainpipe", *[s for s in TRAIN_STAGES if s in manifests]]
-    if algorithm := _stage_cfg(manifests.get("rl") or {}, "rl").get("algorithm"):
-        tags.append(algorithm)
-    if any(_stage_cfg(manifests[s], s).get("lora", {}).get("enabled") for s in TRAIN_STAGES if s in manifests):
+    trained = _trained(manifests)
+    tags = ["trainpipe", *trained]
+    tags += [a for s in trained if (a := _stage_cfg(manifests[s], s).get("algorithm"))]  # rl's method
+    if any(_stage_cfg(manifests[s], s).get("lora", {}).get("enabled") for s in trained):
         tags.append("lora")
     return tags
 
@@ -114,9 +119,7 @@ def training_rows(manifests: dict[str, dict]) -> list[str]:
         what = ", ".join(_source_name(s) for s in sources)
         rows.append(f"| collect | sources: {what or '–'} | {data or '–'} "
                     f"| {_num(collect.get('metrics'), 'records')} records | {collect.get('seconds', '–')} s |")
-    for stage in TRAIN_STAGES:
-        if stage in manifests:
-            rows.append(_train_row(stage, manifests[stage]))
+    rows += [_train_row(stage, manifests[stage]) for stage in _trained(manifests)]
     return rows
 
 
@@ -124,8 +127,8 @@ def _train_row(stage: str, manifest: dict) -> str:
     c, m = _stage_cfg(manifest, stage), manifest.get("metrics") or {}
     lora = c.get("lora") or {}
     method = f"LoRA r={lora.get('r')} alpha={lora.get('alpha')}" if lora.get("enabled") else "full fine-tune"
-    if stage == "rl":
-        method = f"{c.get('algorithm')}, {method}"
+    if c.get("algorithm"):  # rl
+        method = f"{c['algorithm']}, {method}"
     length = f"max_steps {c['max_steps']}" if (c.get("max_steps") or -1) > 0 else f"epochs {c.get('epochs')}"
     settings = _join([(method, ""), ("lr", c.get("learning_rate")), (length, ""),
                       ("batch", c.get("batch_size")), ("grad_accum", c.get("grad_accum")), ("loss", c.get("loss"))])

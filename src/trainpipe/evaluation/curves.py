@@ -15,7 +15,7 @@ METRICS = {"train/loss": "loss", "train/reward": "reward", "eval/loss": "eval_lo
 Curve = list[tuple[int, float]]
 
 
-def stage_curves(layout: Layout, stages: tuple[str, ...] = ("cpt", "sft", "rl")) -> dict[str, dict[str, Curve]]:
+def stage_curves(layout: Layout, stages: tuple[str, ...]) -> dict[str, dict[str, Curve]]:
     """stage -> metric -> [(step, value)], for stages that left any of the METRICS behind."""
     out = {}
     for stage in stages:

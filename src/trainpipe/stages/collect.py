@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from trainpipe import artifacts
-from trainpipe.config import Config
+from trainpipe.config import Config, DataConfig, SourceConfig
 from trainpipe.errors import UserError
 from trainpipe.pipeline import Stage, StageIO
 
@@ -77,7 +77,7 @@ def _token_counter(tokenizer, skip_sft: bool = False):
     return count
 
 
-def _source_weights(data) -> dict[str, float]:
+def _source_weights(data: DataConfig) -> dict[str, float]:
     """Each source's mixing weight under the name its records carry in `source` (every kind of source)."""
     from trainpipe.data.env_trajectories import source_label
     from trainpipe.data.sources import source_name
@@ -93,7 +93,7 @@ def _source_weights(data) -> dict[str, float]:
     return out
 
 
-def task_source_name(src) -> str:
+def task_source_name(src: SourceConfig) -> str:
     return f"{TASK_SOURCE}{src.task}:{src.difficulty}"
 
 
@@ -144,7 +144,7 @@ def _environment_records(cfg: Config) -> list[dict]:
             for r in environment_records(src, cfg.data.seed)]
 
 
-def _split(use: str, records: list[dict], data, prompt_split) -> tuple[list[dict], list[dict]]:
+def _split(use: str, records: list[dict], data: DataConfig, prompt_split) -> tuple[list[dict], list[dict]]:
     from trainpipe.data.hygiene import split_records
 
     if use == "sft" and prompt_split is not None:
@@ -176,7 +176,7 @@ def _identifying(record: dict, msg: dict) -> bool:
     return msg["role"] != "assistant" or not record["source"].startswith(TASK_SOURCE)
 
 
-def _contamination(splits: dict, data) -> dict:
+def _contamination(splits: dict, data: DataConfig) -> dict:
     from trainpipe.data.hygiene import contamination_report
 
     train_texts = [t for use in ("sft", "cpt") if use in splits for t in _texts(use, splits[use][0])]
@@ -202,7 +202,7 @@ def _contamination(splits: dict, data) -> dict:
     return report
 
 
-def _retention_contamination(splits: dict, data) -> dict:
+def _retention_contamination(splits: dict, data: DataConfig) -> dict:
     """The built-in retention Q&A and general-text passages against everything training sees (sft and cpt text,
     and the prompts RL trains on): a retention suite measures what training did not teach. Each training source's
     own template is masked, so a generated task's fixed instructions are not taken for shared content."""
@@ -260,5 +260,6 @@ def input_files(cfg: Config) -> list[Path]:
     return files
 
 
-STAGE = Stage(name="collect", reads=(), config_sections=("data", "model", "sft.agent.chunking"), run=run, input_files=input_files)
+STAGE = Stage(name="collect", reads=(), config_sections=("data", "model", "sft.agent.chunking"), run=run,
+              output="data_cache/collect", script="1_collect_data.py", input_files=input_files)
 

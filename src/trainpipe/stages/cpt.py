@@ -85,4 +85,5 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
-STAGE = Stage(name="cpt", reads=("collect",), config_sections=("model", "cpt"), run=run, needs_model=True, tracked=True)
+STAGE = Stage(name="cpt", reads=("collect",), config_sections=("model", "cpt"), run=run, output="models/cpt",
+              script="2_train_cpt.py", needs_model=True, trains=True, tracked=True)

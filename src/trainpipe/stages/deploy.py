@@ -10,9 +10,9 @@ import logging
 from pathlib import Path
 
 from trainpipe import artifacts
-from trainpipe.config import Config
+from trainpipe.config import Config, DeployConfig
 from trainpipe.errors import UserError
-from trainpipe.pipeline import MODEL_CHAIN, Stage, StageIO, base_fingerprint
+from trainpipe.pipeline import Stage, StageIO, base_fingerprint, model_stages, output, stages
 
 log = logging.getLogger("trainpipe.deploy")
 
@@ -50,9 +50,9 @@ def run(cfg: Config, io: StageIO) -> dict:
             fh.write(gguf_export.card_section(ggufs))
     url = push.push_folder(io.out, dcfg) if dcfg.push else None
     if url is None:
-        log.info("deploy: release ready in %s (deploy.push=false, nothing uploaded)", io.layout.output("deploy"))
+        log.info("deploy: release ready in %s (deploy.push=false, nothing uploaded)", io.published)
     else:
-        log.info("deploy: %s is on the Hub at %s", io.layout.output("deploy"), url)
+        log.info("deploy: %s is on the Hub at %s", io.published, url)
     metrics = {"source": source, "format": dcfg.format, "dtype": dtype_name, "verified": True,
                "pushed": url is not None, "url": url, "repo_id": dcfg.repo_id if url else None,
                "shards": merged.get("shards", 0), "gguf": [p.name for p in ggufs],
@@ -60,7 +60,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     return {**metrics, **key_metric(evaluation, source)}
 
 
-def _check_gguf(dcfg) -> None:
+def _check_gguf(dcfg: DeployConfig) -> None:
     from trainpipe.deploy import gguf_export
 
     gguf_export.check_types(list(dcfg.gguf))
@@ -68,7 +68,7 @@ def _check_gguf(dcfg) -> None:
         raise UserError("deploy.gguf converts merged weights; set deploy.format=merged or both")
 
 
-def _write_gguf(dcfg, io: StageIO, source: str) -> list[Path]:
+def _write_gguf(dcfg: DeployConfig, io: StageIO, source: str) -> list[Path]:
     """deploy.gguf: one GGUF file per type, from the merged weights just written (llama.cpp, Ollama)."""
     if not dcfg.gguf:
         return []
@@ -80,7 +80,7 @@ def _write_gguf(dcfg, io: StageIO, source: str) -> list[Path]:
 
 def pick_source(choice: str, io: StageIO) -> tuple[str, Path | str]:
     """deploy.source, or for auto the last model stage that ran; the base model when none did."""
-    ran = [s for s in MODEL_CHAIN if s in io.upstream]
+    ran = [s for s in model_stages() if s in io.upstream]
     if choice == "auto":
         name = ran[-1] if ran else "base"
     elif choice in io.upstream:
@@ -92,9 +92,10 @@ def pick_source(choice: str, io: StageIO) -> tuple[str, Path | str]:
 
 
 def read_eval_metrics(io: StageIO) -> dict | None:
-    if "evaluate" not in io.upstream:
+    folder = io.upstream.get("evaluate")  # absent when evaluate is disabled
+    if folder is None:
         return None
-    path = io.upstream["evaluate"] / "metrics.json"
+    path = folder / "metrics.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -124,11 +125,11 @@ def check_evaluated(cfg: Config, io: StageIO, source: str, evaluation: dict | No
 
 
 def stage_manifests(io: StageIO) -> dict[str, dict]:
-    """Manifests of collect and every upstream stage, in pipeline order, for the card."""
-    found = {"collect": artifacts.read_manifest(io.layout.output("collect"))}
+    """Manifests of collect (not an input, but the card describes the data) and every upstream stage, in pipeline
+    order, for the card."""
+    found = {"collect": artifacts.read_manifest(output(io.layout, "collect"))}
     found.update({name: artifacts.read_manifest(path) for name, path in io.upstream.items()})
-    order = ("collect", *MODEL_CHAIN, "evaluate")
-    return {name: found[name] for name in order if found.get(name)}
+    return {name: found[name] for name in stages() if found.get(name)}
 
 
 def key_metric(evaluation: dict | None, source: str) -> dict:
@@ -139,4 +140,7 @@ def key_metric(evaluation: dict | None, source: str) -> dict:
     return {**scores, "key_metric": next(iter(scores), "verified")}
 
 
-STAGE = Stage(name="deploy", reads=("evaluate", "sft", "rl", "cpt"), config_sections=("model", "deploy"), run=run)
+# refresh: a release carries its own numbers, so --only/--from deploy reruns evaluate when its results are not
+# those of the models published now (say sft was retrained after evaluate ran).
+STAGE = Stage(name="deploy", reads=("evaluate", "sft", "rl", "cpt"), config_sections=("model", "deploy"), run=run,
+              output="models/final", script="6_deploy.py", needs_base=True, refresh=("evaluate",))

@@ -12,7 +12,7 @@ from pathlib import Path
 from trainpipe import artifacts
 from trainpipe.config import Config
 from trainpipe.errors import GateFailure, UserError
-from trainpipe.pipeline import MODEL_CHAIN, Stage, StageIO, base_fingerprint
+from trainpipe.pipeline import Stage, StageIO, base_fingerprint, model_stages
 
 log = logging.getLogger("trainpipe.evaluate")
 
@@ -44,7 +44,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     results = {name: evaluate_cached(cfg, cache, name, path, fp, suites) for name, (path, fp) in models.items()}
     add_kl_to_base(cfg, io.logs / "cache" / "kl_to_base", models, suites, results)  # a forgetting predictor
     notes += retention_notes(results, suites)
-    chain = [m for m in ("base", *MODEL_CHAIN) if m in models]
+    chain = [m for m in ("base", *model_stages()) if m in models]
     extras = [m for m in models if m not in chain]
     comparisons = compare_models(results, chain, extras, ev.gate_margin)
     candidate = chain[-1] if len(chain) > 1 else None
@@ -94,7 +94,7 @@ def _check_settings(cfg: Config) -> None:
 def model_list(cfg: Config, io: StageIO) -> dict[str, tuple[Path, str]]:
     """name -> (folder, fingerprint) for base, every model stage that ran, and extra configured folders."""
     out = {"base": (Path(io.models["base"]), base_fingerprint(cfg))}
-    for stage in MODEL_CHAIN:
+    for stage in model_stages():
         if stage in io.upstream:
             manifest = artifacts.read_manifest(io.upstream[stage])
             out[stage] = (io.upstream[stage], manifest["fingerprint"])
@@ -127,7 +127,7 @@ def _plots(cfg: Config, io: StageIO, results: dict) -> list[str]:
     from trainpipe.evaluation.plots import ACCURACY_PNG, CURVES_PNG, accuracy_plot, curves_plot
 
     made = [accuracy_plot(results, cfg.evaluate.level, io.out / ACCURACY_PNG)]
-    made.append(curves_plot(stage_curves(io.layout), io.out / CURVES_PNG))
+    made.append(curves_plot(stage_curves(io.layout, model_stages()), io.out / CURVES_PNG))
     return [p.name for p in made if p is not None]
 
 
@@ -158,4 +158,5 @@ def input_files(cfg: Config) -> list[Path]:
 
 
 STAGE = Stage(name="evaluate", reads=("collect", "cpt", "sft", "rl"), config_sections=("model", "evaluate"),
-              run=run, publish_mode="merge", input_files=input_files, tracked=True)
+              run=run, output="logs/evaluate", script="5_evaluate.py", needs_base=True, publish_mode="merge",
+              input_files=input_files, tracked=True)

@@ -55,4 +55,5 @@ def logged_means(history: list[dict]) -> dict:
     return out
 
 
-STAGE = Stage(name="rl", reads=("collect", "sft", "cpt"), config_sections=("model", "rl"), run=run, needs_model=True, tracked=True)
+STAGE = Stage(name="rl", reads=("collect", "sft", "cpt"), config_sections=("model", "rl"), run=run, output="models/rl",
+              script="4_train_rl.py", needs_model=True, trains=True, tracked=True)

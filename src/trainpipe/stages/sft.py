@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from trainpipe.config import Config
+from trainpipe.config import Config, SftConfig
 from trainpipe.errors import UserError
 from trainpipe.pipeline import Stage, StageIO
 
@@ -83,7 +83,7 @@ def _with_replay(cfg: Config, io: StageIO, tokenizer, examples: list[dict], n_re
                         "with its adapter off) and sft.packing=false (the KL is taken per row)")
     model_fp = _start_fingerprint(cfg, io)
     n = round(rcfg.ratio * n_records)
-    convs = replay.replay_conversations(rcfg, io.model_in, model_fp, n, io.layout.output("collect").parent / "replay",
+    convs = replay.replay_conversations(rcfg, io.model_in, model_fp, n, io.upstream["collect"].parent / "replay",
                                         cfg.model)
     extra = replay.replay_examples(convs, tokenizer, cfg.data.max_length, examples)
     log.info("sft: %d replay examples mixed into %d task examples", len(extra), len(examples))
@@ -142,7 +142,7 @@ def _start_fingerprint(cfg: Config, io: StageIO) -> str:
     return artifacts.read_manifest(start)["fingerprint"] if start else base_fingerprint(cfg)
 
 
-def _curriculum(sft) -> dict | None:
+def _curriculum(sft: SftConfig) -> dict | None:
     """Curriculum sampler settings; it replaces group_by_length ordering when on."""
     agent = sft.agent
     return {"start_ratio": agent.start_ratio, "warmup_epochs": agent.warmup_epochs} if agent.curriculum else None
@@ -155,4 +155,4 @@ def _train_dtype():
 
 
 STAGE = Stage(name="sft", reads=("collect", "cpt"), config_sections=("model", "data.max_length", "data.quality", "sft"),
-              run=run, needs_model=True, tracked=True)
+              run=run, output="models/sft", script="3_train_sft.py", needs_model=True, trains=True, tracked=True)

@@ -67,7 +67,7 @@ def train(trainer, tc: TrainConfig, io, force: bool = False, keep_all: bool = Fa
     keeps every checkpoint (checkpoint selection scores them all) instead of the newest save_total_limit."""
     from trainpipe.artifacts import read_manifest
 
-    published = read_manifest(io.layout.output(io.name))
+    published = read_manifest(io.published) if io.published else None
     acc = trainer.accelerator
     check_sharding(acc)
     # Under accelerate launch only the main process locks and prepares checkpoints/<stage>/; every rank then

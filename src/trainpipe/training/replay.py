@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 
 from trainpipe import artifacts
+from trainpipe.config import ModelConfig, ReplayConfig
 from trainpipe.errors import UserError
 
 log = logging.getLogger("trainpipe.replay")
@@ -120,7 +121,8 @@ def answer(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size
     return out
 
 
-def replay_conversations(rcfg, model_dir: Path, model_fp: str, n: int, cache_dir: Path, mcfg) -> list[dict]:
+def replay_conversations(rcfg: ReplayConfig, model_dir: Path, model_fp: str, n: int, cache_dir: Path,
+                         mcfg: ModelConfig) -> list[dict]:
     """n replay conversations (fewer when the model answered some with nothing), generated once per
     (model, settings) and cached as JSON lines written atomically."""
     from trainpipe.training.hardware import model_dtype

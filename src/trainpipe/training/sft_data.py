@@ -5,7 +5,6 @@ boundaries; scored conversations are filtered, weighted or score-prefixed as sft
 from __future__ import annotations
 
 import json
-import logging
 from typing import Iterable
 
 from trainpipe.config import AgentConfig, SftConfig
@@ -17,7 +16,6 @@ from trainpipe.training.chat_encode import IGNORE
 from trainpipe.training.curriculum import difficulty_key
 from trainpipe.training.losses import step_weights
 
-log = logging.getLogger("trainpipe.sft")
 MAX_SKIP_EXAMPLES = 3
 
 
@@ -27,8 +25,6 @@ def build_examples(records: Iterable[dict], tokenizer, sft: SftConfig, max_lengt
     (examples, report). Examples carry token_weights with step_weights or score weights, difficulty with
     curriculum."""
     agent = sft.agent
-    if not agent.mask_observations and not agent.multi_turn:
-        log.warning("sft.agent.mask_observations=false only applies with sft.agent.multi_turn=true")
     if sft.score.mode == "weight" and sft.loss != "ce":
         raise UserError(f"sft.score.mode=weight weights the CE loss; it needs sft.loss=ce, got {sft.loss}")
     plan = scores.plan(list(records), sft.score)
@@ -81,7 +77,7 @@ def record_examples(rec: dict, tokenizer, agent: AgentConfig, max_length: int,
         # Weights come from the whole trajectory's rewards; a chunk takes the slice of the steps it shows.
         turn_weights = weights[chunk.first_step:chunk.first_step + chunk.steps] if weights is not None else None
         enc = encode_turns(tokenizer, chunk.messages, turn_weights, chunk.trained_turns,
-                           train_observations=agent.multi_turn and not agent.mask_observations)
+                           train_observations=not agent.mask_observations)
         if len(enc.input_ids) > max_length:
             hint = "" if agent.chunking else " (sft.agent.chunking splits trajectories at step boundaries)"
             raise DataError(where, None, "messages", f"at most {max_length} tokens; got {len(enc.input_ids)}{hint}",
