@@ -109,10 +109,12 @@ def model_list(cfg: Config, io: StageIO) -> dict[str, tuple[Path, str]]:
 
 
 def _rl_health(io: StageIO) -> dict | None:
-    """The health summary in the rl stage's manifest (online algorithms only), when rl ran."""
-    if "rl" not in io.upstream:
-        return None
-    return ((artifacts.read_manifest(io.upstream["rl"]) or {}).get("metrics") or {}).get("health") or None
+    """The RL health summary (telemetry and warnings) in an upstream stage's manifest: the rl stage writes one for
+    online algorithms."""
+    for folder in io.upstream.values():
+        if health := ((artifacts.read_manifest(folder) or {}).get("metrics") or {}).get("health"):
+            return health
+    return None
 
 
 def _stop_text(cfg: Config, models: dict) -> str:
