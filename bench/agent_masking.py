@@ -16,7 +16,7 @@ from trl import SFTConfig
 from trainpipe.config import SftConfig
 from trainpipe.models.load import build_tiny_random, embedded_tokenizer
 from trainpipe.training.agent import encode_turns
-from trainpipe.training.chat_encode import IGNORE
+from trainpipe.models.chat import IGNORE
 from trainpipe.training.losses import token_ce
 from trainpipe.training.sft_data import build_examples
 from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator

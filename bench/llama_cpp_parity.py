@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -62,36 +65,56 @@ def _hf_greedy(model, tok, chats: list[str], max_new: int) -> dict:
 
 
 def _llama_row(args, tok, chats: list[str], hf: dict, path: Path, qtype: str) -> dict:
-    from llama_cpp import Llama
-
+    """Export `qtype`, then run llama.cpp on it in a fresh process: sharing one with torch crashed llama.cpp's
+    decode (two OpenMP thread pools in one process), and a separate process times llama.cpp alone."""
     from trainpipe.deploy import gguf_export
 
     gguf_export.write(args.model_dir, path, qtype, "bench")
+    job = path.with_suffix(".json")
+    job.write_text(json.dumps({"gguf": str(path), "threads": args.threads, "max_new": args.max_new_tokens,
+                               "eos": tok.eos_token_id, "chats": chats, "prompts": [o[0] for o in hf["outs"]]}))
+    done = subprocess.run([sys.executable, __file__, "--worker", str(job)], capture_output=True, text=True)
+    path.unlink()
+    if done.returncode != 0:  # llama.cpp itself failed on the file: say how, and go on with the next type
+        return {"runtime": f"llama.cpp {qtype}", "failed": f"exit {done.returncode}", "stderr": done.stderr[-300:]}
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    n = len(chats)
+    exact = prefix = 0
+    for gen, (_, hf_gen) in zip(got["outs"], hf["outs"]):
+        hf_cut = [t for t in hf_gen if t != tok.eos_token_id]
+        exact += int(gen == hf_cut)
+        prefix += next((i for i, (a, b) in enumerate(zip(gen, hf_cut)) if a != b), min(len(gen), len(hf_cut)))
+    return {"runtime": f"llama.cpp {qtype}", "load_s": got["load_s"], "tokens_per_s": got["tokens_per_s"],
+            "prompt_tokens_equal": f"{got['same_prompt']}/{n}", "greedy_equal": f"{exact}/{n}",
+            "mean_shared_prefix": round(prefix / n, 1)}
+
+
+def _worker(job_file: str) -> None:
+    """llama.cpp alone: tokenize each chat (compared with transformers' prompt ids), then greedy-decode from
+    transformers' prompt ids; prints one JSON line."""
+    from llama_cpp import Llama
+
+    job = json.loads(Path(job_file).read_text())
     started = time.time()
-    llm = Llama(model_path=str(path), n_ctx=1024, n_threads=args.threads, n_batch=512, verbose=False, seed=0)
+    llm = Llama(model_path=job["gguf"], n_ctx=1024, n_threads=job["threads"], n_batch=512, verbose=False, seed=0)
     load_s = time.time() - started
-    same_prompt, exact, prefix, new_tokens, seconds = 0, 0, 0, 0, 0.0
-    for text, (hf_prompt, hf_gen) in zip(chats, hf["outs"]):
-        ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        same_prompt += int(ids == hf_prompt)
-        llm.reset()
-        started = time.time()
-        gen = []
-        for token in llm.generate(hf_prompt, top_k=1, top_p=1.0, temp=0.0, repeat_penalty=1.0, reset=True):
-            if token == tok.eos_token_id or len(gen) == args.max_new_tokens:
+    same, outs, new_tokens, seconds = 0, [], 0, 0.0
+    for text, prompt in zip(job["chats"], job["prompts"]):
+        same += int(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True) == prompt)
+        gen, started = [], time.time()
+        for token in llm.generate(prompt, top_k=1, top_p=1.0, temp=0.0, repeat_penalty=1.0, reset=True):
+            if token == job["eos"] or len(gen) == job["max_new"]:
                 break
             gen.append(token)
         seconds += time.time() - started
         new_tokens += len(gen)
-        hf_cut = [t for t in hf_gen if t != tok.eos_token_id]
-        exact += int(gen == hf_cut)
-        prefix += next((i for i, (a, b) in enumerate(zip(gen, hf_cut)) if a != b), min(len(gen), len(hf_cut)))
-    path.unlink()
-    n = len(chats)
-    return {"runtime": f"llama.cpp {qtype}", "load_s": round(load_s, 2), "tokens_per_s": round(new_tokens / seconds, 1),
-            "prompt_tokens_equal": f"{same_prompt}/{n}", "greedy_equal": f"{exact}/{n}",
-            "mean_shared_prefix": round(prefix / n, 1)}
+        outs.append(gen)
+    print(json.dumps({"load_s": round(load_s, 2), "tokens_per_s": round(new_tokens / seconds, 1),
+                      "same_prompt": same, "outs": outs}), flush=True)
+    os._exit(0)  # llama-cpp-python's finaliser fails at interpreter exit (its library is already unloaded)
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        _worker(sys.argv[2])
     raise SystemExit(main())

@@ -94,7 +94,7 @@ class Run:
     @property
     def dest(self) -> Path:
         from trainpipe.artifacts import Layout
-        from trainpipe.pipeline import output
+        from trainpipe.stages import output
 
         return output(Layout(self.root), self.stage)
 

@@ -92,7 +92,7 @@ def test_trainer_chunked_loss_equals_trl_fused_loss(tokenizer, tmp_path):
     from trl import SFTConfig
 
     from trainpipe.models.load import build_tiny_random
-    from trainpipe.training.chat_encode import encode_chat
+    from trainpipe.models.chat import encode_chat
     from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
 
     convs = [[{"role": "user", "content": "What is 2 + 3?"}, {"role": "assistant", "content": "2 + 3 = 5\nAnswer: 5"}],

@@ -97,7 +97,7 @@ def test_training_stages_launch_through_accelerate_with_multi_node_arguments(tmp
 
 
 def test_scripts_holds_the_numbered_stages_and_the_full_pipeline_only():
-    from trainpipe.pipeline import ORDER as STAGES
+    from trainpipe.stages import ORDER as STAGES
 
     names = sorted(p.name for p in (REPO / "scripts").iterdir() if p.suffix == ".py")
     assert len(names) == len(STAGES) + 1 and "run_full_pipeline.py" in names

@@ -1,4 +1,4 @@
-"""One stage table: pipeline.ORDER and the STAGE declarations are the only places that spell out stage names.
+"""One stage table: stages.ORDER and the STAGE declarations are the only places that spell out stage names.
 
 Every other list of stages (model stages, scripts, output folders, what reruns first) derives from them, and a
 stage's special treatment is a Stage field, not a comparison with its name.
@@ -10,12 +10,12 @@ import typing
 from pathlib import Path
 
 from trainpipe.config import DeployConfig
-from trainpipe.pipeline import ORDER, model_stages, stages
+from trainpipe.stages import ORDER, model_stages, stages
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = set(ORDER)
 # Orchestration code is table-driven through and through: it may not name any stage at all.
-ORCHESTRATION = ("src/trainpipe/cli.py", "src/trainpipe/pipeline.py")
+ORCHESTRATION = ("src/trainpipe/cli.py", "src/trainpipe/pipeline.py", "src/trainpipe/stages/__init__.py")
 # Data uses (data/records.py USES: cpt, sft, ...) and loss modes (sft, cpt) share names with the stages that consume
 # them. A literal is about those, not about stages, when the name it is compared with, iterated into, bound to or
 # annotates is (or ends in) one of these words: `use`, `src.use`, `ALLOWED_USES`, `mode`, `loss_mode`.
@@ -29,7 +29,7 @@ def stage_name_uses(source: str, rel: str) -> list[str]:
       whose keys are (e.g. ("cpt", "sft", "rl"), {"sft": "3_train_sft.py", "rl": ...});
     - a comparison with a stage name or with a literal holding one (name == "evaluate", s in ("sft", "rl"));
     - in cli.py, pipeline.py and scripts/, any stage name at all;
-    except the table itself (pipeline.ORDER), the arguments of a Stage(...) declaration, a script's
+    except the table itself (stages.ORDER), the arguments of a Stage(...) declaration, a script's
     stage_main("<its own stage>") and literals about data uses or loss modes (NOT_STAGE_WORDS)."""
     tree = ast.parse(source)
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
@@ -71,7 +71,7 @@ def _exempt(node, parents, rel: str) -> bool:
             return True  # a stage's own declaration
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "stage_main" and rel.startswith("scripts/"):
             return stages()[node.args[0].value].script == Path(rel).name  # a script runs its own stage
-        if isinstance(node, ast.Assign) and rel == "src/trainpipe/pipeline.py":
+        if isinstance(node, ast.Assign) and rel == "src/trainpipe/stages/__init__.py":
             return [getattr(t, "id", None) for t in node.targets] == ["ORDER"]  # the table
     return False
 
@@ -107,7 +107,7 @@ def test_no_stage_name_is_spelled_out_outside_the_stage_table():
     files = sorted((REPO / "src" / "trainpipe").rglob("*.py")) + sorted((REPO / "scripts").glob("*.py"))
     found = [hit for path in files
              for hit in stage_name_uses(path.read_text(encoding="utf-8"), path.relative_to(REPO).as_posix())]
-    assert found == [], "stage names spelled out outside the stage table (derive them from pipeline.stages()):\n" \
+    assert found == [], "stage names spelled out outside the stage table (derive them from trainpipe.stages.stages()):\n" \
                         + "\n".join(found)
 
 

@@ -28,7 +28,7 @@ class Layout:
     root: Path
 
     def output(self, stage) -> Path:
-        """The published folder of `stage` (a pipeline.Stage, which declares it under the root)."""
+        """The published folder of `stage` (a trainpipe.stages.Stage, which declares it under the root)."""
         return self.root / stage.output
 
     def logs(self, stage: str) -> Path:

@@ -5,14 +5,13 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from trainpipe.errors import UserError
+from trainpipe.errors import UserError, disk_full
 
 log = logging.getLogger("trainpipe")
 
@@ -23,11 +22,6 @@ def _parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rerun even when the output is up to date")
     p.add_argument("overrides", nargs="*", help="dotted.key=value overrides")
     return p
-
-
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-# torch and safetensors write in C++/Rust and raise RuntimeError-like errors that keep only the OS message.
-DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "File too large")
 
 
 def _fail(exc: BaseException) -> int:
@@ -43,17 +37,6 @@ def _fail(exc: BaseException) -> int:
         return 2
     print(f"error: unexpected failure: {redact(repr(exc))} (traceback in logs/<stage>/run.log)", file=sys.stderr)
     return 1
-
-
-def disk_full(exc: BaseException | None) -> BaseException | None:
-    """The error in `exc`'s cause/context chain that says the disk (or a file size limit) is full, if any."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if (isinstance(exc, OSError) and exc.errno in DISK_FULL) or any(t in str(exc) for t in DISK_FULL_TEXT):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-    return None
 
 
 def stage_main(stage: str, argv: list[str] | None = None) -> int:
@@ -76,7 +59,8 @@ def stage_main(stage: str, argv: list[str] | None = None) -> int:
 
 def pipeline_main(argv: list[str] | None = None) -> int:
     """Entry point of scripts/run_full_pipeline.py: each enabled stage in its own process."""
-    from trainpipe.pipeline import enabled, stages, status_rows
+    from trainpipe.pipeline import enabled, status_rows
+    from trainpipe.stages import stages
 
     table = stages()  # pipeline order
     p = _parser("run every enabled trainpipe stage in order")
@@ -123,7 +107,8 @@ def _leave_to_machine_zero(cfg, name: str, needed: bool) -> None:
     import time
 
     from trainpipe import artifacts
-    from trainpipe.pipeline import expected_fingerprints, output
+    from trainpipe.pipeline import expected_fingerprints
+    from trainpipe.stages import output
 
     rank = cfg.launch.machine_rank
     if not needed:
@@ -148,7 +133,8 @@ def _leave_to_machine_zero(cfg, name: str, needed: bool) -> None:
 def with_fresh_inputs(cfg, names: list[str]) -> list[str]:
     """`names`, with each selected stage's `refresh` stages run first when they are not selected and their results
     are not those of the models published now (deploy's evaluate, e.g. --only deploy after a retrained sft)."""
-    from trainpipe.pipeline import enabled, out_of_date, stages
+    from trainpipe.pipeline import enabled, out_of_date
+    from trainpipe.stages import stages
 
     order: list[str] = []
     for name in names:
@@ -162,7 +148,7 @@ def with_fresh_inputs(cfg, names: list[str]) -> list[str]:
 
 
 def _stage_command(cfg, name: str, args) -> list[str]:
-    from trainpipe.pipeline import stages
+    from trainpipe.stages import stages
 
     stage = stages()[name]
     script = str(Path(__file__).resolve().parents[2] / "scripts" / stage.script)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
+from omegaconf import OmegaConf
+
 from trainpipe.config_check import load_and_check
 
 
@@ -363,3 +365,8 @@ def section(cfg: Config, name: str) -> Any:
     for part in name.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+def resolved_yaml(cfg: Config) -> str:
+    """The whole config as YAML, every default filled in (logs/<stage>/config.resolved.yaml)."""
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))

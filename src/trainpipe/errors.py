@@ -1,6 +1,8 @@
 """Error types the command line turns into exit codes: user errors exit 2 with one clear message."""
 from __future__ import annotations
 
+import errno
+
 
 class UserError(Exception):
     """Bad config or input the user can fix; printed without a traceback, exit status 2."""
@@ -26,3 +28,19 @@ class DataError(UserError):
 
 class StageOrderError(UserError):
     """A stage's upstream output is missing; names the stage to run first."""
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+# torch and safetensors write in C++/Rust and raise RuntimeError-like errors that keep only the OS message.
+DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "File too large")
+
+
+def disk_full(exc: BaseException | None) -> BaseException | None:
+    """The error in `exc`'s cause/context chain that says the disk (or a file size limit) is full, if any."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if (isinstance(exc, OSError) and exc.errno in DISK_FULL) or any(t in str(exc) for t in DISK_FULL_TEXT):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None

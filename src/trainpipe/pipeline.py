@@ -1,4 +1,4 @@
-"""The stage table (ORDER) and `run_stage`: guard upstream outputs, skip when up to date, run, publish the manifest
+"""`run_stage`: guard upstream outputs, skip when up to date, run, publish the manifest
 last.
 
 Reads upstream manifests under paths.root; writes each stage's output folder and logs/<stage>/.
@@ -11,78 +11,16 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Callable
-
-from omegaconf import OmegaConf
 
 from trainpipe import artifacts
 from trainpipe.artifacts import Layout
 from trainpipe.config import Config, section
+from trainpipe.models.load import base_fingerprint
 from trainpipe.errors import StageOrderError
 from trainpipe.runlog import stage_logging
+from trainpipe.stages import ORDER, Stage, StageIO, model_stages, stages
 
 log = logging.getLogger("trainpipe")
-# The stage table: every stage in pipeline order, each a module under trainpipe.stages that declares STAGE.
-# Every other list of stages derives from it and from those declarations (tests/test_stage_table.py checks).
-ORDER = ("collect", "cpt", "sft", "rl", "evaluate", "deploy")
-
-
-@dataclasses.dataclass(frozen=True)
-class Stage:
-    name: str
-    reads: tuple[str, ...]
-    config_sections: tuple[str, ...]
-    run: Callable[[Config, "StageIO"], dict]
-    output: str  # its published folder under paths.root
-    script: str  # scripts/<script> runs it alone
-    needs_model: bool = False  # receives the model of the previous model stage (or the base model)
-    needs_base: bool = False  # reads the base model itself (evaluate compares with it, deploy falls back to it)
-    trains: bool = False  # its model feeds the stages after it; runs under accelerate launch (launch.*) on all machines
-    refresh: tuple[str, ...] = ()  # upstream stages run_full_pipeline.py reruns first when they are out of date
-    publish_mode: str = "replace"
-    input_files: Callable[[Config], list[Path]] | None = None
-    tracked: bool = False  # opens a run in each tracker of tracking.report_to (training stages and evaluate)
-
-    @property
-    def uses_base(self) -> bool:
-        """Whether the base model is converted before it runs and its identity is part of the fingerprint."""
-        return self.needs_model or self.needs_base
-
-
-@dataclasses.dataclass
-class StageIO:
-    name: str
-    layout: Layout
-    out: Path  # temporary folder the stage writes into
-    logs: Path
-    checkpoints: Path
-    upstream: dict[str, Path]  # enabled upstream stage -> its published folder
-    models: dict[str, Path]  # model stage name ("base", "cpt", ...) -> folder, for stages that compare models
-    model_in: Path | None
-    fingerprint: str
-    force: bool = False  # --force: start training afresh instead of resuming
-    report_to: tuple[str, ...] = ()  # tracking.report_to, for the trainer's reporting callbacks
-    tracker_runs: tuple[str, ...] = ()  # the tracker runs open for this stage (wandb, mlflow)
-    published: Path | None = None  # the stage's published output folder (None: a trainer driven without a pipeline)
-
-
-def stages() -> dict[str, Stage]:
-    """Every stage in pipeline order (each module under trainpipe.stages declares one STAGE)."""
-    import importlib
-
-    return {name: importlib.import_module(f"trainpipe.stages.{name}").STAGE for name in ORDER}
-
-
-def model_stages() -> tuple[str, ...]:
-    """The training stages in pipeline order: each one's model is the input of the next."""
-    return tuple(name for name, stage in stages().items() if stage.trains)
-
-
-def output(layout: Layout, name: str) -> Path:
-    """The published folder of stage `name`."""
-    return layout.output(stages()[name])
-
-
 def enabled(cfg: Config, name: str) -> bool:
     sec = getattr(cfg, name, None)
     return bool(getattr(sec, "enabled", True))
@@ -92,12 +30,6 @@ def model_source(cfg: Config, before: str) -> str:
     """The model a stage consumes: the last enabled model stage ahead of it, else 'base'."""
     chain = [s for s in model_stages() if ORDER.index(s) < ORDER.index(before) and enabled(cfg, s)]
     return chain[-1] if chain else "base"
-
-
-def base_fingerprint(cfg: Config) -> str:
-    from trainpipe.models.load import base_identity
-
-    return artifacts.fingerprint("base", base_identity(cfg.model))
 
 
 def upstream_names(cfg: Config, stage: Stage) -> list[str]:
@@ -113,7 +45,7 @@ def compute_fingerprint(cfg: Config, stage: Stage, upstream_fps: dict[str, str])
         if isinstance(sec, dict):
             sec.pop("resume", None)  # where to resume from never changes what is produced
     files = {str(p): artifacts.file_digest(p) for p in (stage.input_files(cfg) if stage.input_files else [])}
-    base = base_fingerprint(cfg) if stage.uses_base else None
+    base = base_fingerprint(cfg.model) if stage.uses_base else None
     return artifacts.fingerprint(stage.name, sections, upstream_fps, files, base), sections
 
 
@@ -219,7 +151,7 @@ def _tracked(cfg, stage: Stage, sections: dict, io: StageIO, ranks):
 
 
 def _hardware() -> dict:
-    from trainpipe.training.hardware import describe
+    from trainpipe.models.hardware import describe
 
     return describe()
 
@@ -298,7 +230,3 @@ def out_of_date(cfg: Config, name: str) -> bool:
 def _key_metric(metrics: dict) -> str:
     key = metrics.get("key_metric")
     return f"{key}={metrics.get(key)}" if key and key in metrics else ""
-
-
-def resolved_yaml(cfg: Config) -> str:
-    return OmegaConf.to_yaml(OmegaConf.structured(cfg))

@@ -7,7 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from trainpipe.errors import UserError
+from trainpipe.config import resolved_yaml
+from trainpipe.errors import UserError, disk_full
 from trainpipe.secrets import RedactingFilter, redact
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -50,7 +51,6 @@ class _LogFile(logging.FileHandler):
 @contextmanager
 def stage_logging(log_dir: Path, cfg, stage: str, argv: list[str] | None = None) -> Iterator[None]:
     """Attach run.log for the stage; an unexpected failure leaves its traceback there."""
-    from trainpipe.pipeline import resolved_yaml
 
     log_dir.mkdir(parents=True, exist_ok=True)
     setup_console()
@@ -68,7 +68,6 @@ def stage_logging(log_dir: Path, cfg, stage: str, argv: list[str] | None = None)
     except UserError:
         raise
     except BaseException as exc:
-        from trainpipe.cli import disk_full
 
         if disk_full(exc) is None:
             log.exception("stage %s failed", stage)

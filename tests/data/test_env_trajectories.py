@@ -5,11 +5,12 @@ import json
 import pytest
 
 from trainpipe.config import SourceConfig
-from trainpipe.data.env_trajectories import environment_records, episode_seeds, expert_step
+from trainpipe.data.env_trajectories import environment_records, episode_seeds
+from trainpipe.tasks.environments import expert_step
 from trainpipe.data.store import load_split
 from trainpipe.errors import UserError
 from trainpipe.pipeline import run_stage
-from trainpipe.rl.environments import COLLECT_SEEDS_START, EVAL_SEEDS_START, GridWorld, grid_turns, parse_move
+from trainpipe.tasks.environments import COLLECT_SEEDS_START, EVAL_SEEDS_START, GridWorld, grid_turns, parse_move
 
 
 def grid(n=40, difficulty=1, noise=0.25, **kw):

@@ -7,7 +7,7 @@ import pytest
 from trainpipe.artifacts import Layout
 from trainpipe.evaluation.curves import checkpoint_curves, stage_curves, tensorboard_curves
 from trainpipe.evaluation.plots import accuracy_plot, curves_plot
-from trainpipe.pipeline import model_stages
+from trainpipe.stages import model_stages
 
 
 def _checkpoint(folder, step, history, complete=True):

@@ -21,7 +21,7 @@ def test_token_kl_matches_hand_computed_values():
 
 def test_completion_kl_counts_only_completion_tokens_and_ignores_padding(tokenizer):
     from trainpipe.models.load import build_tiny_random
-    from trainpipe.training.chat_encode import encode_prompt
+    from trainpipe.models.chat import encode_prompt
 
     trained, base = build_tiny_random(tokenizer, 1).eval(), build_tiny_random(tokenizer, 2).eval()
     chats = [[{"role": "user", "content": "What is 2 + 3?"}],

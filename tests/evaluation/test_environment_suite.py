@@ -10,7 +10,7 @@ from trainpipe.errors import UserError
 from trainpipe.evaluation.environment_suite import action_text, environment_result, environment_suites, play
 from trainpipe.evaluation.generate import Completion
 from trainpipe.evaluation.runner import restate
-from trainpipe.rl.environments import COLLECT_SEEDS_START, EVAL_SEEDS_START
+from trainpipe.tasks.environments import COLLECT_SEEDS_START, EVAL_SEEDS_START
 
 _WHERE = re.compile(r"You are at \((\d+), (\d+)\); the goal is at \((\d+), (\d+)\)")
 

@@ -7,7 +7,8 @@ from trainpipe.evaluation.retention import (
     DEV_FRACTION, candidate_items, category, kept_and_gained, part_of, per_category, retention_notes, split_parts,
 )
 from trainpipe.evaluation.retention_items import CATEGORIES
-from trainpipe.evaluation.runner import item_messages, summarize_items
+from trainpipe.evaluation.results import summarize_items
+from trainpipe.evaluation.runner import item_messages
 
 
 def test_every_builtin_answer_passes_its_own_checker_and_ids_are_unique():
@@ -81,7 +82,7 @@ def test_kept_and_gained_count_both_sides_of_the_paired_test():
 
 
 def test_retention_notes_name_each_model_and_suite():
-    from trainpipe.evaluation.suites import Suite
+    from trainpipe.evaluation.results import Suite
 
     suite = Suite("retention_test", "task", [{"id": _record(i, 0)["id"]} for i in range(6)], group="retention")
     results = {"base": {"retention_test": _result([1, 1, 1, 0, 0, 0])},

@@ -8,7 +8,7 @@ import torch
 from tests.conftest import make_config
 from trainpipe.errors import UserError
 from trainpipe.evaluation import selection
-from trainpipe.evaluation.runner import summarize_items
+from trainpipe.evaluation.results import summarize_items
 from trainpipe.pipeline import run_stage
 
 

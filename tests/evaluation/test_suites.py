@@ -7,10 +7,8 @@ import pytest
 from trainpipe.errors import DataError, UserError
 from trainpipe.evaluation import general_text
 from trainpipe.evaluation.retention import candidate_items, part_of
-from trainpipe.evaluation.suites import (
-    RETENTION, Suite, file_suites, generation_settings, load_suites, retention_suites,
-    text_suites,
-)
+from trainpipe.evaluation.results import RETENTION, Suite
+from trainpipe.evaluation.suites import file_suites, generation_settings, load_suites, retention_suites, text_suites
 
 
 def test_greedy_by_default_and_sampling_per_suite(smoke_cfg):

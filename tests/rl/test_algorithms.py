@@ -7,7 +7,7 @@ import torch
 from trainpipe.artifacts import Layout
 from trainpipe.config import LoraConfig, ModelConfig, RewardConfig, RlConfig
 from trainpipe.errors import UserError
-from trainpipe.pipeline import StageIO
+from trainpipe.stages import StageIO
 from trainpipe.rl import algorithms, data
 from trainpipe.training import driver
 

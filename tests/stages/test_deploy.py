@@ -15,7 +15,8 @@ from trainpipe import artifacts
 from trainpipe.deploy import export
 from trainpipe.errors import UserError
 from trainpipe.cli import with_fresh_inputs
-from trainpipe.pipeline import ORDER, run_stage
+from trainpipe.pipeline import run_stage
+from trainpipe.stages import ORDER
 
 TOKEN = "hf_StageTestTokenAbcdefghijklmnop567"
 MERGED = ["README.md", "chat_template.jinja", "config.json", "generation_config.json", "model.safetensors",

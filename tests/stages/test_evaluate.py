@@ -100,7 +100,7 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     assert "| sft | sat |" in report and "### sft vs base (candidate vs base)" in report
     assert f"- {text_note}" in report
     assert "## RL health" not in report and "rl_health" not in metrics  # no rl stage ran
-    from trainpipe.training.hardware import describe
+    from trainpipe.models.hardware import describe
 
     assert metrics["hardware"] == describe() and f"Machine: {describe()['cpu']}" in report
     assert len(list((out / "cache").glob("*.json"))) == 3 * 6

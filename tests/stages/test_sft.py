@@ -88,7 +88,7 @@ def test_sft_score_prefix_and_filter_condition_the_published_model_on_the_top_sc
 
     from transformers import AutoTokenizer
 
-    from trainpipe.training.chat_encode import encode_prompt
+    from trainpipe.models.chat import encode_prompt
 
     colours = ["red", "green", "blue", "gold", "pink", "grey", "teal", "navy", "plum", "lime", "rose", "sand"]
     src = tmp_path / "scored.jsonl"

@@ -6,7 +6,7 @@ import pytest
 from trainpipe.config import SftConfig
 from trainpipe.errors import DataError
 from trainpipe.training.agent import chunk_trajectory, split_steps, token_count
-from trainpipe.training.chat_encode import IGNORE
+from trainpipe.models.chat import IGNORE
 from trainpipe.training.sft_data import build_examples
 
 INSTRUCTION = [{"role": "system", "content": "You are an agent."}, {"role": "user", "content": "Open the vault."}]

@@ -10,7 +10,7 @@ from trainpipe.config import SftConfig
 from trainpipe.data.formats import Ctx, normalise
 from trainpipe.errors import DataError
 from trainpipe.training.agent import encode_turns
-from trainpipe.training.chat_encode import IGNORE
+from trainpipe.models.chat import IGNORE
 from trainpipe.training.losses import token_ce, weighted_ce
 from trainpipe.training.sft_data import build_examples
 from trainpipe.training.sft_trainer import WeightedCollator

@@ -7,7 +7,7 @@ import torch
 
 from trainpipe.config import SftConfig
 from trainpipe.training.agent import encode_turns
-from trainpipe.training.chat_encode import IGNORE
+from trainpipe.models.chat import IGNORE
 from trainpipe.training.losses import token_ce
 from trainpipe.training.sft_data import build_examples
 

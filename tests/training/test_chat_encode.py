@@ -1,4 +1,4 @@
-from trainpipe.training.chat_encode import IGNORE, encode_chat
+from trainpipe.models.chat import IGNORE, encode_chat
 
 CONV = [
     {"role": "system", "content": "Be brief."},

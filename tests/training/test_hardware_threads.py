@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from trainpipe.training import hardware
+from trainpipe.models import hardware
 
 STAT = """cpu  10 0 10 100 0 0 0 0 0 0
 ctxt 12345

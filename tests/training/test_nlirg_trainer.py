@@ -9,7 +9,7 @@ from trl import SFTConfig
 from trainpipe.models.load import build_tiny_random
 from trainpipe.pipeline import run_stage
 from trainpipe.training import losses
-from trainpipe.training.chat_encode import encode_chat
+from trainpipe.models.chat import encode_chat
 from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
 
 

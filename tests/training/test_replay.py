@@ -133,7 +133,7 @@ def test_replay_ce_off_needs_the_kl_term(smoke_cfg, worded_answers):
 
 
 def _encoded(tokenizer, question, answer):
-    from trainpipe.training.chat_encode import encode_chat
+    from trainpipe.models.chat import encode_chat
 
     enc = encode_chat(tokenizer, [{"role": "user", "content": question}, {"role": "assistant", "content": answer}])
     return {"input_ids": list(enc.input_ids), "labels": list(enc.labels)}
@@ -146,7 +146,7 @@ def test_kl_only_replay_rows_are_out_of_the_ce_and_in_the_kl(tokenizer, tmp_path
     from trl import SFTConfig as TrlSFTConfig
 
     from trainpipe.models.load import build_tiny_random
-    from trainpipe.training.chat_encode import IGNORE
+    from trainpipe.models.chat import IGNORE
     from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
 
     task = _encoded(tokenizer, "What is 2 + 2?", "tens: 0 + 0 = 0\nAnswer: 4")

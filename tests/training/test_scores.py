@@ -11,7 +11,7 @@ from trainpipe.data.records import sft_record
 from trainpipe.errors import UserError
 from trainpipe.models.load import build_tiny_random
 from trainpipe.training import scores
-from trainpipe.training.chat_encode import IGNORE, encode_chat, encode_prompt
+from trainpipe.models.chat import IGNORE, encode_chat, encode_prompt
 from trainpipe.training.sft_data import build_examples
 from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
 

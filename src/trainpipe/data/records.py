@@ -133,3 +133,12 @@ def record_text(record: dict, use: str) -> str:
         elif isinstance(value, list):
             parts.extend(turn["content"] for turn in value)
     return "\n".join(parts)
+
+
+def record_meta(rec: dict) -> dict:
+    """A record's `meta` column (a JSON object in text) as a dict; {} when absent or not an object."""
+    try:
+        meta = json.loads(rec.get("meta") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}

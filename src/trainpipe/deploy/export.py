@@ -16,6 +16,7 @@ import torch
 from trainpipe import artifacts
 from trainpipe.config import ModelConfig
 from trainpipe.errors import UserError
+from trainpipe.models.chat import render
 
 log = logging.getLogger("trainpipe.deploy")
 ADAPTER_CONFIG = "adapter_config.json"
@@ -110,8 +111,7 @@ class Probe:
 def probe(model, tokenizer, n: int = VERIFY_TOKENS) -> Probe:
     """Greedy continuation of a fixed chat prompt."""
     if tokenizer.chat_template:
-        text = tokenizer.apply_chat_template([{"role": "user", "content": VERIFY_PROMPT}],
-                                             tokenize=False, add_generation_prompt=True)
+        text = render(tokenizer, [{"role": "user", "content": VERIFY_PROMPT}], generation_prompt=True)
     else:
         text = VERIFY_PROMPT
     enc = tokenizer(text, return_tensors="pt", add_special_tokens=not tokenizer.chat_template)

@@ -40,7 +40,7 @@ class ResultCache:
 def for_config(folder: Path, cfg) -> ResultCache:
     """The cache under `folder` keyed by what changes greedy outputs besides model and suite: backend, the
     resolved dtype ('auto' differs by machine) and the machine's kernels (CPU model and instruction set, GPU)."""
-    from trainpipe.training.hardware import describe, model_dtype
+    from trainpipe.models.hardware import describe, model_dtype
 
     return ResultCache(folder, {"backend": cfg.evaluate.backend, "dtype": str(model_dtype(cfg.model.dtype)),
                                 "hardware": describe()})

@@ -28,7 +28,7 @@ def completion_kl(model, base, tokenizer, chats: list[list[dict]], completions: 
                   batch_size: int = 16) -> list[tuple[float, int]]:
     """(summed KL in nats, completion tokens) per chat (messages ending in the user turn the completion answers),
     over the positions that predict completion tokens."""
-    from trainpipe.training.chat_encode import encode_prompt
+    from trainpipe.models.chat import encode_prompt
 
     seqs = []
     for chat, completion in zip(chats, completions):
@@ -65,7 +65,7 @@ def add_kl_to_base(cfg, folder: Path, models: dict[str, tuple[Path, str]], suite
     from trainpipe import artifacts
     from trainpipe.evaluation.cache import ResultCache
 
-    from trainpipe.training.hardware import model_dtype  # the resolved dtype: 'auto' differs by machine
+    from trainpipe.models.hardware import model_dtype  # the resolved dtype: 'auto' differs by machine
     cache = ResultCache(folder, {"backend": cfg.evaluate.backend, "dtype": str(model_dtype(cfg.model.dtype))})
     base_path, base_fp = models["base"]
     held_out = [s for s in suites if s.kind == "task" and s.group in HELD_OUT]

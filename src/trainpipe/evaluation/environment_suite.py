@@ -16,46 +16,32 @@ from trainpipe.config import Config
 from trainpipe.data.records import message
 from trainpipe.data.trajectory import observation_message
 from trainpipe.errors import UserError
-from trainpipe.evaluation.runner import EXAMPLES, summarize_items
+from trainpipe.evaluation.results import EXAMPLES, Suite, summarize_items
 from trainpipe.evaluation.stats import mean_interval
-from trainpipe.rl.environments import EVAL_SEEDS_START, Environment, GridWorld, grid_turns, parse_move
+from trainpipe.tasks.environments import ENVIRONMENTS, EVAL_SEEDS_START, Environment, parse_move
 
 log = logging.getLogger("trainpipe.evaluate")
 KIND = GROUP = "environment"
 PREFIX = "env:"
 # "Action: right" (also "**Action:** right") at the start of a line: the reply's action, as training renders it.
+# Environments evaluate can play offline and score: those that make instances and know when one is solved.
+PLAYABLE = [name for name, spec in ENVIRONMENTS.items() if spec.make and spec.solved]
 _ACTION = re.compile(r"^[\s*_]*action\s*(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(.*)$", re.IGNORECASE | re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class EnvSpec:
-    make: Callable[[int, int], Environment]  # (difficulty, max_turns) -> a fresh environment
-    default_turns: Callable[[int], int]  # difficulty -> moves per episode
-    solved: Callable[[Environment], bool]  # whether the episode reached its goal
-    layout: Callable[[Environment], list[int]]  # the start layout right after reset
-
-
-SPECS: dict[str, EnvSpec] = {
-    "grid": EnvSpec(make=GridWorld, default_turns=grid_turns, solved=lambda env: env.agent == env.goal,
-                    layout=lambda env: [*env.agent, *env.goal]),
-}
 
 
 def environment_suites(cfg: Config) -> list:
     """One suite per evaluate.environments entry: max_examples episodes with seeds EVAL_SEEDS_START, +1, ..."""
-    from trainpipe.evaluation.suites import Suite
-
     ev = cfg.evaluate
     suites = []
     for number, name in enumerate(ev.environments):
         if name in ev.environments[:number]:
             raise UserError(f"evaluate.environments lists {name} twice")
-        if name not in SPECS:
-            raise UserError(f"evaluate.environments: unknown environment {name!r}; known: {', '.join(SPECS)}")
+        if name not in PLAYABLE:
+            raise UserError(f"evaluate.environments: unknown environment {name!r}; known: {', '.join(PLAYABLE)}")
         if PREFIX + name in ev.sampling:
             raise UserError(f"evaluate.sampling.{PREFIX}{name}: environment suites always play greedily; "
                             f"remove that entry (the turn budget is evaluate.env_turn_tokens)")
-        spec = SPECS[name]
+        spec = ENVIRONMENTS[name]
         turns = ev.env_max_turns or spec.default_turns(ev.env_difficulty)
         env = spec.make(ev.env_difficulty, turns)
         items = []
@@ -90,7 +76,7 @@ def play(suite, generate_turns: Callable[[Sequence[Sequence[dict]], int], list])
     """Play every episode of `suite`; `generate_turns(conversations, max_new_tokens)` returns one greedy
     Completion per conversation (HFBackend.generate_chats), so each turn is one batched call."""
     settings = suite.settings
-    spec = SPECS[settings["environment"]]
+    spec = ENVIRONMENTS[settings["environment"]]
     episodes = []
     for item in suite.items:
         env = spec.make(settings["difficulty"], settings["max_turns"])
@@ -148,7 +134,7 @@ def layout_notes(suites, collect_dir: Path) -> list[str]:
     """For each environment suite, how many held-out episodes start from a layout that also starts a collect
     training trajectory: seeds are disjoint, but a small grid has few layouts (72 on 3x3), so they repeat."""
     from trainpipe.data.store import has_use, load_split
-    from trainpipe.training.sft_data import record_meta
+    from trainpipe.data.records import record_meta
 
     env_suites = [s for s in suites if s.kind == KIND]
     if not env_suites:

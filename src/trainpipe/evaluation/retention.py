@@ -59,7 +59,7 @@ def kept_and_gained(result: dict, base: dict) -> tuple[int, int, int, int]:
 def retention_notes(results: dict[str, dict[str, dict]], suites) -> list[str]:
     """For the report: what base answers per category, then per model and retention Q&A suite the items kept and
     gained against base (the paired test's two sides, in words)."""
-    from trainpipe.evaluation.suites import RETENTION
+    from trainpipe.evaluation.results import RETENTION
 
     qa = [s for s in suites if s.group == RETENTION and s.kind == "task"]
     if not qa or "base" not in results:

@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 from trainpipe.config import Config
-from trainpipe.evaluation.stats import mean_interval, pass_at_k, summarize
+from trainpipe.evaluation.results import EXAMPLES, summarize_items
+from trainpipe.evaluation.stats import mean_interval
 
-EXAMPLES = 5  # completions per (model, suite) in metrics.json; the records keep every one
 
 
 def evaluate_model(cfg: Config, path: Path, suites) -> dict[str, dict]:
@@ -86,24 +86,6 @@ def task_result(items: list[dict], completions, level: float) -> dict:
                              "completion": comps[0].text, "score": scores[0]}
                             | ({"history": item["history"]} if item.get("history") else {}))
     return {**summarize_items(records, level), "examples": examples}
-
-
-def summarize_items(records: list[dict], level: float) -> dict:
-    """Summary of per-item task records: interval on the mean score, pass@1 and pass@k, lengths, format rate."""
-    summary = summarize([r["score"] for r in records], level)
-    n = len(records)
-    samples = records[0]["samples"] if records else 1
-    ks = sorted({1, samples})
-    formats = [r["format_ok"] for r in records if r["format_ok"] is not None]
-    return {
-        "kind": "task", "n": n, "mean": summary.mean, "std": summary.std, "lo": summary.lo, "hi": summary.hi,
-        "successes": summary.successes,
-        "pass_at": {str(k): (sum(pass_at_k(r["samples"], r["correct"], k) for r in records) / n if n else 0.0)
-                    for k in ks},
-        "mean_completion_tokens": sum(r["tokens"] for r in records) / n if n else 0.0,
-        "format_rate": sum(formats) / len(formats) if formats else None,
-        "perplexity": None, "mean_nll": None, "items": records,
-    }
 
 
 def text_result(items: list[dict], docs: list[tuple[float, int]], level: float) -> dict:

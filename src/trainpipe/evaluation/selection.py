@@ -19,7 +19,8 @@ TASK_DEV = "task_dev"
 def dev_suites(cfg: Config, task_items: list[dict], collect_dir: Path) -> list:
     """The dev task suite (held-back training prompts), then retention_dev and retention_text_dev (the general text
     from the same source evaluate uses)."""
-    from trainpipe.evaluation.suites import Suite, retention_suites, text_suites
+    from trainpipe.evaluation.results import Suite
+    from trainpipe.evaluation.suites import retention_suites, text_suites
 
     task = Suite(TASK_DEV, "task", task_items, _task_settings(cfg), part="dev")
     return [task, *(s for s in retention_suites(cfg) + text_suites(cfg, collect_dir) if s.part == "dev")]

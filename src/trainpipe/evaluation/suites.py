@@ -2,39 +2,15 @@
 text for perplexity. Each suite carries the settings that change its results and a fingerprint over both."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainpipe import artifacts
 from trainpipe.config import Config
 from trainpipe.errors import UserError
+from trainpipe.evaluation.results import (RETENTION, RETENTION_DEV, RETENTION_TEST, RETENTION_TEXT_DEV,
+                                          RETENTION_TEXT_TEST, Suite)
 
-RETENTION = "retention"  # the group of the retention suites below (the gate checks every suite in it)
-# Built-in everyday Q&A (every item, right or wrong for base: evaluation/retention.py says why), and general text
-# (cpt eval split or built-in passages) scored by perplexity; each split by a stable hash of the item id into a dev
-# part (the only part automatic choices such as checkpoint selection may look at) and a test part (only reported).
-RETENTION_DEV, RETENTION_TEST = "retention_dev", "retention_test"
-RETENTION_TEXT_DEV, RETENTION_TEXT_TEST = "retention_text_dev", "retention_text_test"
 SAMPLING_KEYS = ("temperature", "samples", "max_new_tokens")
 MIN_TEXT_DOCS = 2  # a perplexity interval needs a spread estimate
-
-
-@dataclass
-class Suite:
-    name: str
-    kind: str  # "task": generate and score; "text": perplexity
-    items: list[dict]  # {"id", "prompt", "answer", "task"} or {"id", "text"}
-    settings: dict = field(default_factory=dict)  # generation settings that change results
-    group: str = "task"  # "task" (held-out task family), "file" (user eval file) or "retention"
-    note: str = ""  # for the report: where the items came from; not in the fingerprint (the items are)
-    part: str = ""  # retention suites: "dev" (may drive automatic choices) or "test" (reported only)
-
-    @property
-    def fingerprint(self) -> str:
-        # Earlier chat turns join the key only where an item has them, so single-turn suites keep their keys.
-        return artifacts.fingerprint(self.name, self.kind, self.settings,
-                                     [(i["id"], i.get("prompt", i.get("text")), i.get("answer"), i.get("task"))
-                                      + ((i["history"],) if i.get("history") else ()) for i in self.items])
 
 
 def generation_settings(cfg: Config, suite: str) -> dict:

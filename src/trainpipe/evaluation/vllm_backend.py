@@ -44,7 +44,7 @@ class VllmBackend:
         """Like HFBackend.generate: a prompt is a user message, or chat messages ending in a user turn."""
         from vllm import SamplingParams
 
-        from trainpipe.training.chat_encode import encode_prompt
+        from trainpipe.models.chat import encode_prompt
 
         temperature = float(settings["temperature"])
         params = SamplingParams(n=int(settings["samples"]), temperature=temperature,

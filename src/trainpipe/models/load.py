@@ -48,6 +48,11 @@ def base_identity(mcfg: ModelConfig) -> dict:
     return ident
 
 
+def base_fingerprint(mcfg: ModelConfig) -> str:
+    """The base model's fingerprint: what a stage's fingerprint builds on when it trains from the base."""
+    return artifacts.fingerprint("base", base_identity(mcfg))
+
+
 def ensure_base(mcfg: ModelConfig, layout: artifacts.Layout) -> Path | str:
     """A path (or hub id) that from_pretrained can load; converts GGUF/embedded/tiny once into models/base/."""
     base = os.path.expanduser(mcfg.base)
@@ -185,7 +190,7 @@ def quantization_config(quantize: str):
     import torch
     from transformers import BitsAndBytesConfig
 
-    from trainpipe.training.hardware import bf16_ok
+    from trainpipe.models.hardware import bf16_ok
 
     if quantize == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True)
@@ -199,7 +204,7 @@ def load_model(path: Path | str, mcfg: ModelConfig, dtype=None, quantize: str = 
     from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM
 
-    from trainpipe.training.hardware import model_dtype
+    from trainpipe.models.hardware import model_dtype
 
     local = os.path.isdir(str(path))
     if local:

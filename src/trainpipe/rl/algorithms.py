@@ -12,7 +12,7 @@ import torch
 from trainpipe.config import RlConfig
 from trainpipe.errors import UserError
 from trainpipe.rl import data, kl_control
-from trainpipe.rl.environments import COLLECT_SEEDS_START
+from trainpipe.tasks.environments import COLLECT_SEEDS_START
 from trainpipe.rl.rewards import build_rewards
 from trainpipe.training import driver
 
@@ -106,7 +106,7 @@ def _online_args(rl: RlConfig, model, io, weights: list[float]) -> dict:
 def _grpo(rl: RlConfig, model, tokenizer, collect_dir, io):
     from trl import GRPOConfig
 
-    from trainpipe.rl.environments import environment_factory
+    from trainpipe.tasks.environments import environment_factory
     from trainpipe.rl.rollout import MultiTurnRollout, TrainpipeGRPOTrainer, environment_dataset
 
     funcs, weights = build_rewards(rl)

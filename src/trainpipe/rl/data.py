@@ -7,6 +7,7 @@ from pathlib import Path
 
 from trainpipe.config import RlConfig
 from trainpipe.errors import UserError
+from trainpipe.models.chat import encode_prompt
 from trainpipe.rl.rewards import raw_external, scale_score
 
 log = logging.getLogger("trainpipe.rl")
@@ -67,8 +68,7 @@ def prompt_dataset(collect_dir: Path, rl: RlConfig, tokenizer) -> tuple[object, 
 
 
 def _prompt_tokens(tokenizer, messages: list[dict]) -> int:
-    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return len(encode_prompt(tokenizer, messages))
 
 
 def preference_dataset(collect_dir: Path):

@@ -9,9 +9,10 @@ import torch
 from trl import GRPOTrainer
 
 from trainpipe.errors import UserError
-from trainpipe.rl.environments import Environment
+from trainpipe.models.chat import render
 from trainpipe.rl.generation import SharedPrefillMixin
 from trainpipe.rl.logprobs import DirectLogprobsMixin
+from trainpipe.tasks.environments import Environment
 from trainpipe.training.losses import step_advantages
 
 _REPLY, _OBS = "TRAINPIPE_REPLY_MARK", "TRAINPIPE_OBSERVATION_MARK"
@@ -34,9 +35,8 @@ def turn_glue(tokenizer) -> tuple[str, str, str]:
     """Chat-template text that closes an assistant reply, and that wraps a user observation (before, after)
     up to the next assistant reply, found by rendering a conversation with marker contents."""
     convo = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": _REPLY}]
-    base = tokenizer.apply_chat_template(convo, tokenize=False)
-    more = tokenizer.apply_chat_template(convo + [{"role": "user", "content": _OBS}], tokenize=False,
-                                         add_generation_prompt=True)
+    base = render(tokenizer, convo)
+    more = render(tokenizer, convo + [{"role": "user", "content": _OBS}], generation_prompt=True)
     if not more.startswith(base) or _REPLY not in base or _OBS not in more:
         raise UserError("multi-turn environments need a chat template that renders each turn after the previous one")
     before, after = more[len(base):].split(_OBS)
@@ -94,8 +94,7 @@ class MultiTurnRollout:
         if seed is None:
             raise RuntimeError("multi-turn rollout got a prompt that is not one of the environment's episodes")
         messages = prompt[:-1] + [{"role": "user", "content": env.reset(seed)}]
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return Episode(env, self._encode(text))
+        return Episode(env, self._encode(render(self.tokenizer, messages, generation_prompt=True)))
 
     def _advance(self, episode: Episode, ids: list[int], turn: int, eos_ids: list[int]) -> None:
         episode.add(ids, turn)

@@ -12,7 +12,8 @@ from pathlib import Path
 from trainpipe import artifacts
 from trainpipe.config import Config, DataConfig, SourceConfig
 from trainpipe.errors import UserError
-from trainpipe.pipeline import Stage, StageIO
+from trainpipe.models.chat import chat_ids
+from trainpipe.stages import Stage, StageIO
 
 log = logging.getLogger("trainpipe.collect")
 TASK_SOURCE = "task:"  # source names of generated task items: task:<family>:<difficulty>
@@ -70,8 +71,7 @@ def _token_counter(tokenizer, skip_sft: bool = False):
         if "messages" in record:
             if skip_sft:
                 return 0
-            text = tokenizer.apply_chat_template(list(record["messages"]), tokenize=False)
-            return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+            return len(chat_ids(tokenizer, record["messages"]))
         text = record.get("text") or record.get("prompt") or ""
         return len(tokenizer(text if isinstance(text, str) else str(text), add_special_tokens=False)["input_ids"])
     return count

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from trainpipe.config import Config
 from trainpipe.errors import UserError
-from trainpipe.pipeline import Stage, StageIO
+from trainpipe.stages import Stage, StageIO
 
 log = logging.getLogger("trainpipe.cpt")
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from trainpipe import artifacts
 from trainpipe.config import Config, DeployConfig
 from trainpipe.errors import UserError
-from trainpipe.pipeline import Stage, StageIO, base_fingerprint, model_stages, output, stages
+from trainpipe.models.load import base_fingerprint
+from trainpipe.stages import Stage, StageIO, model_stages, output, stages
 
 log = logging.getLogger("trainpipe.deploy")
 
@@ -110,7 +111,7 @@ def check_evaluated(cfg: Config, io: StageIO, source: str, evaluation: dict | No
     if evaluation is None:
         return
     path = io.upstream["evaluate"] / "metrics.json"
-    shipped = (base_fingerprint(cfg) if source == "base"
+    shipped = (base_fingerprint(cfg.model) if source == "base"
                else artifacts.read_manifest(io.upstream[source])["fingerprint"])
     judged = {m.get("name"): m.get("fingerprint") for m in evaluation.get("models") or []}
     rerun = ("rerun evaluate: python scripts/5_evaluate.py with the same config and overrides (or "

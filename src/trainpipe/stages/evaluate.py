@@ -12,7 +12,8 @@ from pathlib import Path
 from trainpipe import artifacts
 from trainpipe.config import Config
 from trainpipe.errors import GateFailure, UserError
-from trainpipe.pipeline import Stage, StageIO, base_fingerprint, model_stages
+from trainpipe.models.load import base_fingerprint
+from trainpipe.stages import Stage, StageIO, model_stages
 
 log = logging.getLogger("trainpipe.evaluate")
 
@@ -26,8 +27,9 @@ def run(cfg: Config, io: StageIO) -> dict:
     from trainpipe.evaluation.report import build_metrics, compact, write_report
     from trainpipe.evaluation.report_html import write_html
     from trainpipe.evaluation.retention import retention_notes
-    from trainpipe.evaluation.suites import RETENTION, load_suites, retention_suites
-    from trainpipe.training.hardware import describe
+    from trainpipe.evaluation.results import RETENTION
+    from trainpipe.evaluation.suites import load_suites, retention_suites
+    from trainpipe.models.hardware import describe
     from trainpipe import tracking
     from trainpipe.evaluation import harness
 
@@ -93,7 +95,7 @@ def _check_settings(cfg: Config) -> None:
 
 def model_list(cfg: Config, io: StageIO) -> dict[str, tuple[Path, str]]:
     """name -> (folder, fingerprint) for base, every model stage that ran, and extra configured folders."""
-    out = {"base": (Path(io.models["base"]), base_fingerprint(cfg))}
+    out = {"base": (Path(io.models["base"]), base_fingerprint(cfg.model))}
     for stage in model_stages():
         if stage in io.upstream:
             manifest = artifacts.read_manifest(io.upstream[stage])

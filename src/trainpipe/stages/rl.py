@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from trainpipe.config import Config
-from trainpipe.pipeline import Stage, StageIO
+from trainpipe.stages import Stage, StageIO
 
 log = logging.getLogger("trainpipe.rl")
 

@@ -8,7 +8,7 @@ import logging
 
 from trainpipe.config import Config, SftConfig
 from trainpipe.errors import UserError
-from trainpipe.pipeline import Stage, StageIO
+from trainpipe.stages import Stage, StageIO
 
 log = logging.getLogger("trainpipe.sft")
 
@@ -21,7 +21,8 @@ def run(cfg: Config, io: StageIO) -> dict:
     from trl import SFTConfig
 
     from trainpipe.models.load import load_model, load_tokenizer
-    from trainpipe.training import driver, hardware
+    from trainpipe.models import hardware
+    from trainpipe.training import driver
     from trainpipe.training import scores
     from trainpipe.training.sft_data import build_examples
     from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
@@ -136,10 +137,10 @@ def _select(cfg: Config, io: StageIO, trainer, held_back: list[dict]) -> dict:
 def _start_fingerprint(cfg: Config, io: StageIO) -> str:
     """The fingerprint of the model SFT starts from: the CPT output's, else the base model's."""
     from trainpipe import artifacts
-    from trainpipe.pipeline import base_fingerprint
+    from trainpipe.models.load import base_fingerprint
 
     start = io.upstream.get("cpt")
-    return artifacts.read_manifest(start)["fingerprint"] if start else base_fingerprint(cfg)
+    return artifacts.read_manifest(start)["fingerprint"] if start else base_fingerprint(cfg.model)
 
 
 def _curriculum(sft: SftConfig) -> dict | None:

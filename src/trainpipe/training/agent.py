@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from trainpipe.training.chat_encode import Encoded, assistant_char_spans, encode_chat
+from trainpipe.models.chat import Encoded, assistant_char_spans, chat_ids, encode_chat, render
 
 OBSERVATION = "Observation:"
 
@@ -54,7 +54,7 @@ def encode_turns(tokenizer, messages: Sequence[dict], turn_weights: Sequence[flo
     owner = _observation_owners(messages)
     if not train_observations or not owner:
         return enc
-    text = tokenizer.apply_chat_template(list(messages), tokenize=False)
+    text = render(tokenizer, messages)
     # Renaming observation turns to assistant makes the shared span finder return their spans too,
     # located in the very text the template rendered (roles only select which spans come back).
     renamed = [dict(m, role="assistant") if i in owner else m for i, m in enumerate(messages)]
@@ -85,8 +85,7 @@ def _observation_owners(messages: Sequence[dict]) -> dict[int, int]:
 
 def token_count(tokenizer, messages: Sequence[dict]) -> int:
     """Tokens of the rendered conversation, counted exactly as encode_chat tokenises it."""
-    text = tokenizer.apply_chat_template(list(messages), tokenize=False)
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return len(chat_ids(tokenizer, messages))
 
 
 def chunk_trajectory(tokenizer, messages: Sequence[dict], max_length: int, overlap_steps: int) -> list[Chunk]:

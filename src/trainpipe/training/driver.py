@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 
 from trainpipe.config import LoraConfig, TrainConfig
-from trainpipe.training import checkpoints, hardware
+from trainpipe.models import hardware
+from trainpipe.training import checkpoints
 
 log = logging.getLogger("trainpipe.training")
 

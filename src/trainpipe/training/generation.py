@@ -9,7 +9,7 @@ from typing import Sequence
 
 import torch
 
-from trainpipe.training.chat_encode import encode_prompt
+from trainpipe.models.chat import encode_prompt
 
 
 @dataclass(frozen=True)

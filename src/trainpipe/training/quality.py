@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from trainpipe.training.chat_encode import IGNORE, encode_chat
+from trainpipe.models.chat import IGNORE, encode_chat
 from trainpipe.training.losses import shift
 
 log = logging.getLogger("trainpipe.quality")

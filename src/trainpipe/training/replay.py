@@ -15,6 +15,7 @@ from pathlib import Path
 from trainpipe import artifacts
 from trainpipe.config import ModelConfig, ReplayConfig
 from trainpipe.errors import UserError
+from trainpipe.models.chat import render
 
 log = logging.getLogger("trainpipe.replay")
 
@@ -101,7 +102,7 @@ def self_prompts(model, tokenizer, n: int, seed: int, max_new_tokens: int = 48) 
 def user_header(tokenizer) -> str:
     """The template text that opens a user turn (with the template's default system turn, if any)."""
     marker = "\x00trainpipe\x00"
-    text = tokenizer.apply_chat_template([{"role": "user", "content": marker}], tokenize=False)
+    text = render(tokenizer, [{"role": "user", "content": marker}])
     return text[:text.index(marker)]
 
 
@@ -125,7 +126,7 @@ def replay_conversations(rcfg: ReplayConfig, model_dir: Path, model_fp: str, n: 
                          mcfg: ModelConfig) -> list[dict]:
     """n replay conversations (fewer when the model answered some with nothing), generated once per
     (model, settings) and cached as JSON lines written atomically."""
-    from trainpipe.training.hardware import model_dtype
+    from trainpipe.models.hardware import model_dtype
 
     key = artifacts.fingerprint(model_fp, rcfg.pool, n, rcfg.max_new_tokens, rcfg.seed, str(model_dtype(mcfg.dtype)))
     path = cache_dir / f"replay-{key}.jsonl"
@@ -155,7 +156,7 @@ def replay_examples(convs: list[dict], tokenizer, max_length: int, task_examples
     """Trainer examples for replay conversations, with the same columns as the task examples: weight 1 per
     token where those carry token weights, and curriculum difficulties spread over the task's range (replay
     runs through the whole curriculum, not only at its start). Conversations past max_length are skipped."""
-    from trainpipe.training.chat_encode import IGNORE, encode_chat
+    from trainpipe.models.chat import IGNORE, encode_chat
 
     out = []
     difficulties = sorted(e["difficulty"] for e in task_examples if "difficulty" in e)

@@ -4,15 +4,14 @@ boundaries; scored conversations are filtered, weighted or score-prefixed as sft
 """
 from __future__ import annotations
 
-import json
 from typing import Iterable
 
 from trainpipe.config import AgentConfig, SftConfig
-from trainpipe.data.records import record_score
+from trainpipe.data.records import record_meta, record_score
 from trainpipe.errors import DataError, UserError
 from trainpipe.training import scores
 from trainpipe.training.agent import Chunk, StepTooLong, chunk_trajectory, encode_turns
-from trainpipe.training.chat_encode import IGNORE
+from trainpipe.models.chat import IGNORE
 from trainpipe.training.curriculum import difficulty_key
 from trainpipe.training.losses import step_weights
 
@@ -111,10 +110,3 @@ def _difficulty(rec: dict, steps: int, agent: AgentConfig, where: str) -> list[f
     except ValueError as err:
         raise DataError(where, None, agent.curriculum_field, str(err), "curriculum_field") from None
 
-
-def record_meta(rec: dict) -> dict:
-    try:
-        meta = json.loads(rec.get("meta") or "{}")
-    except ValueError:
-        return {}
-    return meta if isinstance(meta, dict) else {}

@@ -14,7 +14,7 @@ from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from trainpipe.errors import UserError
 from trainpipe.training import losses
-from trainpipe.training.chat_encode import IGNORE
+from trainpipe.models.chat import IGNORE
 from trainpipe.training.curriculum import CurriculumSampler
 
 log = logging.getLogger("trainpipe.training")

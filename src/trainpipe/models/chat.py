@@ -1,4 +1,7 @@
-"""Tokenise conversations with the model's chat template and label only assistant tokens (+ end-of-turn).
+"""Chat rendering and tokenisation beside the tokenizer, one idiom for training and inference: `render` a
+conversation with the model's chat template, then tokenise the text without adding special tokens (the template
+wrote them). `encode_chat` labels only assistant tokens (+ end-of-turn) for training; `encode_prompt` ends in the
+generation header for evaluation and RL.
 
 Assistant spans are found in the rendered template text itself and mapped to tokens through offsets,
 never by tokenising prefixes with a generation prompt (which would spill the next header into the labels).
@@ -45,11 +48,27 @@ def assistant_char_spans(text: str, messages: Sequence[dict], eos: str | None) -
     return spans
 
 
+def render(tokenizer, messages: Sequence[dict], generation_prompt: bool = False) -> str:
+    """The conversation as the chat template writes it; with `generation_prompt`, ending in the header that
+    opens the assistant's reply."""
+    return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=generation_prompt)
+
+
+def text_ids(tokenizer, text: str) -> list[int]:
+    """Token ids of rendered text: no special tokens added, the template already wrote them."""
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def chat_ids(tokenizer, messages: Sequence[dict]) -> list[int]:
+    """Token ids of a whole conversation, exactly as encode_chat tokenises it."""
+    return text_ids(tokenizer, render(tokenizer, messages))
+
+
 def encode_chat(tokenizer, messages: Sequence[dict], turn_weights: Sequence[float] | None = None,
                 trained_turns: set[int] | None = None) -> Encoded:
     """input_ids/labels for one conversation; `trained_turns` limits the loss to some assistant turns
     (chunk context turns are shown but not trained), `turn_weights` gives each assistant turn a weight."""
-    text = tokenizer.apply_chat_template(list(messages), tokenize=False)
+    text = render(tokenizer, messages)
     spans = assistant_char_spans(text, messages, tokenizer.eos_token)
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids, offsets = enc["input_ids"], enc["offset_mapping"]
@@ -73,5 +92,4 @@ def _turn_at(start: int, end: int, spans: list[tuple[int, int]]) -> int:
 
 def encode_prompt(tokenizer, prompt_messages: Sequence[dict]) -> list[int]:
     """Token ids of a prompt ending in the generation header, for evaluation and RL."""
-    text = tokenizer.apply_chat_template(list(prompt_messages), tokenize=False, add_generation_prompt=True)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
+    return text_ids(tokenizer, render(tokenizer, prompt_messages, generation_prompt=True))

@@ -1,6 +1,7 @@
 """Multi-turn text environments: reset(seed) -> observation; step(action) -> (observation, reward, done).
 
-Built in: GridWorld (offline, verifiable, difficulty knob). HttpEnvironment drives an AgentGym-style server by URL.
+Built in: GridWorld (offline, verifiable, difficulty knob) with its expert player, which writes collect's
+trajectories. HttpEnvironment drives an AgentGym-style server by URL. ENVIRONMENTS is the one registry.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from trainpipe.config import RlConfig
@@ -132,21 +134,77 @@ class HttpEnvironment:
         return str(out["observation"]), float(reward), bool(out.get("done"))
 
 
-def _grid(rl: RlConfig) -> Callable[[], Environment]:
-    return lambda: GridWorld(rl.env_difficulty, rl.env_max_turns)
+# Which way each axis must go, as a move and as words for the thought.
+_X = {1: ("right", "x must grow"), -1: ("left", "x must shrink")}
+_Y = {1: ("down", "y must grow"), -1: ("up", "y must shrink")}
 
 
-def _http(rl: RlConfig) -> Callable[[], Environment]:
-    if not rl.env_url:
-        raise UserError("rl.environment=http needs rl.env_url, the base URL of the environment server")
-    return lambda: HttpEnvironment(rl.env_url, rl.env_id_key)
+def expert_step(agent: tuple[int, int], goal: tuple[int, int], prefer_x: bool) -> tuple[str, str]:
+    """(move, reason) toward the goal: along the preferred axis while it still differs, then the other one."""
+    dx, dy = goal[0] - agent[0], goal[1] - agent[1]
+    use_x = dx != 0 and (prefer_x or dy == 0)
+    if use_x:
+        return _X[1 if dx > 0 else -1]
+    return _Y[1 if dy > 0 else -1]
 
 
-ENVIRONMENTS: dict[str, Callable[[RlConfig], Callable[[], Environment]]] = {"grid": _grid, "http": _http}
+def _thought(agent: tuple[int, int], goal: tuple[int, int], reason: str, move: str, noisy: bool) -> str:
+    where = f"I am at ({agent[0]}, {agent[1]}) and the goal is at ({goal[0]}, {goal[1]})"
+    # The thought names only the move taken, so the reply's first move word is its action.
+    return f"{where}: {reason}, but I try {move} instead." if noisy else f"{where}: {reason}, so I move {move}."
+
+
+def grid_episode(seed: int, difficulty: int, noise: float, max_turns: int) -> dict:
+    """One episode as a structured trajectory row (instruction, steps, reward, task_id, meta keys).
+
+    The expert's axis preference and its noise draws come from the episode seed; with probability `noise` a step
+    takes one of the three other moves instead. GridWorld computes every observation and reward.
+    """
+    env = GridWorld(difficulty, max_turns)
+    rng = random.Random(f"grid-expert:{seed}")
+    prefer_x = rng.random() < 0.5
+    instruction = env.reset(seed)
+    start, goal = env.agent, env.goal
+    steps, done = [], False
+    while not done:
+        move, reason = expert_step(env.agent, env.goal, prefer_x)
+        noisy = rng.random() < noise
+        if noisy:
+            move = rng.choice([m for m in MOVES if m != move])
+        thought = _thought(env.agent, env.goal, reason, move, noisy)
+        observation, reward, done = env.step(move)
+        steps.append({"thought": thought, "action": move, "observation": observation, "reward": reward})
+    return {"instruction": instruction, "steps": steps, "reward": sum(s["reward"] for s in steps),
+            "task_id": f"grid-{seed}", "environment": "grid", "seed": seed, "difficulty": difficulty,
+            "noise": noise, "success": env.agent == env.goal, "start": list(start), "goal": list(goal)}
+
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """One environment, everything each stage needs of it: collect plays its expert, RL and evaluate make
+    instances; evaluate also asks whether an episode was solved and what its start layout was."""
+    make: Callable[[int, int], Environment] | None  # (difficulty, max_turns) -> a fresh instance; None: configured
+    default_turns: Callable[[int], int] | None = None  # difficulty -> moves per episode
+    solved: Callable[[Environment], bool] | None = None  # whether the episode reached its goal
+    layout: Callable[[Environment], list[int]] | None = None  # the start layout right after reset
+    expert: Callable[[int, int, float, int], dict] | None = None  # (seed, difficulty, noise, turns) -> trajectory
+
+
+# The environment registry. http has no offline instance: RL makes one from rl.env_url.
+ENVIRONMENTS: dict[str, EnvSpec] = {
+    "grid": EnvSpec(make=GridWorld, default_turns=grid_turns, solved=lambda env: env.agent == env.goal,
+                    layout=lambda env: [*env.agent, *env.goal], expert=grid_episode),
+    "http": EnvSpec(make=None),
+}
 
 
 def environment_factory(rl: RlConfig) -> Callable[[], Environment]:
     """A callable making fresh instances of the configured environment."""
     if rl.environment not in ENVIRONMENTS:
         raise UserError(f"rl.environment={rl.environment!r}: unknown; known: {', '.join(ENVIRONMENTS)}")
-    return ENVIRONMENTS[rl.environment](rl)
+    if (make := ENVIRONMENTS[rl.environment].make) is not None:
+        return lambda: make(rl.env_difficulty, rl.env_max_turns)
+    if not rl.env_url:
+        raise UserError("rl.environment=http needs rl.env_url, the base URL of the environment server")
+    return lambda: HttpEnvironment(rl.env_url, rl.env_id_key)

@@ -11,7 +11,7 @@ import pytest
 from trainpipe.config import RewardConfig
 from trainpipe.errors import UserError
 from trainpipe.rl import algorithms
-from trainpipe.rl.environments import GridWorld, HttpEnvironment, environment_factory, parse_move
+from trainpipe.tasks.environments import GridWorld, HttpEnvironment, environment_factory, parse_move
 from trainpipe.rl.rollout import MultiTurnRollout, TrainpipeGRPOTrainer, environment_dataset, turn_glue
 
 from test_algorithms import _single_thread, small_rl, tiny_dir, train  # noqa: F401  (fixtures)
