@@ -241,6 +241,16 @@ class RlConfig(TrainConfig):
     # reference (nats, TRL's logged `kl`), starting from rl.beta (> 0); None keeps rl.beta fixed
     kl_target: Optional[float] = None
     kl_horizon: int = 10000  # adaptive KL: completions over which beta can change by at most a factor e^±0.2
+    # PPO (rl.algorithm=ppo; trainpipe.rl.ppo): a value model copied from the policy (LoRA or full, as rl.lora) with
+    # a scalar head; per-token rewards −rl.beta·KL(policy ‖ reference), the score on the last token; GAE advantages
+    ppo_epochs: int = 1  # passes over each generation batch (TRL's num_iterations)
+    ppo_minibatches: int = 1  # optimizer steps per pass: a generation batch holds this × batch_size × grad_accum
+    ppo_gamma: float = 1.0  # GAE discount per token
+    ppo_lambda: float = 0.95  # GAE λ
+    ppo_value_clip: float = 0.2  # clip range of the value update around the rollout's values
+    ppo_vf_coef: float = 0.1  # weight of the value loss beside the policy loss
+    ppo_value_lr: Optional[float] = None  # value model's learning rate (same schedule); None: rl.learning_rate
+    ppo_missing_eos_penalty: float = 1.0  # subtracted from the score of a completion that never emitted EOS
 
 
 @dataclass

@@ -42,11 +42,14 @@ KL_TARGET_OVERSHOOT = 2.0
 EXPLAINED_VARIANCE_MIN = 0.0
 
 
-def summarise(history: list[dict], kl_target: Optional[float] = None) -> dict:
+def summarise(history: list[dict], kl_target: Optional[float] = None, skip: tuple[str, ...] = ()) -> dict:
     """{"signals": {name: {key, first, last, mean, n}}, "warnings": [{signal, message}]} over the logged steps;
-    {} when none of the signals was logged (the offline algorithms)."""
+    {} when none of the signals was logged (the offline algorithms). `skip`: signals that mean nothing for the
+    algorithm (PPO's advantages come from its value model, so groups with equal rewards still teach)."""
     signals = {}
     for name, keys in SIGNALS.items():
+        if name in skip:
+            continue
         for key in keys:
             values = [float(h[key]) for h in history if _number(h.get(key))]
             if values:

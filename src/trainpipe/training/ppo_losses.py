@@ -28,8 +28,8 @@ def token_rewards(scores: Tensor, logps: Tensor, ref_logps: Tensor | None, mask:
 
 
 def gae(rewards: Tensor, values: Tensor, mask: Tensor, gamma: float, lam: float) -> Tensor:
-    """Generalised advantage estimates A_t = δ_t + γλ·A_{t+1}, δ_t = r_t + γ·V_{t+1} − V_t, run backwards over the
-    chosen tokens only: a masked-out stretch (an observation between two turns) is skipped, so the next chosen
+    """Generalised advantage estimates A_t = δ_t + γλ·A_{t+1}, δ_t = r_t + γ·V_{t+1} − V_t, run backwards over
+    the chosen tokens only: a masked-out stretch (an observation between two turns) is skipped, so the next chosen
     token is t + 1; after a row's last chosen token V = 0 (the episode ends)."""
     advantages = torch.zeros_like(rewards)
     next_value = torch.zeros_like(rewards[:, 0])
@@ -57,7 +57,8 @@ def whiten(x: Tensor, mask: Tensor, eps: float = 1e-8) -> Tensor:
     return (x - mean) * torch.rsqrt(var + eps) * mask
 
 
-def value_loss(values: Tensor, old_values: Tensor, returns: Tensor, mask: Tensor, clip: float) -> tuple[Tensor, Tensor]:
+def value_loss(values: Tensor, old_values: Tensor, returns: Tensor, mask: Tensor,
+               clip: float) -> tuple[Tensor, Tensor]:
     """Clipped value loss ½·max((V − R)², (V_old + clip(V − V_old, ±c) − R)²), averaged over chosen tokens, and the
     share of those tokens where the clipped term was the larger (value/clip_fraction)."""
     clipped = old_values + (values - old_values).clamp(-clip, clip)
