@@ -236,7 +236,7 @@ class RlConfig(TrainConfig):
     env_episodes: int = 64  # distinct episodes (seeds 0..n-1) in the training set
     env_url: Optional[str] = None  # http: base URL of an AgentGym-style server (/create /reset /step /observation)
     env_id_key: str = "id"  # http: JSON key naming the environment instance (AgentGym uses id or env_idx)
-    step_advantages: bool = True  # multi-turn: weight each turn's tokens by its step reward (losses.step_advantages)
+    step_advantages: bool = True  # multi-turn grpo: weight each turn's tokens by its step reward (losses.step_advantages)
     # Adaptive KL (grpo, rloo; Ziegler et al. 2019): after each step beta is steered towards this per-token KL to the
     # reference (nats, TRL's logged `kl`), starting from rl.beta (> 0); None keeps rl.beta fixed
     kl_target: Optional[float] = None

@@ -12,6 +12,7 @@ from trainpipe.rl import algorithms
 from trainpipe.rl.ppo import PPOTrainer
 
 from test_algorithms import _single_thread, make_io, small_rl, tiny_dir, train, write_collect  # noqa: F401
+from test_environments import VowelEnv, serve
 
 PROMPTS = [{"id": f"p{i}", "source": "t", "prompt": f"What is {i} + 3?", "task": "arithmetic", "answer": str(i + 3)}
            for i in range(4)]
@@ -92,27 +93,37 @@ def test_rollout_returns_are_the_score_at_every_chosen_token_and_advantages_are_
     assert {"value/explained_variance", "value/clip_fraction", "value/mean"} <= set(logged)
 
 
-def test_multi_turn_ppo_keeps_observation_tokens_out_of_rewards_values_and_advantages(tmp_path, tiny_dir,  # noqa: F811
-                                                                                    monkeypatch):
-    outs = []
+def test_multi_turn_ppo_pays_step_rewards_at_turn_ends_and_keeps_observations_out(tmp_path, tiny_dir,  # noqa: F811
+                                                                                  monkeypatch):
+    seen = []
     original = PPOTrainer._generate_and_score_completions
 
     def spy(self, inputs):
-        outs.append(original(self, inputs))
-        return outs[-1]
+        seen.append((inputs, original(self, inputs)))
+        return seen[-1][1]
 
     monkeypatch.setattr(PPOTrainer, "_generate_and_score_completions", spy)
-    rl = small_rl(algorithm="ppo", environment="grid", rewards=[RewardConfig("env")], env_episodes=4, env_max_turns=2,
-                  env_turn_tokens=3, batch_size=4, max_steps=1, beta=0.1, ppo_gamma=1.0, ppo_lambda=1.0)
-    metrics, report, delta, _ = train(rl, tiny_dir, None, tmp_path)
-    assert report["environment"] == "grid" and metrics["steps"] == 1 and delta > 0
-    out = outs[0]
+    server, url, _ = serve(VowelEnv)  # pays each reply the share of vowels among its letters; two turns
+    rl = small_rl(algorithm="ppo", environment="http", env_url=url, rewards=[RewardConfig("env")], env_episodes=4,
+                  env_max_turns=2, env_turn_tokens=3, batch_size=4, max_steps=1, ppo_gamma=1.0, ppo_lambda=1.0)
+    try:
+        metrics, report, delta, trainer = train(rl, tiny_dir, None, tmp_path)
+    finally:
+        server.shutdown()
+    assert report["environment"] == "http" and metrics["steps"] == 1 and delta > 0
+    inputs, out = seen[0]
     observation = (out["tool_mask"] == 0) & (out["completion_mask"] == 1)
     assert observation.any()  # two turns: the grid's reply after the first sits inside each completion
     for key in ("advantages", "returns", "old_values"):
         assert (out[key][observation] == 0).all(), key
-    chosen = (out["tool_mask"] * out["completion_mask"]).bool()
-    assert out["advantages"][chosen].abs().sum() > 0
+    # γ = λ = 1, beta = 0: a token's return is what the episode pays from its turn on, less the missing-EOS penalty.
+    assert sum(x["step_rewards"][0] > 0 for x in inputs) >= 2  # turn 0 paid something: its reward is not at the end
+    for row, x in enumerate(inputs):
+        ended = out["completion_ids"][row][len(x["token_step"]) - 1].item() in trainer.eos_token_ids
+        for t, turn in enumerate(x["token_step"]):
+            if turn >= 0:
+                want = sum(x["step_rewards"][turn:]) - (0.0 if ended else 1.0)
+                assert out["returns"][row, t].item() == pytest.approx(want, abs=1e-5), (row, t)
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -134,3 +145,26 @@ def test_epochs_and_minibatches_are_trls_iterations_and_generation_steps(tmp_pat
     # One generation batch: 2 minibatches of batch_size × grad_accum completions.
     assert trainer.args.generation_batch_size == 2 * 2 * 2
     assert not math.isnan(trainer.ppo.value_lr) and trainer.ppo.value_lr == rl.learning_rate
+
+
+def test_value_model_starts_from_the_policy_and_its_new_weights_from_the_seed(tiny_dir):  # noqa: F811
+    from trainpipe.config import ModelConfig
+    from trainpipe.models.load import load_model
+    from trainpipe.rl.ppo import value_model_from
+    from trainpipe.training import driver
+
+    policy = load_model(tiny_dir, ModelConfig(), dtype=torch.float32)
+    lora = driver.peft_config(small_rl().lora, task_type="FEATURE_EXTRACTION")
+    a = value_model_from(policy, lora, seed=3)
+    torch.rand(100)  # whatever the global generator did in between (a fresh start after a kill, another process)
+    b, c = value_model_from(policy, lora, seed=3), value_model_from(policy, lora, seed=4)
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+    assert not torch.equal(a.head.weight, c.head.weight)
+    # The backbone is the policy's (LoRA on top, its B factors zero: the same hidden states at the start).
+    ids = torch.tensor([[5, 6, 7, 8]])
+    with torch.no_grad():
+        want = policy.base_model(input_ids=ids).last_hidden_state
+        got = a.backbone(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+    torch.testing.assert_close(got, want)
+    trainable = [n for n, p in a.named_parameters() if p.requires_grad]
+    assert "head.weight" in trainable and all("lora_" in n or n.startswith("head.") for n in trainable)

@@ -22,6 +22,12 @@ def test_token_rewards_put_the_kl_penalty_on_every_chosen_token_and_the_score_on
                                torch.tensor([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, -0.5, 0.0]]))
 
 
+def test_turn_end_rewards_pay_each_turn_on_its_last_token():
+    # Episode 0: turn 0 on tokens 0-1, observation on 2-3, turn 1 on 4; episode 1 ended after one turn.
+    got = ppo_losses.turn_end_rewards([[0.25, 0.5], [1.0]], [[0, 0, -1, -1, 1], [0, 0, 0]], width=5)
+    torch.testing.assert_close(got, torch.tensor([[0.0, 0.25, 0.0, 0.0, 0.5], [0.0, 0.0, 1.0, 0.0, 0.0]]))
+
+
 def test_gae_runs_backwards_over_chosen_tokens_and_skips_observations_and_padding():
     rewards = torch.tensor([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 2.0, 0.0]])
     values = torch.tensor([[0.5, 0.2, 0.4, 0.0], [1.0, 9.0, 0.5, 7.0]])  # 9 and 7 sit on masked-out tokens

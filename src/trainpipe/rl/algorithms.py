@@ -153,7 +153,7 @@ def _ppo(rl: RlConfig, model, tokenizer, collect_dir, io):
                         "processes yet (set launch.num_processes=1, or use grpo or rloo)")
     funcs, weights = build_rewards(rl)
     dataset, rollout, report = _rollout_data(rl, tokenizer, collect_dir)
-    value = value_model_from(model, driver.peft_config(rl.lora, task_type="FEATURE_EXTRACTION"))
+    value = value_model_from(model, driver.peft_config(rl.lora, task_type="FEATURE_EXTRACTION"), rl.seed)
     args = GRPOConfig(**_online_args(rl, model, io, weights), loss_type=rl.loss_type, num_iterations=rl.ppo_epochs,
                       steps_per_generation=rl.grad_accum * rl.ppo_minibatches)
     settings = PPOSettings(gamma=rl.ppo_gamma, lam=rl.ppo_lambda, value_clip=rl.ppo_value_clip,

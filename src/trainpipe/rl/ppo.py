@@ -42,16 +42,19 @@ class ValueModel(nn.Module):
         return self.head(hidden[:, -n_completion - 1:-1].float()).squeeze(-1)
 
 
-def value_model_from(policy, lora_config=None) -> ValueModel:
+def value_model_from(policy, lora_config, seed: int) -> ValueModel:
     """A value model initialised from the policy's weights: LoRA on a frozen copy of the backbone when the policy
-    trains LoRA (`lora_config`, a peft config), else the whole copy trains."""
-    backbone = copy.deepcopy(policy.base_model)
-    if lora_config is not None:
-        from peft import get_peft_model
+    trains LoRA (`lora_config`, a peft config; else None and the whole copy trains). The new weights (head, LoRA)
+    are drawn from `seed`: they are made before the Trainer seeds the run, and a fresh start must repeat them."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        backbone = copy.deepcopy(policy.base_model)
+        if lora_config is not None:
+            from peft import get_peft_model
 
-        backbone = get_peft_model(backbone, copy.deepcopy(lora_config))
-    hidden = policy.config.get_text_config().hidden_size
-    return ValueModel(backbone, hidden).to(next(policy.parameters()).device)
+            backbone = get_peft_model(backbone, copy.deepcopy(lora_config))
+        hidden = policy.config.get_text_config().hidden_size
+        return ValueModel(backbone, hidden).to(next(policy.parameters()).device)
 
 
 @dataclass
@@ -81,10 +84,11 @@ class _ValueStep(TrainerCallback):
 
 class PPOTrainer(TrainpipeGRPOTrainer):
     """GRPO's machinery with PPO's advantages: per completion, rewards −β·KL per token plus the score (the
-    weighted reward functions, minus missing_eos_penalty when it never emitted EOS) on its last token; GAE over the
-    value model's estimates; advantages whitened over the batch. The KL is in the reward only (trainer.beta still
-    makes TRL compute the reference log-probs), so TRL's loss runs with beta 0 and the value loss is added to it.
-    PPO epochs are TRL's num_iterations, minibatches its steps_per_generation (see rl.algorithms)."""
+    weighted reward functions, minus missing_eos_penalty when it never emitted EOS) on its last token, a multi-turn
+    episode's step rewards on the last token of each turn; GAE over the value model's estimates; advantages
+    whitened over the batch. The KL is in the reward only (trainer.beta still makes TRL compute the reference
+    log-probs), so TRL's loss runs with beta 0 and the value loss is added to it. PPO epochs are TRL's
+    num_iterations, minibatches its steps_per_generation (see rl.algorithms)."""
 
     def __init__(self, *args, value_model: ValueModel, ppo: PPOSettings, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,8 +110,10 @@ class PPOTrainer(TrainpipeGRPOTrainer):
                 logps, _, _ = self._get_per_token_logps_and_entropies(
                     self.model, ids, attention, n, batch_size=self.args.per_device_train_batch_size)
             values = self.value_model(ids, attention, n) * mask
-        rewards = ppo_losses.token_rewards(self._local_scores(out), logps, out.get("ref_per_token_logps"), mask,
-                                           self.beta)
+        scores, turns = self._split_episode_rewards(inputs, self._local_scores(out), n)
+        rewards = ppo_losses.token_rewards(scores, logps, out.get("ref_per_token_logps"), mask, self.beta)
+        if turns is not None:
+            rewards = rewards + turns.to(rewards.device)
         advantages = ppo_losses.gae(rewards, values, mask, self.ppo.gamma, self.ppo.lam)
         returns = (advantages + values) * mask
         out.update(advantages=ppo_losses.whiten(advantages, mask), old_values=values, returns=returns)
@@ -122,6 +128,17 @@ class PPOTrainer(TrainpipeGRPOTrainer):
         last = out["completion_ids"].gather(1, ppo_losses.last_valid(completion_mask).unsqueeze(1)).squeeze(1)
         ended = torch.isin(last, torch.tensor(self.eos_token_ids, device=last.device))
         return torch.nan_to_num(scores, nan=0.0) - self.ppo.missing_eos_penalty * (~ended).to(scores.dtype)
+
+    def _split_episode_rewards(self, inputs, scores: torch.Tensor, width: int):
+        """Multi-turn episodes (rows with step_rewards from rl.rollout): the env reward's share of each score moves
+        from the last token to the end of each turn, as the environment paid it; (scores left, (B, T) or None)."""
+        if "env" not in self.reward_func_names or "step_rewards" not in inputs[0]:
+            return scores, None
+        weight = float(self.reward_weights[self.reward_func_names.index("env")])
+        steps = [list(x["step_rewards"]) for x in inputs]
+        paid = torch.tensor([sum(s) for s in steps], dtype=scores.dtype, device=scores.device)
+        turns = ppo_losses.turn_end_rewards(steps, [list(x["token_step"]) for x in inputs], width)
+        return scores - weight * paid, weight * turns
 
     def _log_rollout(self, logps, ref_logps, values, returns, mask) -> None:
         metrics = self._metrics["train" if self.model.training else "eval"]

@@ -27,6 +27,18 @@ def token_rewards(scores: Tensor, logps: Tensor, ref_logps: Tensor | None, mask:
     return rewards
 
 
+def turn_end_rewards(step_rewards: list[list[float]], token_step: list[list[int]], width: int) -> Tensor:
+    """(B, width) zeros with each turn's reward on that turn's last token, for multi-turn episodes; token_step holds
+    the turn of each completion token (−1 for the environment's observation tokens)."""
+    out = torch.zeros(len(step_rewards), width)
+    for row, (rewards, steps) in enumerate(zip(step_rewards, token_step)):
+        last = {turn: t for t, turn in enumerate(steps) if turn >= 0}
+        for turn, t in last.items():
+            if turn < len(rewards):
+                out[row, t] = rewards[turn]
+    return out
+
+
 def gae(rewards: Tensor, values: Tensor, mask: Tensor, gamma: float, lam: float) -> Tensor:
     """Generalised advantage estimates A_t = δ_t + γλ·A_{t+1}, δ_t = r_t + γ·V_{t+1} − V_t, run backwards over
     the chosen tokens only: a masked-out stretch (an observation between two turns) is skipped, so the next chosen
