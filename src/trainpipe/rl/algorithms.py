@@ -1,4 +1,5 @@
-"""The RL algorithms as configured TRL trainers: grpo (single- or multi-turn), rloo, dpo (and SimPO), kto, orpo.
+"""The RL algorithms as configured TRL trainers: grpo and ppo (single- or multi-turn), rloo, dpo (and SimPO), kto,
+orpo.
 Each builder takes (rl config, model, tokenizer, collect folder, stage io) and returns (trainer, report); the stage
 trains it with driver.train (checkpoints, resume). PPO is trainpipe's own subclass of TRL's GRPO trainer (rl.ppo):
 TRL 1.13 removed its PPO trainer."""

@@ -109,7 +109,7 @@ class PPOTrainer(TrainpipeGRPOTrainer):
             if logps is None:  # TRL skips them when the update is on-policy; the KL penalty needs them
                 logps, _, _ = self._get_per_token_logps_and_entropies(
                     self.model, ids, attention, n, batch_size=self.args.per_device_train_batch_size)
-            values = self.value_model(ids, attention, n) * mask
+            values = self._values(ids, attention, n) * mask
         scores, turns = self._split_episode_rewards(inputs, self._local_scores(out), n)
         rewards = ppo_losses.token_rewards(scores, logps, out.get("ref_per_token_logps"), mask, self.beta)
         if turns is not None:
@@ -119,6 +119,13 @@ class PPOTrainer(TrainpipeGRPOTrainer):
         out.update(advantages=ppo_losses.whiten(advantages, mask), old_values=values, returns=returns)
         self._log_rollout(logps, out.get("ref_per_token_logps"), values, returns, mask)
         return out
+
+    def _values(self, ids: torch.Tensor, attention: torch.Tensor, n: int) -> torch.Tensor:
+        """The value model on a generation batch, a training batch at a time, in the loss's precision."""
+        size = self.args.per_device_train_batch_size
+        with self.accelerator.autocast():
+            return torch.cat([self.value_model(ids[i:i + size], attention[i:i + size], n)
+                              for i in range(0, ids.size(0), size)])
 
     def _local_scores(self, out) -> torch.Tensor:
         """This process's completions' scores, less the penalty for those that never emitted EOS."""
