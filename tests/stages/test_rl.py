@@ -117,7 +117,9 @@ def test_ppo_value_model_learns_a_deterministic_return(smoke_cfg, tmp_path):
     ev = [h["value/explained_variance"] for h in logged if h.get("value/explained_variance") is not None]
     assert len(losses) == 24 and len(ev) == 12
     assert sum(losses[-6:]) / 6 < 0.1 * losses[0]
-    assert ev[0] < -1 and sum(ev[-4:]) / 4 > 0.2  # from worse than the mean return to explaining most of it
+    # From worse than the mean return to better than it: this run's last 4 generations average 0.60 (first −17);
+    # with rl.seed=1, 2, 3 they average 0.31, 0.32, 0.20.
+    assert ev[0] < -1 and sum(ev[-4:]) / 4 > 0.1
     # The second epoch over a generation moves values away from the rollout's: the value clip engages.
     assert any(h["value/clip_fraction"] > 0 for h in logged)
     health = m["health"]
