@@ -168,3 +168,18 @@ def test_value_model_starts_from_the_policy_and_its_new_weights_from_the_seed(ti
     torch.testing.assert_close(got, want)
     trainable = [n for n, p in a.named_parameters() if p.requires_grad]
     assert "head.weight" in trainable and all("lora_" in n or n.startswith("head.") for n in trainable)
+
+
+def test_without_lora_the_whole_value_model_trains_in_its_own_optimizer_group(tmp_path, tiny_dir):  # noqa: F811
+    from trainpipe.config import LoraConfig
+
+    rl = small_rl(algorithm="ppo", lora=LoraConfig(enabled=False), ppo_value_lr=5e-3)
+    trainer = build(rl, tiny_dir, write_collect(tmp_path, prompts=PROMPTS), tmp_path)
+    optimizer = trainer.create_optimizer()
+    (group,) = [g for g in optimizer.param_groups if g.get("ppo_value")]
+    value_params = list(trainer.value_model.parameters())
+    assert group["lr"] == 5e-3 and len(group["params"]) == len(value_params)
+    assert all(p.requires_grad for p in value_params)
+    # The value model is a copy: training it leaves the policy's weights alone.
+    policy_ids = {id(p) for p in trainer.model.parameters()}
+    assert not policy_ids & {id(p) for p in value_params}
