@@ -1,8 +1,8 @@
 #!/usr/bin/env python
-"""Kill-anywhere stress: run a training stage (cpt, sft, or rl with each online algorithm: grpo, rloo) on tiny-random,
-SIGKILL it at random moments (mid-step, mid checkpoint save, mid publish), rerun, repeat; every finished run must
-equal an uninterrupted one (same seed). Writes <root>/stress-<stage>.json and prints a summary; exit status 0 only
-when no run was lost or corrupted.
+"""Kill-anywhere stress: run a training stage (cpt, sft, or rl with each online algorithm: grpo, rloo, ppo) on
+tiny-random, SIGKILL it at random moments (mid-step, mid checkpoint save, mid publish), rerun, repeat; every finished
+run must equal an uninterrupted one (same seed). Writes <root>/stress-<stage>.json and prints a summary; exit status
+0 only when no run was lost or corrupted.
 
     python bench/stress_kill_resume.py --stage sft --root /tmp/stress-sft            # 20 kills
     python bench/stress_kill_resume.py --stage rl --algorithm rloo --root /tmp/stress-rloo"""
@@ -23,7 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = {"cpt": "2_train_cpt.py", "sft": "3_train_sft.py", "rl": "4_train_rl.py"}
-ONLINE = ("grpo", "rloo")  # the RL algorithms that generate while training
+ONLINE = ("grpo", "rloo", "ppo")  # the RL algorithms that generate while training
 SAVE_EVERY, KEEP = 2, 2
 # The trainer's progress bar has no label ("Loading weights: ..." bars do).
 PROGRESS = re.compile(r"(?:^|\r)\s*\d+%\|[^|\r\n]*\|\s*(\d+)/(\d+) \[", re.M)

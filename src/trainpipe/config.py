@@ -246,11 +246,21 @@ class RlConfig(TrainConfig):
     env_episodes: int = 64  # distinct episodes (seeds 0..n-1) in the training set
     env_url: Optional[str] = None  # http: base URL of an AgentGym-style server (/create /reset /step /observation)
     env_id_key: str = "id"  # http: JSON key naming the environment instance (AgentGym uses id or env_idx)
-    step_advantages: bool = True  # multi-turn: weight each turn's tokens by its step reward (losses.step_advantages)
+    step_advantages: bool = True  # multi-turn grpo: weight each turn's tokens by its step reward (losses.step_advantages)
     # Adaptive KL (grpo, rloo; Ziegler et al. 2019): after each step beta is steered towards this per-token KL to the
     # reference (nats, TRL's logged `kl`), starting from rl.beta (> 0); None keeps rl.beta fixed
     kl_target: Optional[float] = None
     kl_horizon: int = 10000  # adaptive KL: completions over which beta can change by at most a factor e^±0.2
+    # PPO (rl.algorithm=ppo; trainpipe.rl.ppo): a value model copied from the policy (LoRA or full, as rl.lora) with
+    # a scalar head; per-token rewards −rl.beta·KL(policy ‖ reference), the score on the last token; GAE advantages
+    ppo_epochs: int = 1  # passes over each generation batch (TRL's num_iterations)
+    ppo_minibatches: int = 1  # optimizer steps per pass: a generation batch holds this × batch_size × grad_accum
+    ppo_gamma: float = 1.0  # GAE discount per token
+    ppo_lambda: float = 0.95  # GAE λ
+    ppo_value_clip: float = 0.2  # clip range of the value update around the rollout's values
+    ppo_vf_coef: float = 0.1  # weight of the value loss beside the policy loss
+    ppo_value_lr: Optional[float] = None  # value model's learning rate (same schedule); None: rl.learning_rate
+    ppo_missing_eos_penalty: float = 1.0  # subtracted from the score of a completion that never emitted EOS
 
 
 @dataclass

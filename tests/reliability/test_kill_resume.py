@@ -19,7 +19,8 @@ from trainpipe.training import checkpoints
 from conftest import REPO
 
 # label -> (stage, online RL algorithm)
-RUNS = {"sft": ("sft", "grpo"), "cpt": ("cpt", "grpo"), "rl-grpo": ("rl", "grpo"), "rl-rloo": ("rl", "rloo")}
+RUNS = {"sft": ("sft", "grpo"), "cpt": ("cpt", "grpo"), "rl-grpo": ("rl", "grpo"), "rl-rloo": ("rl", "rloo"),
+        "rl-ppo": ("rl", "ppo")}
 
 
 @pytest.fixture(scope="module")

@@ -139,11 +139,6 @@ def test_prompt_dataset_filters_tasks_and_drops_long_prompts(tmp_path, tokenizer
         data.prompt_dataset(collect, RlConfig(tasks=["ded"]), tokenizer)
 
 
-def test_ppo_explains_that_trl_has_no_ppo_trainer():
-    with pytest.raises(UserError, match="no PPO trainer"):
-        algorithms.check(RlConfig(algorithm="ppo"))
-
-
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only refusal")
 def test_vllm_without_cuda_is_a_clear_user_error():
     with pytest.raises(UserError, match="needs a CUDA GPU"):

@@ -32,7 +32,7 @@ def test_update_matches_hand_computed_sequence():
 
 @pytest.mark.parametrize("overrides, message", [
     ({"beta": 0.0}, r"rl.kl_target=0.05 needs rl.beta > 0 \(got 0.0\)"),
-    ({"algorithm": "dpo"}, "grpo and rloo, not rl.algorithm=dpo"),
+    ({"algorithm": "dpo"}, "grpo, rloo and ppo, not rl.algorithm=dpo"),
     ({"kl_target": 0.0}, "rl.kl_target=0.0: expected a KL in nats per token > 0"),
     ({"kl_horizon": 0}, "rl.kl_horizon=0: expected a number of completions"),
 ])

@@ -150,7 +150,7 @@ def test_environment_registry_validates_config():
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"algorithm": "rloo"}, "grpo only"),
+    ({"algorithm": "rloo"}, "grpo and ppo only"),
     ({"rewards": [RewardConfig("task")]}, "add {name: env}"),
     ({"env_episodes": 0}, "must each be ≥ 1"),
     # Seeds from 10^6 on belong to collected trajectories and evaluation episodes.

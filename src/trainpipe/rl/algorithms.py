@@ -1,6 +1,8 @@
-"""The RL algorithms as configured TRL trainers: grpo (single- or multi-turn), rloo, dpo (and SimPO), kto, orpo.
+"""The RL algorithms as configured TRL trainers: grpo and ppo (single- or multi-turn), rloo, dpo (and SimPO), kto,
+orpo.
 Each builder takes (rl config, model, tokenizer, collect folder, stage io) and returns (trainer, report); the stage
-trains it with driver.train (checkpoints, resume). PPO is refused: the pinned TRL has no PPO trainer."""
+trains it with driver.train (checkpoints, resume). PPO is trainpipe's own subclass of TRL's GRPO trainer (rl.ppo):
+TRL 1.13 removed its PPO trainer."""
 from __future__ import annotations
 
 import importlib.util
@@ -16,15 +18,11 @@ from trainpipe.tasks.environments import COLLECT_SEEDS_START
 from trainpipe.rl.rewards import build_rewards
 from trainpipe.training import driver
 
-PPO_MISSING = (
-    "rl.algorithm=ppo: the pinned TRL (1.16) ships no PPO trainer: PPOTrainer/PPOConfig and the value-head model "
-    "(AutoModelForCausalLMWithValueHead) were removed from trl and are not in trl.experimental either, and the "
-    "maintained PPO libraries cannot be installed beside it (OpenRLHF 0.11 pins transformers 5.15 and needs Ray, "
-    "DeepSpeed and flash-attn; verl 0.9 pins transformers < 5.11 and needs Ray). Use rl.algorithm=grpo "
-    "(critic-free, group baseline) or rloo (leave-one-out baseline) instead.")
-
 # The loss variants TRL 1.16 implements (it only checks them mid-training, so they are checked here up front).
 GRPO_LOSSES = ("grpo", "dapo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo")
+ONLINE = ("grpo", "rloo", "ppo")  # the algorithms that generate while they train
+# PPO's clipped surrogate, which TRL computes for these (they differ in how token losses are averaged).
+PPO_LOSSES = ("dapo", "bnpo", "grpo", "dr_grpo")
 PREFERENCE_LOSSES = {
     "dpo": ("sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
             "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm", "simpo"),
@@ -34,14 +32,14 @@ PREFERENCE_LOSSES = {
 
 def check(rl: RlConfig) -> None:
     """Config problems that need no model or data, raised before anything is loaded."""
-    if rl.algorithm == "ppo":
-        raise UserError(PPO_MISSING)
     _check_losses(rl)
     if rl.lora.quantize != "none":
         raise UserError(f"rl.lora.quantize={rl.lora.quantize}: QLoRA is built for cpt and sft; rl loads its policy "
                         "and reference in full precision (set rl.lora.quantize=none)")
-    if rl.algorithm in ("grpo", "rloo"):
+    if rl.algorithm in ONLINE:
         _check_online(rl)
+    if rl.algorithm == "ppo":
+        _check_ppo(rl)
     if rl.environment:
         _check_environment(rl)
     kl_control.check(rl)
@@ -50,6 +48,9 @@ def check(rl: RlConfig) -> None:
 def _check_losses(rl: RlConfig) -> None:
     if rl.algorithm == "grpo" and rl.loss_type not in GRPO_LOSSES:
         raise UserError(f"rl.loss_type={rl.loss_type!r}: GRPO offers {', '.join(GRPO_LOSSES)}")
+    if rl.algorithm == "ppo" and rl.loss_type not in PPO_LOSSES:
+        raise UserError(f"rl.loss_type={rl.loss_type!r}: PPO's clipped surrogate averages token losses as one of "
+                        f"{', '.join(PPO_LOSSES)}")
     allowed = PREFERENCE_LOSSES.get(rl.algorithm)
     if rl.preference_loss is not None and rl.preference_loss not in (allowed or ()):
         offered = f"{rl.algorithm} offers {', '.join(allowed)}" if allowed else f"{rl.algorithm} has no loss variants"
@@ -66,9 +67,18 @@ def _check_online(rl: RlConfig) -> None:
                         f"rl.num_generations ({rl.num_generations}): each prompt's group is generated in one batch")
 
 
+def _check_ppo(rl: RlConfig) -> None:
+    if not 0 <= rl.ppo_gamma <= 1 or not 0 <= rl.ppo_lambda <= 1:
+        raise UserError(f"rl.ppo_gamma={rl.ppo_gamma}, rl.ppo_lambda={rl.ppo_lambda}: each must lie in [0, 1]")
+    if min(rl.ppo_epochs, rl.ppo_minibatches) < 1:
+        raise UserError("rl.ppo_epochs and rl.ppo_minibatches must each be ≥ 1")
+    if rl.ppo_value_clip <= 0 or rl.ppo_vf_coef < 0 or (rl.ppo_value_lr is not None and rl.ppo_value_lr <= 0):
+        raise UserError("rl.ppo_value_clip and rl.ppo_value_lr must be > 0, rl.ppo_vf_coef ≥ 0")
+
+
 def _check_environment(rl: RlConfig) -> None:
-    if rl.algorithm != "grpo":
-        raise UserError(f"rl.environment={rl.environment} runs multi-turn rollouts with grpo only, "
+    if rl.algorithm not in ("grpo", "ppo"):
+        raise UserError(f"rl.environment={rl.environment} runs multi-turn rollouts with grpo and ppo only, "
                         f"not rl.algorithm={rl.algorithm}")
     if rl.use_vllm:
         raise UserError("rl.environment: multi-turn rollouts generate with transformers; set rl.use_vllm=false")
@@ -85,7 +95,7 @@ def _check_environment(rl: RlConfig) -> None:
 def build_trainer(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io):
     """The configured trainer and its report; `rl` has passed check() (the stage runs it before loading the model)."""
     trainer, report = ALGORITHMS[rl.algorithm](rl, model, tokenizer, collect_dir, io)
-    if rl.kl_target is not None:  # check() allows it for grpo and rloo only
+    if rl.kl_target is not None:  # check() allows it for the online algorithms only
         kl_control.attach(trainer, rl.beta, rl.kl_target, rl.kl_horizon)
     return trainer, report
 
@@ -106,24 +116,53 @@ def _online_args(rl: RlConfig, model, io, weights: list[float]) -> dict:
 def _grpo(rl: RlConfig, model, tokenizer, collect_dir, io):
     from trl import GRPOConfig
 
-    from trainpipe.tasks.environments import environment_factory
-    from trainpipe.rl.rollout import MultiTurnRollout, TrainpipeGRPOTrainer, environment_dataset
+    from trainpipe.rl.rollout import TrainpipeGRPOTrainer
 
     funcs, weights = build_rewards(rl)
-    rollout = None
-    if rl.environment:
-        factory = environment_factory(rl)
-        dataset, seeds = environment_dataset(factory, rl.env_episodes)
-        rollout = MultiTurnRollout(factory, seeds, tokenizer, rl.env_max_turns, rl.env_turn_tokens)
-        report = {"episodes": len(dataset), "environment": rl.environment}
-    else:
-        dataset, report = data.prompt_dataset(collect_dir, rl, tokenizer)
+    dataset, rollout, report = _rollout_data(rl, tokenizer, collect_dir)
     args = GRPOConfig(**_online_args(rl, model, io, weights), loss_type=rl.loss_type)
     trainer = TrainpipeGRPOTrainer(
         model=model, reward_funcs=funcs, args=args, train_dataset=dataset, processing_class=tokenizer,
         peft_config=driver.peft_config(rl.lora), rollout_func=rollout,
         step_advantages=rl.step_advantages and rollout is not None)
     return trainer, report
+
+
+def _rollout_data(rl: RlConfig, tokenizer, collect_dir):
+    """(dataset, rollout_func, report): environment episodes played multi-turn, or the collected task prompts."""
+    from trainpipe.tasks.environments import environment_factory
+    from trainpipe.rl.rollout import MultiTurnRollout, environment_dataset
+
+    if not rl.environment:
+        dataset, report = data.prompt_dataset(collect_dir, rl, tokenizer)
+        return dataset, None, report
+    factory = environment_factory(rl)
+    dataset, seeds = environment_dataset(factory, rl.env_episodes)
+    rollout = MultiTurnRollout(factory, seeds, tokenizer, rl.env_max_turns, rl.env_turn_tokens)
+    return dataset, rollout, {"episodes": len(dataset), "environment": rl.environment}
+
+
+def _ppo(rl: RlConfig, model, tokenizer, collect_dir, io):
+    """PPO (rl.ppo): epochs are TRL's num_iterations; a generation batch holds ppo_minibatches optimizer steps."""
+    from accelerate import PartialState
+    from trl import GRPOConfig
+
+    from trainpipe.rl.ppo import PPOSettings, PPOTrainer, value_model_from
+
+    if PartialState().num_processes > 1:
+        raise UserError("rl.algorithm=ppo trains in one process: its value model is not synchronised across "
+                        "processes yet (set launch.num_processes=1, or use grpo or rloo)")
+    funcs, weights = build_rewards(rl)
+    dataset, rollout, report = _rollout_data(rl, tokenizer, collect_dir)
+    value = value_model_from(model, driver.peft_config(rl.lora, task_type="FEATURE_EXTRACTION"), rl.seed)
+    args = GRPOConfig(**_online_args(rl, model, io, weights), loss_type=rl.loss_type, num_iterations=rl.ppo_epochs,
+                      steps_per_generation=rl.grad_accum * rl.ppo_minibatches)
+    settings = PPOSettings(gamma=rl.ppo_gamma, lam=rl.ppo_lambda, value_clip=rl.ppo_value_clip,
+                           vf_coef=rl.ppo_vf_coef, value_lr=rl.ppo_value_lr or rl.learning_rate,
+                           missing_eos_penalty=rl.ppo_missing_eos_penalty)
+    trainer = PPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=driver.peft_config(rl.lora), rollout_func=rollout, value_model=value, ppo=settings)
+    return trainer, {**report, "value_parameters": driver.count_params(value)}
 
 
 def _rloo(rl: RlConfig, model, tokenizer, collect_dir, io):
@@ -197,5 +236,4 @@ def _orpo(rl: RlConfig, model, tokenizer, collect_dir, io):
     return trainer, {"pairs": len(dataset)}
 
 
-# ppo has no builder: check() refuses it with PPO_MISSING.
-ALGORITHMS: dict[str, Callable] = {"grpo": _grpo, "rloo": _rloo, "dpo": _dpo, "kto": _kto, "orpo": _orpo}
+ALGORITHMS: dict[str, Callable] = {"grpo": _grpo, "rloo": _rloo, "ppo": _ppo, "dpo": _dpo, "kto": _kto, "orpo": _orpo}

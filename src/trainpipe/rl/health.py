@@ -1,6 +1,6 @@
 """RL health telemetry: the signals TRL's online trainers log at every logging step (policy entropy, KL to the
-reference, clip fraction, completions without EOS, groups with identical rewards; adaptive KL's kl_coef; a value
-model's explained variance once PPO logs it), summarised over a run with plain-English warnings and what to change.
+reference, clip fraction, completions without EOS, groups with identical rewards; adaptive KL's kl_coef; PPO's value
+model's explained variance), summarised over a run with plain-English warnings and what to change.
 Reads trainer.state.log_history; the rl stage puts the summary into its manifest's metrics as `health`."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 from typing import Callable, Optional
 
 # Summary name: the log keys that carry it (the first one logged wins). All are TRL's own keys except kl_coef
-# (rl.kl_control) and value/explained_variance (the key a PPO value model is to log).
+# (rl.kl_control) and value/explained_variance (rl.ppo).
 SIGNALS: dict[str, tuple[str, ...]] = {
     "entropy": ("entropy",),  # mean per-token entropy (nats) of the policy on its sampled completions
     "kl": ("kl",),  # mean per-token KL(policy ‖ reference) estimate, logged when rl.beta > 0
@@ -42,11 +42,14 @@ KL_TARGET_OVERSHOOT = 2.0
 EXPLAINED_VARIANCE_MIN = 0.0
 
 
-def summarise(history: list[dict], kl_target: Optional[float] = None) -> dict:
+def summarise(history: list[dict], kl_target: Optional[float] = None, skip: tuple[str, ...] = ()) -> dict:
     """{"signals": {name: {key, first, last, mean, n}}, "warnings": [{signal, message}]} over the logged steps;
-    {} when none of the signals was logged (the offline algorithms)."""
+    {} when none of the signals was logged (the offline algorithms). `skip`: signals that mean nothing for the
+    algorithm (PPO's advantages come from its value model, so groups with equal rewards still teach)."""
     signals = {}
     for name, keys in SIGNALS.items():
+        if name in skip:
+            continue
         for key in keys:
             values = [float(h[key]) for h in history if _number(h.get(key))]
             if values:

@@ -1,7 +1,8 @@
-"""Adaptive KL coefficient for the online trainers (GRPO, RLOO): Ziegler et al. 2019, "Fine-Tuning Language Models
-from Human Preferences", section 2.2. After each optimizer step, with e = clip((KL − target) / target, −0.2, 0.2),
-beta ← beta · (1 + e · n / horizon), n being the completions that step trained on (the paper's batch of samples).
-The coefficient is TRL's own `trainer.beta`; it is logged as `kl_coef` and saved in each checkpoint's trainer state.
+"""Adaptive KL coefficient for the online trainers (GRPO, RLOO, PPO): Ziegler et al. 2019, "Fine-Tuning Language
+Models from Human Preferences", section 2.2. After each optimizer step, with e = clip((KL − target) / target,
+−0.2, 0.2), beta ← beta · (1 + e · n / horizon), n being the completions that step trained on (the paper's batch
+of samples). The coefficient is TRL's own `trainer.beta`; it is logged as `kl_coef` and saved in each checkpoint's
+trainer state.
 """
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ class AdaptiveKL:
 
 class AdaptiveKLCallback(TrainerCallback, ExportableState):
     """Steers `trainer.beta` with an AdaptiveKL from the KL values TRL logs during each step (GRPO: one per
-    micro-batch, current policy on the step's samples; RLOO: one per generation batch, the sampling policy). A step
-    that logged no KL (RLOO reusing a generation with num_iterations > 1) leaves beta as it is.
+    micro-batch, current policy on the step's samples; RLOO and PPO: one per generation batch, the sampling
+    policy). A step that logged no KL (RLOO or PPO reusing a generation with num_iterations > 1) leaves beta as it
+    is.
 
     The coefficient travels in TrainerState.stateful_callbacks (trainer_state.json of every checkpoint), so a
     resumed run continues from the beta the interrupted one had reached."""
@@ -84,8 +86,9 @@ def check(rl) -> None:
     """rl.kl_target and rl.kl_horizon, before anything is loaded."""
     if rl.kl_target is None:
         return
-    if rl.algorithm not in ("grpo", "rloo"):
-        raise UserError(f"rl.kl_target adapts the KL coefficient of grpo and rloo, not rl.algorithm={rl.algorithm}")
+    if rl.algorithm not in ("grpo", "rloo", "ppo"):
+        raise UserError(f"rl.kl_target adapts the KL coefficient of grpo, rloo and ppo, not "
+                        f"rl.algorithm={rl.algorithm}")
     if rl.beta <= 0:
         raise UserError(f"rl.kl_target={rl.kl_target} needs rl.beta > 0 (got {rl.beta}): beta is the starting KL "
                         "coefficient, and with beta = 0 TRL keeps no reference model to measure KL against "

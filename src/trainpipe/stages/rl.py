@@ -1,4 +1,4 @@
-"""RL stage: GRPO (default; multi-turn with an environment), RLOO, DPO/SimPO, KTO or ORPO on TRL, from the
+"""RL stage: GRPO (default; multi-turn with an environment), RLOO, PPO, DPO/SimPO, KTO or ORPO on TRL, from the
 previous model. Reads data_cache/collect/ and models/sft (or cpt, or base); writes models/rl/ and checkpoints/rl/.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     from trainpipe.training import driver
 
     rl = cfg.rl
-    algorithms.check(rl)  # before loading anything: ppo, vLLM without CUDA, impossible batch shapes
+    algorithms.check(rl)  # before loading anything: vLLM without CUDA, impossible batch shapes
     tokenizer = load_tokenizer(io.model_in, cfg.model)
     # Master weights stay fp32; driver.common_args turns on bf16 autocast where the hardware has it.
     model = load_model(io.model_in, cfg.model, dtype=torch.float32)
@@ -28,9 +28,10 @@ def run(cfg: Config, io: StageIO) -> dict:
     metrics = driver.train(trainer, rl, io, force=io.force)
     kind = driver.save_model(trainer.model, tokenizer, io.out, rl.merge_adapters)
     logged = logged_means(trainer.state.log_history)
-    online = rl.algorithm in ("grpo", "rloo")
-    if online:  # entropy, KL, clip fraction, truncation, groups without signal: summary and warnings
-        logged["health"] = health.summarise(trainer.state.log_history, rl.kl_target)
+    online = rl.algorithm in algorithms.ONLINE
+    if online:  # entropy, KL, clip fraction, truncation, groups without signal, value fit: summary and warnings
+        skip = ("zero_std_groups",) if rl.algorithm == "ppo" else ()
+        logged["health"] = health.summarise(trainer.state.log_history, rl.kl_target, skip)
         for warning in logged["health"].get("warnings", []):
             log.warning("rl health: %s", warning["message"])
     return {"algorithm": rl.algorithm, **report, **metrics, **logged, "model_kind": kind,
