@@ -18,7 +18,7 @@ from trainpipe.config import Config, section
 from trainpipe.models.load import base_fingerprint
 from trainpipe.errors import StageOrderError
 from trainpipe.runlog import stage_logging
-from trainpipe.stages import ORDER, Stage, StageIO, model_stages, stages
+from trainpipe.stages import ORDER, Stage, StageIO, model_stages, output, stages
 
 log = logging.getLogger("trainpipe")
 def enabled(cfg: Config, name: str) -> bool:

@@ -1,6 +1,5 @@
 """Checkpoint selection: the choice rule on hand-made dev results, and the SFT stage holding task prompts back,
 keeping every checkpoint, scoring them on dev suites only and publishing the chosen checkpoint's weights."""
-import json
 
 import pytest
 import torch

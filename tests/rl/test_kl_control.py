@@ -7,7 +7,7 @@ import torch
 
 from trainpipe.config import ModelConfig, RewardConfig
 from trainpipe.errors import UserError
-from trainpipe.rl import algorithms, health, kl_control
+from trainpipe.rl import algorithms, health
 from trainpipe.rl.kl_control import AdaptiveKL
 from trainpipe.training import driver
 

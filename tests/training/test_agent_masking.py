@@ -2,7 +2,6 @@
 synthetic trajectories (tiny random model) lowers action-token loss but not observation-token loss."""
 from __future__ import annotations
 
-import pytest
 import torch
 
 from trainpipe.config import SftConfig

@@ -18,7 +18,7 @@ from trainpipe.data.trajectory import observation_message
 from trainpipe.errors import UserError
 from trainpipe.evaluation.results import EXAMPLES, Suite, summarize_items
 from trainpipe.evaluation.stats import mean_interval
-from trainpipe.tasks.environments import ENVIRONMENTS, EVAL_SEEDS_START, Environment, parse_move
+from trainpipe.tasks.environments import ENVIRONMENTS, EVAL_SEEDS_START, EnvSpec, Environment, parse_move
 
 log = logging.getLogger("trainpipe.evaluate")
 KIND = GROUP = "environment"

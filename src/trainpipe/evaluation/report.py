@@ -7,6 +7,7 @@ from pathlib import Path
 from trainpipe import artifacts
 from trainpipe.evaluation import harness
 from trainpipe.evaluation.compare import describe
+from trainpipe.evaluation.results import Evaluation
 
 SCHEMA_VERSION = 2
 # Per-item records stay in the cache and items.jsonl (evaluation.items); metrics.json carries summaries and a few
@@ -16,19 +17,19 @@ _SUMMARY_KEYS = ("kind", "n", "mean", "std", "lo", "hi", "successes", "pass_at",
                  "kl_to_base")
 
 
-def build_metrics(models: dict[str, tuple[Path, str]], roles: dict[str, str], suites,
-                  results: dict[str, dict[str, dict]], comparisons: list[dict], gate: dict, plots: list[str],
-                  level: float, notes: list[str]) -> dict:
-    """models and suites are lists because their order means something (pipeline order, config order);
-    JSON objects are written with sorted keys."""
+def build_metrics(run: Evaluation) -> dict:
+    """metrics.json's content. Models and suites are lists because their order means something (pipeline
+    order, config order); JSON objects are written with sorted keys."""
     return {
-        "schema_version": SCHEMA_VERSION, "level": level,
-        "models": [{"name": m, "role": roles[m], "path": str(p), "fingerprint": fp} for m, (p, fp) in models.items()],
+        "schema_version": SCHEMA_VERSION, "level": run.level,
+        "models": [{"name": m, "role": run.roles[m], "path": str(p), "fingerprint": fp}
+                   for m, (p, fp) in run.models.items()],
         "suites": [{"name": s.name, "kind": s.kind, "group": s.group, "n": len(s.items), "settings": s.settings,
-                    "fingerprint": s.fingerprint} for s in suites],
-        "results": {m: {s: {k: r.get(k) for k in _SUMMARY_KEYS} for s, r in per.items()} for m, per in results.items()},
-        "comparisons": comparisons, "gate": gate, "plots": plots, "notes": notes,
-        "examples": {m: {s: r.get("examples", []) for s, r in per.items()} for m, per in results.items()},
+                    "fingerprint": s.fingerprint} for s in run.suites],
+        "results": {m: {s: {k: r.get(k) for k in _SUMMARY_KEYS} for s, r in per.items()}
+                    for m, per in run.results.items()},
+        "comparisons": run.comparisons, "gate": run.gate, "plots": run.plots, "notes": run.notes,
+        "examples": {m: {s: r.get("examples", []) for s, r in per.items()} for m, per in run.results.items()},
     }
 
 

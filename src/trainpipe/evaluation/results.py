@@ -4,6 +4,7 @@ but its statistics."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from trainpipe import artifacts
 from trainpipe.evaluation.stats import pass_at_k, summarize
@@ -50,3 +51,29 @@ def summarize_items(records: list[dict], level: float) -> dict:
         "format_rate": sum(formats) / len(formats) if formats else None,
         "perplexity": None, "mean_nll": None, "items": records,
     }
+
+
+@dataclass
+class Evaluation:
+    """One evaluate run as it is built up: what is scored (models, suites), what was found (results,
+    comparisons, the gate) and what the report shows beside them (notes, plots)."""
+    models: dict  # name -> (folder, fingerprint), in pipeline order
+    suites: list[Suite]
+    level: float  # interval level
+    notes: list[str]
+    chain: list[str]  # base and the model stages that ran, in order; the last one is the candidate
+    cache: Any  # evaluation.cache.ResultCache
+    harness_plan: Any  # evaluation.harness.Plan
+    results: dict = field(default_factory=dict)  # model -> suite -> result
+    comparisons: list[dict] = field(default_factory=list)
+    gate: dict = field(default_factory=dict)
+    plots: list[str] = field(default_factory=list)
+
+    @property
+    def candidate(self) -> str | None:
+        return self.chain[-1] if len(self.chain) > 1 else None
+
+    @property
+    def roles(self) -> dict[str, str]:
+        return {m: "base" if m == "base" else "candidate" if m == self.candidate else
+                "stage" if m in self.chain else "extra" for m in self.models}

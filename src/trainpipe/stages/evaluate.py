@@ -12,6 +12,8 @@ from pathlib import Path
 from trainpipe import artifacts
 from trainpipe.config import Config
 from trainpipe.errors import GateFailure, UserError
+from trainpipe.evaluation.report import build_metrics, compact, write_report
+from trainpipe.evaluation.results import RETENTION, Evaluation
 from trainpipe.models.load import base_fingerprint
 from trainpipe.stages import Stage, StageIO, model_stages
 
@@ -19,65 +21,95 @@ log = logging.getLogger("trainpipe.evaluate")
 
 
 def run(cfg: Config, io: StageIO) -> dict:
-    from trainpipe.evaluation.cache import evaluate_cached, for_config
-    from trainpipe.evaluation.compare import compare_models, gate_verdict
-    from trainpipe.evaluation.divergence import add_kl_to_base
-    from trainpipe.evaluation.environment_suite import layout_notes
-    from trainpipe.evaluation.items import ITEMS_JSONL, item_rows, pair_changes, write_items
-    from trainpipe.evaluation.report import build_metrics, compact, write_report
-    from trainpipe.evaluation.report_html import write_html
-    from trainpipe.evaluation.retention import retention_notes
-    from trainpipe.evaluation.results import RETENTION
-    from trainpipe.evaluation.suites import load_suites, retention_suites
-    from trainpipe.models.hardware import describe
-    from trainpipe import tracking
+    """Every model on every suite, then comparisons, the gate, and the reports: one step per line."""
+    _check_settings(cfg)
+    job = _plan(cfg, io)  # the models and suites, harness tasks resolved before any model loads
+    _score(cfg, io, job)  # every model on every suite (cached per pair), KL to base
+    _judge(cfg, job)  # comparisons along the chain and the gate's verdict on the candidate
+    metrics = _metrics(cfg, io, job)  # metrics.json: summaries, plots, machine, RL health, lm-eval both ways
+    _write(io, job, metrics)  # report.md, report.html, items.jsonl, and the trackers
+    _verdict(cfg, io, job)  # log the outcome; a failed gate stops the pipeline before deploy
+    return compact(metrics)
+
+
+def _plan(cfg: Config, io: StageIO) -> Evaluation:
     from trainpipe.evaluation import harness
+    from trainpipe.evaluation.cache import for_config
+    from trainpipe.evaluation.environment_suite import layout_notes
+    from trainpipe.evaluation.suites import load_suites, retention_suites
 
     ev = cfg.evaluate
-    _check_settings(cfg)
     models = model_list(cfg, io)
-    cache = for_config(io.logs / "cache", cfg)
     suites = load_suites(cfg, io.upstream["collect"])
     notes = layout_notes(suites, io.upstream["collect"])
     if ev.retention:  # stable sort: config order within a group, the retention Q&A (dev, test) before the text
         suites = sorted(suites + retention_suites(cfg), key=lambda s: (s.group == RETENTION, s.kind == "text"))
     notes += [s.note for s in suites if s.note]  # e.g. where the retention text came from
-    harness_plan = harness.resolve(ev.harness_tasks, suites)  # a wrong task name fails before any model loads
-    results = {name: evaluate_cached(cfg, cache, name, path, fp, suites) for name, (path, fp) in models.items()}
-    add_kl_to_base(cfg, io.logs / "cache" / "kl_to_base", models, suites, results)  # a forgetting predictor
-    notes += retention_notes(results, suites)
     chain = [m for m in ("base", *model_stages()) if m in models]
-    extras = [m for m in models if m not in chain]
-    comparisons = compare_models(results, chain, extras, ev.gate_margin)
-    candidate = chain[-1] if len(chain) > 1 else None
-    gate = {"enabled": ev.gate, **gate_verdict(results, candidate, ev.gate_rule, ev.gate_margin,
-                                               ev.gate_text_margin, ev.gate_p)}
-    plots = _plots(cfg, io, results)
-    roles = {m: "base" if m == "base" else "candidate" if m == candidate else "stage" if m in chain else "extra"
-             for m in models}
-    metrics = build_metrics(models, roles, suites, results, comparisons, gate, plots, ev.level, notes)
+    return Evaluation(models, suites, ev.level, notes, chain, for_config(io.logs / "cache", cfg),
+                      harness.resolve(ev.harness_tasks, suites))
+
+
+def _score(cfg: Config, io: StageIO, run: Evaluation) -> None:
+    from trainpipe.evaluation.cache import evaluate_cached
+    from trainpipe.evaluation.divergence import add_kl_to_base
+    from trainpipe.evaluation.retention import retention_notes
+
+    run.results = {name: evaluate_cached(cfg, run.cache, name, path, fp, run.suites)
+                   for name, (path, fp) in run.models.items()}
+    add_kl_to_base(cfg, io.logs / "cache" / "kl_to_base", run.models, run.suites, run.results)  # predicts forgetting
+    run.notes += retention_notes(run.results, run.suites)
+
+
+def _judge(cfg: Config, run: Evaluation) -> None:
+    from trainpipe.evaluation.compare import compare_models, gate_verdict
+
+    ev = cfg.evaluate
+    extras = [m for m in run.models if m not in run.chain]
+    run.comparisons = compare_models(run.results, run.chain, extras, ev.gate_margin)
+    run.gate = {"enabled": ev.gate, **gate_verdict(run.results, run.candidate, ev.gate_rule, ev.gate_margin,
+                                                   ev.gate_text_margin, ev.gate_p)}
+
+
+def _metrics(cfg: Config, io: StageIO, run: Evaluation) -> dict:
+    from trainpipe.evaluation import harness
+    from trainpipe.models.hardware import describe
+
+    run.plots = _plots(cfg, io, run.results)
+    metrics = build_metrics(run)
     metrics["hardware"] = describe()  # greedy figures depend on the machine's kernels, so the report names it
     if health := _rl_health(io):
         metrics["rl_health"] = health  # the rl stage's telemetry summary and warnings, for the report
     # every task suite as an lm-eval task, so the numbers can be reproduced with lm-evaluation-harness
-    stop = _stop_text(cfg, models)
-    metrics["lm_eval_tasks"] = harness.export(suites, io.out / "lm_eval", stop, io.logs / "lm_eval")
+    stop = _stop_text(cfg, run.models)
+    metrics["lm_eval_tasks"] = harness.export(run.suites, io.out / "lm_eval", stop, io.logs / "lm_eval")
     # lm-eval's own tasks (evaluate.harness_tasks) on every model: their scores beside ours
-    metrics["harness"] = harness.run_cached(cfg, harness_plan, models, suites, stop, io.logs / "cache" / "harness",
-                                            cache.runtime)
+    metrics["harness"] = harness.run_cached(cfg, run.harness_plan, run.models, run.suites, stop,
+                                            io.logs / "cache" / "harness", run.cache.runtime)
+    return metrics
+
+
+def _write(io: StageIO, run: Evaluation, metrics: dict) -> None:
+    from trainpipe import tracking
+    from trainpipe.evaluation.items import ITEMS_JSONL, item_rows, pair_changes, write_items
+    from trainpipe.evaluation.report_html import write_html
+
     write_report(io.out, metrics)
-    rows = item_rows(suites, results)  # every item with every model's completion, beside report.md's summary
+    rows = item_rows(run.suites, run.results)  # every item with every model's completion, beside the summary
     write_items(io.out, rows)
-    write_html(io.out, metrics, rows, pair_changes(rows, results))
+    write_html(io.out, metrics, rows, pair_changes(rows, run.results))
     tracking.log_evaluation(io.tracker_runs, tracking.evaluation_scalars(metrics),
-                            [io.out / f for f in ("report.md", "report.html", ITEMS_JSONL, "metrics.json", *plots)])
-    for comp in comparisons:
+                            [io.out / f for f in ("report.md", "report.html", ITEMS_JSONL, "metrics.json", *run.plots)])
+
+
+def _verdict(cfg: Config, io: StageIO, run: Evaluation) -> None:
+    for comp in run.comparisons:
         log.info("evaluate: %s vs %s: %s", comp["model"], comp["baseline"], comp["verdict"])
-    if not gate["passed"]:
-        log.warning("evaluate: gate %s: %s", "FAILED" if ev.gate else "would fail", "; ".join(gate["reasons"]))
-        if ev.gate:
-            _fail_gate(io, gate)
-    return compact(metrics)
+    if not run.gate["passed"]:
+        log.warning("evaluate: gate %s: %s", "FAILED" if cfg.evaluate.gate else "would fail",
+                    "; ".join(run.gate["reasons"]))
+        if cfg.evaluate.gate:
+            _fail_gate(io, run.gate)
 
 
 def _check_settings(cfg: Config) -> None:
