@@ -29,6 +29,7 @@ from trainpipe.errors import UserError
 log = logging.getLogger("trainpipe.evaluate")
 OWN = "trainpipe"  # the harness_tasks entry that stands for evaluate's own task suites, exported as above
 CACHE_VERSION = 1
+NOT_METRICS = {"sample_len", "alias"}  # what lm-eval reports beside the metrics in a task's results
 
 PREFIX = "trainpipe_"
 UTILS = '''"""Scoring for the trainpipe_* tasks: trainpipe's own verifier for each item (pip install trainpipe)."""
@@ -205,7 +206,8 @@ def task_scores(values: dict, counts: dict, level: float) -> dict:
     scores = {}
     for key, value in values.items():
         metric, _, filt = key.partition(",")
-        if metric.endswith("_stderr") or not isinstance(value, (int, float)) or isinstance(value, bool):
+        if metric.endswith("_stderr") or metric in NOT_METRICS or not isinstance(value, (int, float)) \
+                or isinstance(value, bool):
             continue
         name = metric if filt in ("", "none") else f"{metric} ({filt})"
         se = values.get(f"{metric}_stderr,{filt}")
