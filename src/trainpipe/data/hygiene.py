@@ -23,7 +23,7 @@ from trainpipe.data.records import canonical_json, content_of
 from trainpipe.errors import UserError
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
-BOILERPLATE_CHUNK = 1 << 20  # bigram counts kept before a chunk's candidates are taken (Boilerplate)
+BOILERPLATE_CHUNK = 1 << 18  # bigram counts (about 100 bytes each) kept before a chunk's candidates are taken
 
 
 # ---- dedup --------------------------------------------------------------------------------------------
@@ -152,12 +152,13 @@ class Boilerplate:
     """Per group of texts (e.g. a source), the bigrams in at least `share` of its texts (and 3 of them): the
     instructions a template repeats. The texts are read twice rather than held: the first pass keeps, per chunk
     of texts, the bigrams in `share` of that chunk's texts (a bigram in `share` of all texts is so in some chunk),
-    the second counts only those, so memory follows one chunk's bigrams and the candidates, not all texts."""
+    the second counts only those, so memory follows one chunk's bigrams and the candidates, not all texts. The first
+    pass counts bigrams by their Python hash: a collision only adds a candidate, which the second pass counts."""
 
     def __init__(self, share: float = 0.2):
         self.share = share
         self.texts: Counter = Counter()  # group -> texts read in the first pass
-        self._candidates: dict[Any, set] = {}
+        self._candidates: dict[Any, set[int]] = {}  # group -> hashes of its candidate bigrams
         self._chunk: dict[Any, Counter] = {}
         self._chunk_texts: Counter = Counter()
         self._chunk_size = 0
@@ -166,7 +167,7 @@ class Boilerplate:
     def first(self, text: str, *groups: Any) -> None:
         """First pass: one text of each of `groups`."""
         toks = _tokens(text)
-        bigrams = set(zip(toks, toks[1:]))
+        bigrams = {hash(b) for b in zip(toks, toks[1:])}
         for group in groups:
             self._chunk.setdefault(group, Counter()).update(bigrams)
             self._chunk_texts[group] += 1
@@ -188,7 +189,8 @@ class Boilerplate:
         toks = _tokens(text)
         bigrams = set(zip(toks, toks[1:]))
         for group in groups:
-            self._counts.setdefault(group, Counter()).update(self._candidates.get(group, set()) & bigrams)
+            wanted = self._candidates.get(group, set())
+            self._counts.setdefault(group, Counter()).update(b for b in bigrams if hash(b) in wanted)
 
     def bigrams(self, group: Any) -> set[tuple[str, str]]:
         floor = max(3, self.share * self.texts[group])

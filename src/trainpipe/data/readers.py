@@ -222,13 +222,22 @@ def _read_csv(file: str, name: str, delimiter: str) -> Iterator[Row]:
             yield Row(name, start, dict(zip(header, cells)))
 
 
+def parquet_batches(file, batch_size: int = 1024, columns: Optional[list[str]] = None) -> Iterator:
+    """A parquet file's Arrow record batches in order, one row group read at a time."""
+    import pyarrow.parquet as pq
+
+    # pyarrow pre-buffers every row group's column chunks by default when iterating a whole file: the file in memory.
+    with pq.ParquetFile(file, pre_buffer=False) as pf:
+        for group in range(pf.num_row_groups):
+            yield from pf.iter_batches(batch_size=batch_size, columns=columns, row_groups=[group])
+
+
 def _read_parquet(file: str, name: str) -> Iterator[Row]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     number = 0
     try:
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=1024):
+        for batch in parquet_batches(file):
             for data in batch.to_pylist():
                 number += 1
                 yield Row(name, f"row {number}", _plain(data))

@@ -102,10 +102,9 @@ def save_splits(folder: Path, use: str, splits: dict[str, list[dict]]) -> None:
 
 def read_batches(path: Path, columns: Optional[list[str]] = None, batch_size: int = BATCH_ROWS) -> Iterator:
     """A parquet file's Arrow record batches in order, `batch_size` rows each (only `columns` when given)."""
-    import pyarrow.parquet as pq
+    from trainpipe.data.readers import parquet_batches
 
-    with pq.ParquetFile(path) as pf:
-        yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+    return parquet_batches(path, batch_size, columns)
 
 
 def read_records(path: Path, limit: Optional[int] = None, columns: Optional[list[str]] = None) -> Iterator[dict]:
