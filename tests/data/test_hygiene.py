@@ -142,3 +142,23 @@ def test_a_two_item_eval_set_learns_its_template_from_its_source():
     assert contamination_report(train, {"eval": held}, n=13, templates=templates)["eval"]["overlapping"] == 0
     leaked = contamination_report(train, {"eval": held + train[:1]}, n=13, templates=templates)["eval"]
     assert leaked["overlapping"] == 1 and leaked["total"] == 3
+
+
+def test_boilerplate_read_in_chunks_is_exact(monkeypatch):
+    # "shared words" opens 10 of 50 texts (20%: boilerplate), one in every five; "close call" opens 9 (18%).
+    # Read about three texts per chunk, the first pass keeps any bigram in 20% of some chunk's texts and the
+    # second counts those over all texts: the same set as counting everything at once.
+    texts = [("shared words " if i % 5 == 0 else "") + ("close call " if i % 5 == 1 and i < 45 else "")
+             + f"text {i} w{i} v{i}" for i in range(50)]
+    whole = hygiene._boilerplate(texts)
+    monkeypatch.setattr(hygiene, "BOILERPLATE_CHUNK", 12)
+    assert hygiene._boilerplate(texts) == whole
+    assert whole == {("shared", "words"), ("words", "text")}
+
+
+def test_short_runs_match_whole_tokens_only():
+    # A run shorter than n is found only as whole tokens: "xred blue green" does not hold "red blue green".
+    evals = {"e": ["red blue green"]}
+    assert contamination_report(["xred blue green"], evals, n=13)["e"]["overlapping"] == 0
+    assert contamination_report(["one red blue green two"], evals, n=13)["e"]["overlapping"] == 1
+    assert contamination_report(["red blue", "green"], evals, n=13)["e"]["overlapping"] == 0

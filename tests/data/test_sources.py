@@ -285,3 +285,23 @@ def test_corrupt_saved_dataset_folder_is_a_user_error(tmp_path):
     (tmp_path / "bad" / "state.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(UserError, match=r"^could not load dataset 'bad' \(subset None, split train\): "):
         load(tmp_path, "bad", kind="datasets")
+
+
+def test_parquet_is_read_one_row_group_at_a_time(tmp_path):
+    # pyarrow pre-buffers every row group when a whole file is iterated; the reader must not: after its first row,
+    # Arrow holds about one row group of a 40-group file, not the file.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from trainpipe.data.readers import read_file
+
+    rows = [{"text": f"document {i} " + "word " * 200} for i in range(8000)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "t.parquet", row_group_size=200, compression="none")
+    whole = pa.Table.from_pylist(rows).nbytes
+    del rows
+    before = pa.total_allocated_bytes()
+    reading = read_file(str(tmp_path / "t.parquet"), "t.parquet")
+    first = next(reading)
+    assert first.where == "row 1" and first.data["text"].startswith("document 0 word")
+    assert pa.total_allocated_bytes() - before < whole / 10
+    assert sum(1 for _ in reading) == 7999

@@ -2,6 +2,8 @@
 
 Locations: JSONL and CSV give the 1-based line, JSON lists "record N", parquet and datasets "row N" (from 1).
 A record that cannot be read comes back as a Row carrying its DataError, so the caller may skip it.
+JSONL, CSV/TSV and parquet are read lazily (a line, a CSV record, a batch of 1,024 rows at a time), so a file of any
+size streams through; a .json list and .txt are read whole.
 """
 from __future__ import annotations
 
@@ -168,10 +170,34 @@ def _read_json(file: str, name: str) -> Iterator[Row]:
             yield Row(name, where, error=error)
 
 
+def _text_lines(file: str, name: str) -> Iterator[str]:
+    """A text file's lines, decoded as read (line breaks kept and recognised as by open(newline=""))."""
+    with open(file, "rb") as raw:
+        lines = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        try:
+            first = next(lines, None)
+            if first is not None:
+                yield first.lstrip("\ufeff")
+                yield from lines
+        except UnicodeDecodeError:
+            raise DataError(name, _first_bad_utf8_line(file), None, "invalid UTF-8", "invalid_utf8") from None
+
+
+def _first_bad_utf8_line(file: str) -> Optional[int]:
+    # UTF-8 never encodes a character with byte 0x0A, so lines split at b"\n" decode (or fail) on their own.
+    with open(file, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
 def _read_csv(file: str, name: str, delimiter: str) -> Iterator[Row]:
     # The default field limit (128 KiB) would refuse ordinary long documents.
     csv.field_size_limit(MAX_LINE_BYTES)
-    reader = csv.reader(io.StringIO(_decode_whole(file, name), newline=""), delimiter=delimiter)
+    reader = csv.reader(_text_lines(file, name), delimiter=delimiter)
     header: Optional[list[str]] = None
     while True:
         start = reader.line_num + 1
@@ -196,13 +222,22 @@ def _read_csv(file: str, name: str, delimiter: str) -> Iterator[Row]:
             yield Row(name, start, dict(zip(header, cells)))
 
 
+def parquet_batches(file, batch_size: int = 1024, columns: Optional[list[str]] = None) -> Iterator:
+    """A parquet file's Arrow record batches in order, one row group read at a time."""
+    import pyarrow.parquet as pq
+
+    # pyarrow pre-buffers every row group's column chunks by default when iterating a whole file: the file in memory.
+    with pq.ParquetFile(file, pre_buffer=False) as pf:
+        for group in range(pf.num_row_groups):
+            yield from pf.iter_batches(batch_size=batch_size, columns=columns, row_groups=[group])
+
+
 def _read_parquet(file: str, name: str) -> Iterator[Row]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     number = 0
     try:
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=1024):
+        for batch in parquet_batches(file):
             for data in batch.to_pylist():
                 number += 1
                 yield Row(name, f"row {number}", _plain(data))

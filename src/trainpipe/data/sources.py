@@ -1,6 +1,8 @@
 """Entry point: load the configured file and datasets sources into canonical records grouped by use.
 
-Bad records raise DataError (`on_bad_record: error`) or are skipped and counted per reason with examples.
+Records stream one at a time from the readers to a sink (stream_sources), so no source is ever held whole;
+load_sources gathers them into lists. Bad records raise DataError (`on_bad_record: error`) or are skipped and counted
+per reason with examples.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ MAX_EXAMPLES = 3
 
 @dataclass
 class LoadResult:
-    records: dict[str, list[dict]] = field(default_factory=dict)  # use -> canonical records (not yet split)
+    records: dict[str, list[dict]] = field(default_factory=dict)  # use -> canonical records (load_sources only)
     per_source: list[dict] = field(default_factory=list)  # {"source", "format", "use", "records", "skipped"}
     skipped: dict[str, dict] = field(default_factory=dict)  # reason -> {"count": int, "examples": [str, ...]}
 
@@ -43,21 +45,22 @@ class _FileState:
 
 @dataclass
 class _SourceLoad:
-    """One source being read: the records kept so far, its skips, and the use its files agreed on."""
+    """One source being read: how many records it passed to `sink` so far, its skips, and the use its files agreed on."""
 
     src: SourceConfig
     name: str
     data_cfg: DataConfig
     count_tokens: Optional[Callable[[dict], int]]
     skipped_by_reason: dict[str, dict]
-    kept: list[dict] = field(default_factory=list)
+    sink: Callable[[str, dict], None]
+    kept: int = 0
     skipped: int = 0
     formats: set = field(default_factory=set)
     use: Optional[str] = None
     first_error: str = ""
 
     def full(self) -> bool:
-        return self.src.limit is not None and len(self.kept) >= self.src.limit
+        return self.src.limit is not None and self.kept >= self.src.limit
 
     def bad(self, err: DataError) -> None:
         if self.data_cfg.on_bad_record == "error":
@@ -78,9 +81,12 @@ class _SourceLoad:
             try:
                 if row.error is not None:
                     raise row.error
-                self.kept.append(self.record(row, state))
+                record = self.record(row, state)
             except DataError as err:
                 self.bad(err)
+                continue
+            self.kept += 1
+            self.sink(state.use, record)
         if state.rows == 0 and not self.full():
             raise DataError(file, None, None, "no records", "empty")
 
@@ -134,9 +140,10 @@ def _streams(src: SourceConfig, base_dir: str) -> Iterator[tuple[str, Iterator[R
         yield name, read_file(file, name, src.txt_mode)
 
 
-def load_sources(sources: list[SourceConfig], data_cfg: DataConfig, base_dir: str,
-                 count_tokens: Optional[Callable[[dict], int]] = None) -> LoadResult:
-    """Read every file/datasets source (task and environment sources are the caller's) into canonical records by use.
+def stream_sources(sources: list[SourceConfig], data_cfg: DataConfig, base_dir: str,
+                   sink: Callable[[str, dict], None], count_tokens: Optional[Callable[[dict], int]] = None) -> LoadResult:
+    """Read every file/datasets source (task and environment sources are the caller's), passing each canonical record
+    to `sink(use, record)` as it is read; the result holds the per-source counts and skips, not the records.
 
     `limit` keeps a source's first N usable records; `count_tokens(record)` above `data.max_length` is a bad record.
     """
@@ -145,7 +152,7 @@ def load_sources(sources: list[SourceConfig], data_cfg: DataConfig, base_dir: st
         if src.kind in ("task", "environment"):
             continue
         _check_source(src)
-        load = _SourceLoad(src, source_name(src), data_cfg, count_tokens, result.skipped)
+        load = _SourceLoad(src, source_name(src), data_cfg, count_tokens, result.skipped, sink)
         for file, rows in _streams(src, base_dir):
             if load.full():
                 break
@@ -153,9 +160,17 @@ def load_sources(sources: list[SourceConfig], data_cfg: DataConfig, base_dir: st
         if not load.kept and load.skipped:
             raise DataError(load.name, None, None, f"no usable records ({load.skipped} skipped; first: {load.first_error})",
                             "empty")
-        if load.use is not None:
-            result.records.setdefault(load.use, []).extend(load.kept)
         result.per_source.append({"source": load.name, "format": "+".join(sorted(load.formats)),
                                   "use": load.use or src.use,
-                                  "records": len(load.kept), "skipped": load.skipped})
+                                  "records": load.kept, "skipped": load.skipped})
+    return result
+
+
+def load_sources(sources: list[SourceConfig], data_cfg: DataConfig, base_dir: str,
+                 count_tokens: Optional[Callable[[dict], int]] = None) -> LoadResult:
+    """stream_sources with the records gathered into `records` (use -> list), for sources that fit in memory."""
+    records: dict[str, list[dict]] = {}
+    result = stream_sources(sources, data_cfg, base_dir, lambda use, r: records.setdefault(use, []).append(r),
+                            count_tokens)
+    result.records = records
     return result

@@ -2,11 +2,15 @@
 datasets with stable held-out splits, plus stats and a contamination report.
 
 Reads data.sources; writes data_cache/collect/<use>/ (datasets train/eval), stats.json and contamination.json.
+Records stream from the readers to per-use spool files and from there to the splits (data/spool.py), so memory
+holds digests, row numbers and the held-out records, not the data; the checks read the written splits back.
 """
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from trainpipe import artifacts
@@ -18,43 +22,65 @@ from trainpipe.stages import Stage, StageIO
 log = logging.getLogger("trainpipe.collect")
 TASK_SOURCE = "task:"  # source names of generated task items: task:<family>:<difficulty>
 GENERATED = ("task", "environment")  # source kinds generated here rather than read from files
+STATS_SAMPLE = 2000  # training records whose token lengths the stats report
+
+
+@dataclass
+class Part:
+    """One use written: its train file (read again by the checks), its held-out records (few) and its dropped copies."""
+
+    train: Path
+    train_count: int
+    held: list[dict]
+    dropped: int
 
 
 def run(cfg: Config, io: StageIO) -> dict:
-    from trainpipe.data import hygiene
-    from trainpipe.data.sources import load_sources
-
     data = cfg.data
     tokenizer = _tokenizer(cfg, io)
-    loaded = load_sources([s for s in data.sources if s.kind not in GENERATED], data, os.getcwd(),
-                          count_tokens=_token_counter(tokenizer, skip_sft=cfg.sft.agent.chunking))
-    by_use = dict(loaded.records)
-    task_prompts, task_sft = _task_records(cfg)
-    by_use.setdefault("prompts", []).extend(task_prompts)
-    by_use.setdefault("sft", []).extend(task_sft)
-    by_use["sft"].extend(_environment_records(cfg))
-    weights = _source_weights(data)
-    dropped, splits = {}, {}
-    # prompts first: generated tasks' SFT answers follow their prompt's split
-    for use, records in sorted(by_use.items(), key=lambda kv: kv[0] != "prompts"):
-        if not records:
-            continue
-        # Dedup and split before mixing: an upsampled copy is a duplicate by content, and the held-out part
-        # measures the data as it is, so source weights shape the training part only.
-        records, dropped[use] = hygiene.dedup(records, use, data.dedup) if data.dedup != "none" else (records, 0)
-        train, held = _split(use, records, data, splits.get("prompts"))
-        splits[use] = (_mix_sources(train, weights, data.seed), held)
-    contamination = _contamination(splits, data)
-    stats = _stats(splits, loaded, dropped, tokenizer)
-    for use, (train, held) in splits.items():
-        _save(io.out / use, use, train, held)
+    work = io.out / ".work"  # spooled records and shuffle buckets; inside the temp output, so a failure removes it
+    try:
+        spools, loaded = _spool(cfg, tokenizer, work)
+        weights = _source_weights(data)
+        parts: dict[str, Part] = {}
+        # prompts first: generated tasks' SFT answers follow their prompt's split
+        for use in sorted(spools, key=lambda u: u != "prompts"):
+            parts[use] = _write_use(spools[use], data, weights, parts.get("prompts"), io.out / use, work)
+        contamination = _contamination(parts, data)
+        stats = _stats(parts, loaded, tokenizer)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     artifacts.write_json_atomic(io.out / "stats.json", stats)
     artifacts.write_json_atomic(io.out / "contamination.json", contamination)
     io.logs.mkdir(parents=True, exist_ok=True)
     artifacts.write_json_atomic(io.logs / "stats.json", stats)
-    return {"counts": stats["counts"], "skipped": loaded.skipped, "dropped_duplicates": dropped,
+    return {"counts": stats["counts"], "skipped": loaded.skipped, "dropped_duplicates": stats["dropped_duplicates"],
             "contamination": contamination, "key_metric": "records", "records": sum(
-                len(t) + len(e) for t, e in splits.values())}
+                p.train_count + len(p.held) for p in parts.values())}
+
+
+def _spool(cfg: Config, tokenizer, work: Path):
+    """Every source's records spooled by use as they are read: the files first, then generated tasks and episodes."""
+    from trainpipe.data.sources import stream_sources
+    from trainpipe.data.spool import Spool
+
+    spools: dict = {}
+    dedup = cfg.data.dedup
+
+    def sink(use: str, record: dict) -> None:
+        if use not in spools:
+            spools[use] = Spool(work, use, dedup)
+        spools[use].add(record)
+
+    loaded = stream_sources([s for s in cfg.data.sources if s.kind not in GENERATED], cfg.data, os.getcwd(), sink,
+                            count_tokens=_token_counter(tokenizer, skip_sft=cfg.sft.agent.chunking))
+    task_prompts, task_sft = _task_records(cfg)
+    for use, records in (("prompts", task_prompts), ("sft", task_sft), ("sft", _environment_records(cfg))):
+        for record in records:
+            sink(use, record)
+    for spool in spools.values():
+        spool.close()
+    return spools, loaded
 
 
 def _tokenizer(cfg: Config, io: StageIO):
@@ -97,17 +123,10 @@ def task_source_name(src: SourceConfig) -> str:
     return f"{TASK_SOURCE}{src.task}:{src.difficulty}"
 
 
-def _mix_sources(records: list[dict], weights: dict[str, float], seed: int) -> list[dict]:
-    """The records mixed by their sources' weights (hygiene.mix); unchanged when every weight is equal."""
-    from trainpipe.data.hygiene import mix
-
-    groups: dict[str, list[dict]] = {}
-    for r in records:
-        groups.setdefault(r["source"], []).append(r)
-    found = {weights.get(name, 1.0) for name in groups}
-    if len(found) == 1 and 0.0 not in found:
-        return records
-    return mix([(g, weights.get(name, 1.0), None) for name, g in groups.items()], seed)
+def _needs_mixing(sources: dict[str, int], weights: dict[str, float]) -> bool:
+    """Whether the sources' weights reshape the training part (hygiene.mix); not when every weight is equal."""
+    found = {weights.get(name, 1.0) for name in sources}
+    return bool(sources) and not (len(found) == 1 and 0.0 not in found)
 
 
 def _task_records(cfg: Config) -> tuple[list[dict], list[dict]]:
@@ -144,20 +163,44 @@ def _environment_records(cfg: Config) -> list[dict]:
             for r in environment_records(src, cfg.data.seed)]
 
 
-def _split(use: str, records: list[dict], data: DataConfig, prompt_split) -> tuple[list[dict], list[dict]]:
-    from trainpipe.data.hygiene import split_records
+def _write_use(spool, data: DataConfig, weights: dict[str, float], prompts, folder: Path, work: Path) -> Part:
+    """Split one use's spooled records into train/eval, then mix the training part by source weight.
 
-    if use == "sft" and prompt_split is not None:
+    Dedup and split come before mixing: an upsampled copy is a duplicate by content, and the held-out part measures
+    the data as it is, so source weights shape the training part only."""
+    from trainpipe.data.spool import mix_split, write_split
+    from trainpipe.data.store import read_records
+
+    held, tied = _split(spool, data, prompts)
+    sources = write_split(spool, folder, held, tied)
+    spool.path.unlink()
+    train_count = sum(sources.values())
+    if _needs_mixing(sources, weights):
+        train_count = mix_split(folder, spool.use, weights, data.seed, work)
+    return Part(folder / "train.parquet", train_count, list(read_records(folder / "eval.parquet")), spool.dropped)
+
+
+def _split(spool, data: DataConfig, prompts):
+    """The spool rows held out (hygiene.HeldOut; prompts per task) and, for sft once there are prompts, their ids."""
+    from trainpipe.data.hygiene import HeldOut
+    from trainpipe.data.store import read_records
+
+    chosen = HeldOut(data.eval_fraction, data.eval_max, data.seed)
+    if spool.use == "sft" and prompts is not None:
         # A generated task's gold answer must sit in the same split as its prompt, or eval leaks into training.
-        held_ids = {r["id"] for r in prompt_split[1]}
-        task_ids = {r["id"] for r in prompt_split[0]} | held_ids
-        tied = [r for r in records if r.get("task_id") in task_ids]
-        free = [r for r in records if r.get("task_id") not in task_ids]
-        train, held = split_records(free, data.eval_fraction, data.eval_max, data.seed)
-        return ([r for r in tied if r["task_id"] not in held_ids] + train,
-                [r for r in tied if r["task_id"] in held_ids] + held)
-    group = (lambda r: r["task"]) if use == "prompts" else None
-    return split_records(records, data.eval_fraction, data.eval_max, data.seed, group)
+        held_prompts = {r["id"] for r in prompts.held}
+        tied = {r["id"] for r in read_records(prompts.train, columns=["id"])} | held_prompts
+        held = set()
+        for i, r in enumerate(spool.columns(["id", "task_id"])):
+            if r["task_id"] not in tied:
+                chosen.offer(i, r["id"])
+            elif r["task_id"] in held_prompts:
+                held.add(i)
+        return held | chosen.indexes(), tied
+    columns = ["id", "task"] if spool.use == "prompts" else ["id"]
+    for i, r in enumerate(spool.columns(columns)):
+        chosen.offer(i, r["id"], r.get("task"))
+    return chosen.indexes(), None
 
 
 def _texts(use: str, records: list[dict]) -> list[str]:
@@ -176,24 +219,46 @@ def _identifying(record: dict, msg: dict) -> bool:
     return msg["role"] != "assistant" or not record["source"].startswith(TASK_SOURCE)
 
 
-def _contamination(splits: dict, data: DataConfig) -> dict:
-    from trainpipe.data.hygiene import contamination_report
+TEXT_COLUMNS = {"sft": ["source", "messages"], "cpt": ["source", "text"], "prompts": ["source", "prompt"]}
 
-    train_texts = [t for use in ("sft", "cpt") if use in splits for t in _texts(use, splits[use][0])]
-    uses = [use for use in ("prompts", "sft", "cpt") if use in splits]
-    eval_sets = {f"{use}:eval": _texts(use, splits[use][1]) for use in uses}
-    # Each source's template is learned from all its records (train and held-out, every use), per eval set
-    # from the sources it draws on: a small held-out split cannot show the template on its own.
-    by_source: dict[str, list[str]] = {}
+
+def _records_and_texts(use: str, part: Part, held: bool = True):
+    """(record, text, is_train) of one use: the training part read back in batches, then the held-out records."""
+    from trainpipe.data.store import read_batches
+
+    for batch in read_batches(part.train, TEXT_COLUMNS[use]):
+        records = batch.to_pylist()
+        yield from ((r, t, True) for r, t in zip(records, _texts(use, records)))
+    if held:
+        yield from ((r, t, False) for r, t in zip(part.held, _texts(use, part.held)))
+
+
+def _contamination(parts: dict[str, Part], data: DataConfig) -> dict:
+    """Held-out records and the built-in retention material against training text (hygiene.Overlap), streamed.
+
+    Each source's template is learned from all its records (train and held-out, every use), per eval set from the
+    sources it draws on: a small held-out split cannot show the template on its own. The retention Q&A and
+    general-text passages are checked against everything training sees (sft and cpt text, and the prompts RL trains
+    on), with each training source's template (its training records) masked, so a generated task's fixed
+    instructions are not taken for shared content."""
+    from trainpipe.data.hygiene import Overlap, eval_boilerplate
+
+    uses = [use for use in ("prompts", "sft", "cpt") if use in parts]
+    templates = _templates(parts, uses)
+    eval_sets = {f"{use}:eval": _texts(use, parts[use].held) for use in uses if parts[use].held}
+    boilers = {f"{use}:eval": eval_boilerplate(eval_sets[f"{use}:eval"]).union(
+        *(templates.bigrams(("all", s)) for s in dict.fromkeys(r["source"] for r in parts[use].held)))
+        for use in uses if f"{use}:eval" in eval_sets}
+    retention = _retention_sets()
+    trained = [g for g in templates.texts if g[0] == "train"]
+    boilers |= {name: eval_boilerplate(texts).union(*(templates.bigrams(g) for g in trained))
+                for name, texts in retention.items()}
+    check = Overlap(eval_sets | retention, data.contamination_ngram, boilers)
     for use in uses:
-        for part in splits[use]:
-            for r, text in zip(part, _texts(use, part)):
-                by_source.setdefault(r["source"], []).append(text)
-    templates = {f"{use}:eval": [by_source[s] for s in dict.fromkeys(r["source"] for r in splits[use][1])]
-                 for use in uses}
-    report = contamination_report(train_texts, {k: v for k, v in eval_sets.items() if v}, data.contamination_ngram,
-                                  templates=templates)
-    report |= _retention_contamination(splits, data)
+        names = None if use in ("sft", "cpt") else list(retention)
+        for _, text, _ in _records_and_texts(use, parts[use], held=False):
+            check.add(text, names)
+    report = check.report()
     bad = {k: v for k, v in report.items() if v["share"] > data.contamination_max}
     if bad:
         detail = ", ".join(f"{k}: {v['overlapping']}/{v['total']}" for k, v in bad.items())
@@ -202,45 +267,43 @@ def _contamination(splits: dict, data: DataConfig) -> dict:
     return report
 
 
-def _retention_contamination(splits: dict, data: DataConfig) -> dict:
-    """The built-in retention Q&A and general-text passages against everything training sees (sft and cpt text,
-    and the prompts RL trains on): a retention suite measures what training did not teach. Each training source's
-    own template is masked, so a generated task's fixed instructions are not taken for shared content."""
-    from trainpipe.data.hygiene import contamination_report
+def _templates(parts: dict[str, Part], uses: list[str]):
+    """Each source's boilerplate over all its records ("all", source) and over its training records ("train", source),
+    in hygiene.Boilerplate's two passes over the written splits."""
+    from trainpipe.data.hygiene import Boilerplate
+
+    found = Boilerplate()
+    for pass_ in (found.first, found.second):
+        for use in uses:
+            for record, text, train in _records_and_texts(use, parts[use]):
+                pass_(text, ("all", record["source"]), *([("train", record["source"])] if train else []))
+    return found
+
+
+def _retention_sets() -> dict[str, list[str]]:
     from trainpipe.evaluation.general_text import PASSAGES
     from trainpipe.evaluation.retention import candidate_items
 
-    by_source: dict[str, list[str]] = {}
-    for use in (u for u in ("sft", "cpt", "prompts") if u in splits):
-        train = splits[use][0]
-        for r, text in zip(train, _texts(use, train)):
-            by_source.setdefault(r["source"], []).append(text)
-    sources = list(by_source.values())
-    retention = {"retention:qa": ["\n".join([*(m["content"] for m in i.get("history", [])), i["prompt"]])
-                                  for i in candidate_items()],
-                 "retention:text": list(PASSAGES)}
-    return contamination_report([t for texts in sources for t in texts], retention, data.contamination_ngram,
-                                templates={name: sources for name in retention})
+    return {"retention:qa": ["\n".join([*(m["content"] for m in i.get("history", [])), i["prompt"]])
+                             for i in candidate_items()],
+            "retention:text": list(PASSAGES)}
 
 
-def _stats(splits: dict, loaded, dropped: dict, tokenizer) -> dict:
+def _stats(parts: dict[str, Part], loaded, tokenizer) -> dict:
     import numpy as np
+
+    from trainpipe.data.store import read_records
 
     counter = _token_counter(tokenizer)
     counts, lengths = {}, {}
-    for use, (train, held) in splits.items():
-        counts[use] = {"train": len(train), "eval": len(held)}
-        lens = [counter(r) for r in train[:2000]] if use in ("sft", "cpt", "prompts") else []
+    for use, part in parts.items():
+        counts[use] = {"train": part.train_count, "eval": len(part.held)}
+        sample = read_records(part.train, STATS_SAMPLE) if use in ("sft", "cpt", "prompts") else ()
+        lens = [counter(r) for r in sample]
         if lens:
             lengths[use] = {f"p{q}": int(np.percentile(lens, q)) for q in (50, 90, 99)} | {"max": max(lens)}
     return {"counts": counts, "token_lengths": lengths, "per_source": loaded.per_source,
-            "skipped": loaded.skipped, "dropped_duplicates": dropped}
-
-
-def _save(folder: Path, use: str, train: list[dict], held: list[dict]) -> None:
-    from trainpipe.data.store import save_splits
-
-    save_splits(folder, use, {"train": train, "eval": held})
+            "skipped": loaded.skipped, "dropped_duplicates": {use: p.dropped for use, p in parts.items()}}
 
 
 def input_files(cfg: Config) -> list[Path]:
