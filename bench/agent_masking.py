@@ -3,6 +3,7 @@ repeated synthetic trajectories (masked vs unmasked, tied vs untied head) and pr
 
 Usage: python bench/agent_masking.py [--steps 20] [--threads 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,9 +15,9 @@ from datasets import Dataset
 from trl import SFTConfig
 
 from trainpipe.config import SftConfig
+from trainpipe.models.chat import IGNORE
 from trainpipe.models.load import build_tiny_random, embedded_tokenizer
 from trainpipe.training.agent import encode_turns
-from trainpipe.models.chat import IGNORE
 from trainpipe.training.losses import token_ce
 from trainpipe.training.sft_data import build_examples
 from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
@@ -28,8 +29,10 @@ OBSERVATIONS = ["crimson velvet", "marble thunder", "silver harbor", "amber mead
 def trajectory(k: int) -> dict:
     msgs = [{"role": "system", "content": "Agent."}, {"role": "user", "content": f"Room {k}"}]
     for s in range(2):
-        msgs += [{"role": "assistant", "content": f"Action: {ACTIONS[(k + s) % 4]}"},
-                 {"role": "user", "content": f"Observation: {OBSERVATIONS[(3 * k + s) % 4]}"}]
+        msgs += [
+            {"role": "assistant", "content": f"Action: {ACTIONS[(k + s) % 4]}"},
+            {"role": "user", "content": f"Observation: {OBSERVATIONS[(3 * k + s) % 4]}"},
+        ]
     return {"messages": msgs + [{"role": "assistant", "content": "Action: finish"}]}
 
 
@@ -73,13 +76,29 @@ def run(tok, records, mask: bool, tied: bool, steps: int) -> tuple[dict, dict, f
     sets = label_sets(tok, records)
     before = mean_losses(model, sets)
     with tempfile.TemporaryDirectory() as out:
-        args = SFTConfig(output_dir=out, max_steps=steps, per_device_train_batch_size=4, learning_rate=1e-2,
-                         lr_scheduler_type="constant", warmup_steps=0, save_strategy="no", report_to=[],
-                         use_cpu=True, max_length=None, remove_unused_columns=False, seed=0, disable_tqdm=True,
-                         logging_steps=10_000)
-        trainer = TrainpipeSFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples),
-                                      processing_class=tok,
-                                      data_collator=WeightedCollator(pad_token_id=tok.pad_token_id))
+        args = SFTConfig(
+            output_dir=out,
+            max_steps=steps,
+            per_device_train_batch_size=4,
+            learning_rate=1e-2,
+            lr_scheduler_type="constant",
+            warmup_steps=0,
+            save_strategy="no",
+            report_to=[],
+            use_cpu=True,
+            max_length=None,
+            remove_unused_columns=False,
+            seed=0,
+            disable_tqdm=True,
+            logging_steps=10_000,
+        )
+        trainer = TrainpipeSFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list(examples),
+            processing_class=tok,
+            data_collator=WeightedCollator(pad_token_id=tok.pad_token_id),
+        )
         started = time.time()
         trainer.train()
         seconds = time.time() - started
@@ -100,8 +119,12 @@ def main() -> None:
         for mask in (True, False):
             before, after, seconds = run(tok, records, mask, tied, opts.steps)
             cells = [f"{before[k]:.2f} → {after[k]:.2f}" for k in ("action", "observation", "observation-only")]
-            print(f"| {'tied' if tied else 'untied'} | {'masked' if mask else 'trained'} | " + " | ".join(cells)
-                  + f" | {seconds:.1f} |", flush=True)
+            print(
+                f"| {'tied' if tied else 'untied'} | {'masked' if mask else 'trained'} | "
+                + " | ".join(cells)
+                + f" | {seconds:.1f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

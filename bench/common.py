@@ -2,6 +2,7 @@
 
 Writes nothing itself except through `write_results` (bench/results/<name>-<time>.json).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,9 +32,15 @@ def run_child(cmd: list[str], log_path: Path, env: dict | None = None, cwd: Path
         proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"rc": proc.returncode, "wall_seconds": round(time.time() - started, 1),
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
-            "load_before": before, "load_after": load_average(), "log": str(log_path)}
+    return {
+        "rc": proc.returncode,
+        "wall_seconds": round(time.time() - started, 1),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "load_before": before,
+        "load_after": load_average(),
+        "log": str(log_path),
+    }
 
 
 def median_of(rows: list[dict], key: str) -> float | None:
@@ -46,7 +53,9 @@ def table(headers: list[str], rows: list[list]) -> str:
     cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
-    return "\n".join([line(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in cells[1:]])
+    return "\n".join(
+        [line(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in cells[1:]]
+    )
 
 
 def write_results(name: str, payload: dict, out_dir: Path | None = None) -> Path:

@@ -3,6 +3,7 @@
 evaluation; each lever reruns SFT (forced) and evaluate with its overrides, and the table reports task accuracy,
 retention test accuracy, general-text perplexity (test part), the paired tests against base and the wall time.
 Writes bench/results/forgetting-<time>.json and prints a markdown table."""
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,17 @@ QA = ("retention_test", "retention")
 
 
 def run(root: Path, overrides: list[str], stages: list[str], log: Path) -> dict:
-    cmd = [sys.executable, str(REPO / "scripts" / "run_full_pipeline.py"), "--config", str(REPO / "config.yaml"),
-           *stages, f"paths.root={root}", "evaluate.gate=false", "deploy.enabled=false", *overrides]
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "run_full_pipeline.py"),
+        "--config",
+        str(REPO / "config.yaml"),
+        *stages,
+        f"paths.root={root}",
+        "evaluate.gate=false",
+        "deploy.enabled=false",
+        *overrides,
+    ]
     print("$", " ".join(cmd), flush=True)
     out = run_child(cmd, log)
     if out["rc"] != 0:
@@ -56,8 +66,13 @@ def row(root: Path, lever: str, wall: float) -> dict:
     out = {"lever": lever, "wall_seconds": round(wall, 1), "suites": {}}
     for suite, res in results["sft"].items():
         base = results["base"][suite]
-        out["suites"][suite] = {"base": _score(base), "sft": _score(res), "lo": res["lo"], "hi": res["hi"],
-                                "paired": versus["suites"].get(suite, {}).get("paired")}
+        out["suites"][suite] = {
+            "base": _score(base),
+            "sft": _score(res),
+            "lo": res["lo"],
+            "hi": res["hi"],
+            "paired": versus["suites"].get(suite, {}).get("paired"),
+        }
     out["gate"] = metrics.get("gate", {}).get("passed")
     return out
 
@@ -67,14 +82,18 @@ def _score(result: dict) -> float:
 
 
 def table(rows: list[dict], task: str) -> str:
-    lines = ["| lever | task | retention test | paired (better/worse, p) | text ppl | paired docs | gate | wall s |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| lever | task | retention test | paired (better/worse, p) | text ppl | paired docs | gate | wall s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         s = r["suites"]
         qa = next((s[k] for k in QA if k in s), None)
         text = next((s[k] for k in TEXT if k in s), None)
-        lines.append(f"| {r['lever']} | {_cell(s.get(task))} | {_cell(qa)} | {_pair(qa)} | {_ppl(text)} | "
-                     f"{_pair(text)} | {'pass' if r['gate'] else 'fail'} | {r['wall_seconds']:.0f} |")
+        lines.append(
+            f"| {r['lever']} | {_cell(s.get(task))} | {_cell(qa)} | {_pair(qa)} | {_ppl(text)} | "
+            f"{_pair(text)} | {'pass' if r['gate'] else 'fail'} | {r['wall_seconds']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -110,8 +129,13 @@ def main() -> int:
         rows.append(row(root, lever, time.time() - started))
         shutil.copy2(root / "logs" / "evaluate" / "metrics.json", logs / f"{lever}-metrics.json")
         print(table(rows, args.task), flush=True)
-    report = {"root": str(root), "levers": {k: LEVERS[k] for k in args.levers}, "extra": common, "rows": rows,
-              "table": table(rows, args.task)}
+    report = {
+        "root": str(root),
+        "levers": {k: LEVERS[k] for k in args.levers},
+        "extra": common,
+        "rows": rows,
+        "table": table(rows, args.task),
+    }
     print(f"results: {write_results('forgetting', report)}")
     return 0
 

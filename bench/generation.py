@@ -5,6 +5,7 @@ on the embedded SmolLM2-135M built into a temporary root. Reports generated toke
     python bench/generation.py                          # 32 prompts, 32 new tokens, batch 32
     python bench/generation.py --prompts 64 --new-tokens 64 --batch-size 16 --model tiny-random
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ def prompts(n: int) -> list[str]:
 
     everyday = [i["prompt"] for i in candidate_items()]
     arithmetic = [i.prompt for i in get_task("arithmetic").generate(seed=0, n=n, difficulty=2)]
-    mixed = [p for pair in zip(everyday, arithmetic) for p in pair] + arithmetic[len(everyday):]
+    mixed = [p for pair in zip(everyday, arithmetic) for p in pair] + arithmetic[len(everyday) :]
     return mixed[:n]
 
 
@@ -34,8 +35,13 @@ def timed(model, tokenizer, items: list[str], new_tokens: int, batch_size: int) 
     done = generate_completions(model, tokenizer, items, max_new_tokens=new_tokens, batch_size=batch_size)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     tokens = sum(c.tokens for [c] in done)
-    return {"seconds": round(wall, 2), "cpu_seconds": round(cpu, 2), "tokens": tokens,
-            "tokens_per_s": round(tokens / wall, 1), "texts": [c.text for [c] in done]}
+    return {
+        "seconds": round(wall, 2),
+        "cpu_seconds": round(cpu, 2),
+        "tokens": tokens,
+        "tokens_per_s": round(tokens / wall, 1),
+        "texts": [c.text for [c] in done],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,8 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         batched = timed(model, tok, items, args.new_tokens, args.batch_size)
     same = sum(a == b for a, b in zip(single.pop("texts"), batched.pop("texts")))
     result = {
-        "model": args.model, "device": str(model.device), "prompts": len(items), "new_tokens": args.new_tokens,
-        "batch_size": args.batch_size, "one_by_one": single, "batched": batched,
+        "model": args.model,
+        "device": str(model.device),
+        "prompts": len(items),
+        "new_tokens": args.new_tokens,
+        "batch_size": args.batch_size,
+        "one_by_one": single,
+        "batched": batched,
         "speedup": round(batched["tokens_per_s"] / single["tokens_per_s"], 2),
         "cpu_speedup": round(single["cpu_seconds"] / batched["cpu_seconds"], 2),
         # Greedy outputs should agree; one may differ where padding shifts float rounding at a near tie.

@@ -6,6 +6,7 @@ chat-formatted retention prompts.
     python bench/gguf_roundtrip.py --model-dir models/final                 # f16 and q8_0, 32 prompts
     python bench/gguf_roundtrip.py --model-dir models/final --types f16 --prompts 64
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,10 @@ def main() -> int:
     args = p.parse_args()
     ref = AutoModelForCausalLM.from_pretrained(args.model_dir, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(args.model_dir)
-    texts = [tok.apply_chat_template([{"role": "user", "content": i["prompt"]}], tokenize=False,
-                                     add_generation_prompt=True) for i in candidate_items()[:args.prompts]]
+    texts = [
+        tok.apply_chat_template([{"role": "user", "content": i["prompt"]}], tokenize=False, add_generation_prompt=True)
+        for i in candidate_items()[: args.prompts]
+    ]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for qtype in args.types:
@@ -46,8 +49,15 @@ def main() -> int:
                     a, b = ref(ids).logits[0, -1], model(ids).logits[0, -1]
                     worst = max(worst, (a - b).abs().max().item())
                     agree += int(a.argmax() == b.argmax())
-            rows.append({"type": qtype, "write_seconds": round(seconds, 1), "mib": round(out.stat().st_size / 2**20),
-                         "max_abs_logit_diff": round(worst, 4), "next_token_agree": f"{agree}/{len(texts)}"})
+            rows.append(
+                {
+                    "type": qtype,
+                    "write_seconds": round(seconds, 1),
+                    "mib": round(out.stat().st_size / 2**20),
+                    "max_abs_logit_diff": round(worst, 4),
+                    "next_token_agree": f"{agree}/{len(texts)}",
+                }
+            )
             out.unlink()
             del model
     print(json.dumps(rows, indent=1))

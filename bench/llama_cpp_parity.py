@@ -8,6 +8,7 @@ each side, on the same threads.
     python bench/llama_cpp_parity.py --model-dir models/final
     python bench/llama_cpp_parity.py --model-dir ~/.cache/trainpipe/converted-v2-<hash> --types f32 f16 q8_0
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,10 @@ def main() -> int:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     tok = AutoTokenizer.from_pretrained(args.model_dir)
-    chats = [tok.apply_chat_template([{"role": "user", "content": i["prompt"]}], tokenize=False,
-                                     add_generation_prompt=True) for i in candidate_items()[:args.prompts]]
+    chats = [
+        tok.apply_chat_template([{"role": "user", "content": i["prompt"]}], tokenize=False, add_generation_prompt=True)
+        for i in candidate_items()[: args.prompts]
+    ]
     started = time.time()
     ref = AutoModelForCausalLM.from_pretrained(args.model_dir, dtype=torch.float32)
     hf = {"load_s": round(time.time() - started, 2), **_hf_greedy(ref, tok, chats, args.max_new_tokens)}
@@ -56,8 +59,13 @@ def _hf_greedy(model, tok, chats: list[str], max_new: int) -> dict:
         for text in chats:
             ids = tok(text, return_tensors="pt", add_special_tokens=False).input_ids
             started = time.time()
-            gen = model.generate(ids, max_new_tokens=max_new, do_sample=False, eos_token_id=tok.eos_token_id,
-                                 pad_token_id=tok.eos_token_id)[0, ids.shape[1]:].tolist()
+            gen = model.generate(
+                ids,
+                max_new_tokens=max_new,
+                do_sample=False,
+                eos_token_id=tok.eos_token_id,
+                pad_token_id=tok.eos_token_id,
+            )[0, ids.shape[1] :].tolist()
             seconds += time.time() - started
             outs.append((ids[0].tolist(), gen))
             new_tokens += len(gen)
@@ -71,8 +79,18 @@ def _llama_row(args, tok, chats: list[str], hf: dict, path: Path, qtype: str) ->
 
     gguf_export.write(args.model_dir, path, qtype, "bench")
     job = path.with_suffix(".json")
-    job.write_text(json.dumps({"gguf": str(path), "threads": args.threads, "max_new": args.max_new_tokens,
-                               "eos": tok.eos_token_id, "chats": chats, "prompts": [o[0] for o in hf["outs"]]}))
+    job.write_text(
+        json.dumps(
+            {
+                "gguf": str(path),
+                "threads": args.threads,
+                "max_new": args.max_new_tokens,
+                "eos": tok.eos_token_id,
+                "chats": chats,
+                "prompts": [o[0] for o in hf["outs"]],
+            }
+        )
+    )
     done = subprocess.run([sys.executable, __file__, "--worker", str(job)], capture_output=True, text=True)
     path.unlink()
     if done.returncode != 0:  # llama.cpp itself failed on the file: say how, and go on with the next type
@@ -84,9 +102,14 @@ def _llama_row(args, tok, chats: list[str], hf: dict, path: Path, qtype: str) ->
         hf_cut = [t for t in hf_gen if t != tok.eos_token_id]
         exact += int(gen == hf_cut)
         prefix += next((i for i, (a, b) in enumerate(zip(gen, hf_cut)) if a != b), min(len(gen), len(hf_cut)))
-    return {"runtime": f"llama.cpp {qtype}", "load_s": got["load_s"], "tokens_per_s": got["tokens_per_s"],
-            "prompt_tokens_equal": f"{got['same_prompt']}/{n}", "greedy_equal": f"{exact}/{n}",
-            "mean_shared_prefix": round(prefix / n, 1)}
+    return {
+        "runtime": f"llama.cpp {qtype}",
+        "load_s": got["load_s"],
+        "tokens_per_s": got["tokens_per_s"],
+        "prompt_tokens_equal": f"{got['same_prompt']}/{n}",
+        "greedy_equal": f"{exact}/{n}",
+        "mean_shared_prefix": round(prefix / n, 1),
+    }
 
 
 def _worker(job_file: str) -> None:
@@ -109,8 +132,17 @@ def _worker(job_file: str) -> None:
         seconds += time.time() - started
         new_tokens += len(gen)
         outs.append(gen)
-    print(json.dumps({"load_s": round(load_s, 2), "tokens_per_s": round(new_tokens / seconds, 1),
-                      "same_prompt": same, "outs": outs}), flush=True)
+    print(
+        json.dumps(
+            {
+                "load_s": round(load_s, 2),
+                "tokens_per_s": round(new_tokens / seconds, 1),
+                "same_prompt": same,
+                "outs": outs,
+            }
+        ),
+        flush=True,
+    )
     os._exit(0)  # llama-cpp-python's finaliser fails at interpreter exit (its library is already unloaded)
 
 

@@ -3,6 +3,7 @@
 
 `python bench/mfu.py --threads 2` prints the fp32 (and bf16) 2048² matmul peak as JSON; sft_throughput.py imports it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,14 +30,28 @@ class Shape:
     @classmethod
     def from_config(cls, cfg) -> "Shape":
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-        return cls(cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads,
-                   cfg.num_key_value_heads, head_dim, cfg.intermediate_size, cfg.vocab_size)
+        return cls(
+            cfg.num_hidden_layers,
+            cfg.hidden_size,
+            cfg.num_attention_heads,
+            cfg.num_key_value_heads,
+            head_dim,
+            cfg.intermediate_size,
+            cfg.vocab_size,
+        )
 
     def linears(self) -> dict[str, tuple[int, int]]:
         """(in, out) features of each projection in one decoder layer."""
         d, q, kv, ff = self.hidden, self.heads * self.head_dim, self.kv_heads * self.head_dim, self.intermediate
-        return {"q_proj": (d, q), "k_proj": (d, kv), "v_proj": (d, kv), "o_proj": (q, d),
-                "gate_proj": (d, ff), "up_proj": (d, ff), "down_proj": (ff, d)}
+        return {
+            "q_proj": (d, q),
+            "k_proj": (d, kv),
+            "v_proj": (d, kv),
+            "o_proj": (q, d),
+            "gate_proj": (d, ff),
+            "up_proj": (d, ff),
+            "down_proj": (ff, d),
+        }
 
     @property
     def body_params(self) -> int:
@@ -70,8 +85,12 @@ def train_flops(shape: Shape, lengths, labelled: int, lora_r: int | None) -> flo
     attn = 3 * attention_forward_flops(shape, lengths)
     if lora_r is None:
         return 6 * shape.body_params * tokens + 6 * shape.head_params * labelled + attn
-    return (4 * shape.body_params * tokens + 4 * shape.head_params * labelled
-            + 6 * shape.lora_params(lora_r) * tokens + attn)
+    return (
+        4 * shape.body_params * tokens
+        + 4 * shape.head_params * labelled
+        + 6 * shape.lora_params(lora_r) * tokens
+        + attn
+    )
 
 
 def matmul_peak(n: int = 2048, threads: int = 2, repeats: int = 15, dtype: str = "float32") -> dict:
@@ -87,9 +106,14 @@ def matmul_peak(n: int = 2048, threads: int = 2, repeats: int = 15, dtype: str =
     for _ in range(repeats):
         start = time.perf_counter()
         a @ b
-        rates.append(2 * n ** 3 / (time.perf_counter() - start) / 1e9)
-    return {"dtype": dtype, "n": n, "threads": threads, "gflops_median": round(statistics.median(rates), 1),
-            "gflops_best": round(max(rates), 1)}
+        rates.append(2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return {
+        "dtype": dtype,
+        "n": n,
+        "threads": threads,
+        "gflops_median": round(statistics.median(rates), 1),
+        "gflops_best": round(max(rates), 1),
+    }
 
 
 def main() -> None:

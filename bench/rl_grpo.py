@@ -2,6 +2,7 @@
 """Benchmark: does GRPO lift the SFT model's held-out accuracy on a verifiable task? Runs collect → sft → rl →
 evaluate with scripts/run_full_pipeline.py in a temporary root, then compares the sft and rl accuracies (intervals
 and the paired sign test from logs/evaluate/metrics.json) and GRPO step times."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,20 @@ USAGE = """examples:
 # GRPO on top of config.yaml's SFT: groups of 8 completions of 4 prompts per optimizer step, binary task score,
 # no KL (beta 0), DAPO token-level loss, LoRA (as SFT), constant lr after a short warmup.
 COMMON = [
-    "rl.enabled=true", "rl.algorithm=grpo", "rl.rewards=[{name: task, weight: 1.0}]",
-    "rl.num_generations=8", "rl.batch_size=16", "rl.grad_accum=2", "rl.learning_rate=1e-4",
-    "rl.lr_scheduler=constant_with_warmup", "rl.warmup_ratio=0.05", "rl.max_steps=80", "rl.save_steps=20",
-    "rl.logging_steps=1", "evaluate.max_examples=200", "deploy.enabled=false",
+    "rl.enabled=true",
+    "rl.algorithm=grpo",
+    "rl.rewards=[{name: task, weight: 1.0}]",
+    "rl.num_generations=8",
+    "rl.batch_size=16",
+    "rl.grad_accum=2",
+    "rl.learning_rate=1e-4",
+    "rl.lr_scheduler=constant_with_warmup",
+    "rl.warmup_ratio=0.05",
+    "rl.max_steps=80",
+    "rl.save_steps=20",
+    "rl.logging_steps=1",
+    "evaluate.max_examples=200",
+    "deploy.enabled=false",
 ]
 # sat: planted 2-SAT on 4 variables. SFT imitates the generator's one hidden assignment; the reward accepts any
 # satisfying one. arithmetic: 2-digit + and −; with every item labelled, SFT's labels already say everything the
@@ -38,9 +49,17 @@ TASKS = {"sat": (1400, 48), "arithmetic": (1200, 32)}
 REDUCED_ITEMS = 160
 # Same pipeline, sizes cut so it finishes in minutes on a CPU; proves the mechanics, not the gain.
 REDUCED = [
-    "data.eval_max=24", "sft.max_steps=6", "sft.batch_size=8", "sft.save_steps=100",
-    "rl.max_steps=2", "rl.num_generations=4", "rl.batch_size=8", "rl.grad_accum=1", "rl.logging_steps=1",
-    "rl.save_steps=100", "evaluate.max_examples=24",
+    "data.eval_max=24",
+    "sft.max_steps=6",
+    "sft.batch_size=8",
+    "sft.save_steps=100",
+    "rl.max_steps=2",
+    "rl.num_generations=4",
+    "rl.batch_size=8",
+    "rl.grad_accum=1",
+    "rl.logging_steps=1",
+    "rl.save_steps=100",
+    "evaluate.max_examples=24",
 ]
 
 
@@ -50,18 +69,34 @@ def task_overrides(task: str, n: int, labels: int | None, prompts: int, eval_n: 
     answers, GRPO and evaluate draw on `prompts` items with no answers shown to the model (the generator is
     prefix-stable, so the labelled items are the first of the prompt pool and share its train/eval split)."""
     tokens = TASKS[task][1]
-    common = [f"rl.tasks=[{task}]", f"rl.max_completion_length={tokens}", f"evaluate.tasks=[{task}]",
-              f"evaluate.max_new_tokens={tokens}"]
+    common = [
+        f"rl.tasks=[{task}]",
+        f"rl.max_completion_length={tokens}",
+        f"evaluate.tasks=[{task}]",
+        f"evaluate.max_new_tokens={tokens}",
+    ]
     if not labels:
         return [f"data.sources=[{{kind: task, task: {task}, n: {n}, difficulty: 1}}]", *common]
-    return [f"data.sources=[{{kind: task, task: {task}, n: {prompts}, difficulty: 1, use: prompts}}, "
-            f"{{kind: task, task: {task}, n: {labels}, difficulty: 1, use: sft}}]",
-            f"data.eval_max={eval_n}", f"evaluate.max_examples={eval_n}", *common]
+    return [
+        f"data.sources=[{{kind: task, task: {task}, n: {prompts}, difficulty: 1, use: prompts}}, "
+        f"{{kind: task, task: {task}, n: {labels}, difficulty: 1, use: sft}}]",
+        f"data.eval_max={eval_n}",
+        f"evaluate.max_examples={eval_n}",
+        *common,
+    ]
 
 
 def run_pipeline(root: Path, overrides: list[str], threads: int | None) -> float:
-    cmd = [sys.executable, str(REPO / "scripts" / "run_full_pipeline.py"), "--config", str(REPO / "config.yaml"),
-           "--to", "evaluate", f"paths.root={root}", *overrides]
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "run_full_pipeline.py"),
+        "--config",
+        str(REPO / "config.yaml"),
+        "--to",
+        "evaluate",
+        f"paths.root={root}",
+        *overrides,
+    ]
     print("$", " ".join(cmd), flush=True)
     env = dict(os.environ)
     if threads:
@@ -76,22 +111,30 @@ def run_pipeline(root: Path, overrides: list[str], threads: int | None) -> float
 def accuracies(root: Path, task: str) -> tuple[dict[str, dict], dict | None]:
     """Per model, the task suite's accuracy and interval from logs/evaluate/metrics.json, and rl vs sft paired."""
     metrics = json.loads((root / "logs" / "evaluate" / "metrics.json").read_text())
-    out = {model: {"suite": task, "n": r[task]["n"], "accuracy": r[task]["mean"], "lo": r[task]["lo"],
-                   "hi": r[task]["hi"]}
-           for model, r in metrics["results"].items() if task in r}
-    pair = next((c["suites"].get(task) for c in metrics["comparisons"]
-                 if (c["model"], c["baseline"]) == ("rl", "sft")), None)
+    out = {
+        model: {"suite": task, "n": r[task]["n"], "accuracy": r[task]["mean"], "lo": r[task]["lo"], "hi": r[task]["hi"]}
+        for model, r in metrics["results"].items()
+        if task in r
+    }
+    pair = next(
+        (c["suites"].get(task) for c in metrics["comparisons"] if (c["model"], c["baseline"]) == ("rl", "sft")), None
+    )
     return out, pair
 
 
 def grpo_timing(root: Path) -> dict:
     manifest = json.loads((root / "models" / "rl" / "manifest.json").read_text())
     m = manifest["metrics"]
-    return {"steps": m["steps"], "train_seconds": m["train_seconds"],
-            # Logged step times first: after a resume, train_seconds covers only the resumed part of the run.
-            "seconds_per_step": m.get("mean_step_seconds") or round(m["train_seconds"] / max(1, m["steps"]), 2),
-            "mean_step_seconds": m.get("mean_step_seconds"), "first_reward": m.get("first_reward"),
-            "last_reward": m.get("last_reward"), "reward_components": m.get("reward_components")}
+    return {
+        "steps": m["steps"],
+        "train_seconds": m["train_seconds"],
+        # Logged step times first: after a resume, train_seconds covers only the resumed part of the run.
+        "seconds_per_step": m.get("mean_step_seconds") or round(m["train_seconds"] / max(1, m["steps"]), 2),
+        "mean_step_seconds": m.get("mean_step_seconds"),
+        "first_reward": m.get("first_reward"),
+        "last_reward": m.get("last_reward"),
+        "reward_components": m.get("reward_components"),
+    }
 
 
 def main() -> int:
@@ -101,8 +144,12 @@ def main() -> int:
     p.add_argument("--model", default=None, help="model.base override (default: config.yaml's embedded model)")
     p.add_argument("--root", default=None, help="pipeline root (default: a fresh temporary folder)")
     p.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for the stages (CPU runs)")
-    p.add_argument("--labels", type=int, default=None,
-                   help="cold start: SFT on only this many labelled items; GRPO on a larger prompt-only pool")
+    p.add_argument(
+        "--labels",
+        type=int,
+        default=None,
+        help="cold start: SFT on only this many labelled items; GRPO on a larger prompt-only pool",
+    )
     p.add_argument("--prompts", type=int, default=4000, help="cold start: size of the prompt pool (train + eval)")
     p.add_argument("--eval-n", type=int, default=600, help="cold start: held-out prompts evaluated")
     p.add_argument("extra", nargs="*", help="more dotted.key=value overrides, applied last")
@@ -112,14 +159,26 @@ def main() -> int:
     # the task's settings after REDUCED: `--mode reduced --labels 80 --prompts 400 --eval-n 40` keeps a small
     # cold-start split (with only a handful of SFT eval records the contamination check cannot tell the template
     # from content)
-    overrides = (COMMON + (REDUCED if args.mode == "reduced" else [])
-                 + task_overrides(args.task, n, args.labels, args.prompts, args.eval_n)
-                 + ([f"model.base={args.model}"] if args.model else []) + args.extra)
+    overrides = (
+        COMMON
+        + (REDUCED if args.mode == "reduced" else [])
+        + task_overrides(args.task, n, args.labels, args.prompts, args.eval_n)
+        + ([f"model.base={args.model}"] if args.model else [])
+        + args.extra
+    )
     wall = run_pipeline(root, overrides, args.threads)
     (acc, pair), timing = accuracies(root, args.task), grpo_timing(root)
     gain = acc["rl"]["accuracy"] - acc["sft"]["accuracy"] if {"rl", "sft"} <= acc.keys() else None
-    report = {"mode": args.mode, "labels": args.labels, "root": str(root), "wall_seconds": round(wall, 1),
-              "accuracy": acc, "rl_minus_sft": gain, "rl_vs_sft": pair, "grpo": timing}
+    report = {
+        "mode": args.mode,
+        "labels": args.labels,
+        "root": str(root),
+        "wall_seconds": round(wall, 1),
+        "accuracy": acc,
+        "rl_minus_sft": gain,
+        "rl_vs_sft": pair,
+        "grpo": timing,
+    }
     print(json.dumps(report, indent=2))
     (root / "bench_rl_grpo.json").write_text(json.dumps(report, indent=2))
     if args.mode == "full":

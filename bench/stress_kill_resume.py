@@ -6,6 +6,7 @@ run must equal an uninterrupted one (same seed). Writes <root>/stress-<stage>.js
 
     python bench/stress_kill_resume.py --stage sft --root /tmp/stress-sft            # 20 kills
     python bench/stress_kill_resume.py --stage rl --algorithm rloo --root /tmp/stress-rloo"""
+
 from __future__ import annotations
 
 import argparse
@@ -29,27 +30,51 @@ SAVE_EVERY, KEEP = 2, 2
 PROGRESS = re.compile(r"(?:^|\r)\s*\d+%\|[^|\r\n]*\|\s*(\d+)/(\d+) \[", re.M)
 RESUMED = re.compile(r"resuming from (\S+)")
 # Child processes use one thread: on a shared CPU, thread handoffs cost more than tiny matmuls gain.
-CHILD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-             "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+CHILD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+}
 
 
 def stage_overrides(stage: str, data_dir: Path, steps: int, algorithm: str = "grpo") -> list[str]:
     """Config overrides (on configs/smoke.yaml) that make `stage` train `steps` steps with frequent checkpoints."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    train = [f"{stage}.max_steps={steps}", f"{stage}.save_steps={SAVE_EVERY}", f"{stage}.save_total_limit={KEEP}",
-             f"{stage}.logging_steps=1"]
+    train = [
+        f"{stage}.max_steps={steps}",
+        f"{stage}.save_steps={SAVE_EVERY}",
+        f"{stage}.save_total_limit={KEEP}",
+        f"{stage}.logging_steps=1",
+    ]
     if stage == "sft":
         return train
     if stage == "cpt":
         corpus = _write_corpus(data_dir / "corpus.txt")
-        return [f"data.sources=[{{kind: task, task: arithmetic, n: 40}}, {{path: {corpus}}}]", "cpt.enabled=true",
-                "cpt.max_length=32", "cpt.batch_size=4", "cpt.learning_rate=5e-3", *train]
+        return [
+            f"data.sources=[{{kind: task, task: arithmetic, n: 40}}, {{path: {corpus}}}]",
+            "cpt.enabled=true",
+            "cpt.max_length=32",
+            "cpt.batch_size=4",
+            "cpt.learning_rate=5e-3",
+            *train,
+        ]
     scored = _write_scored(data_dir / "scored.jsonl")
     # External + length rewards differ between a random model's completions; a task score would be 0 for all.
-    return [f"data.sources=[{{kind: file, path: {scored}, format: scored_conversation}}]", "sft.enabled=false",
-            "rl.enabled=true", f"rl.algorithm={algorithm}", "rl.batch_size=4", "rl.num_generations=2",
-            "rl.max_completion_length=6", "rl.learning_rate=1e-3", "rl.warmup_ratio=0",
-            "rl.rewards=[{name: external, low: 0, high: 10}, {name: length, target_length: 4}]", *train]
+    return [
+        f"data.sources=[{{kind: file, path: {scored}, format: scored_conversation}}]",
+        "sft.enabled=false",
+        "rl.enabled=true",
+        f"rl.algorithm={algorithm}",
+        "rl.batch_size=4",
+        "rl.num_generations=2",
+        "rl.max_completion_length=6",
+        "rl.learning_rate=1e-3",
+        "rl.warmup_ratio=0",
+        "rl.rewards=[{name: external, low: 0, high: 10}, {name: length, target_length: 4}]",
+        *train,
+    ]
 
 
 def snapshot_code(folder: Path) -> Path:
@@ -75,9 +100,16 @@ def _write_corpus(path: Path) -> Path:
 
 def _write_scored(path: Path) -> Path:
     colours = ["red", "green", "blue", "gold", "pink", "grey", "teal", "navy", "plum", "lime", "rose", "sand"]
-    rows = [{"conversation": [{"role": "user", "content": f"Describe the colour {c}."},
-                              {"role": "assistant", "content": f"{c.title()} is a colour; many things are {c}."}],
-             "meta_eval_score": 2 + i % 8} for i, c in enumerate(colours)]
+    rows = [
+        {
+            "conversation": [
+                {"role": "user", "content": f"Describe the colour {c}."},
+                {"role": "assistant", "content": f"{c.title()} is a colour; many things are {c}."},
+            ],
+            "meta_eval_score": 2 + i % 8,
+        }
+        for i, c in enumerate(colours)
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
@@ -158,8 +190,14 @@ def reference(run: Run, overrides: list[str]) -> dict:
 
 
 def launch(run: Run, overrides: list[str], log: Path, hooks: dict) -> subprocess.Popen:
-    cmd = [sys.executable, str(run.code / "scripts" / SCRIPTS[run.stage]), "--config", str(run.code / "smoke.yaml"),
-           f"paths.root={run.root}", *overrides]
+    cmd = [
+        sys.executable,
+        str(run.code / "scripts" / SCRIPTS[run.stage]),
+        "--config",
+        str(run.code / "smoke.yaml"),
+        f"paths.root={run.root}",
+        *overrides,
+    ]
     env = {**os.environ, **CHILD_ENV, **hooks}
     with open(log, "wb") as fh:
         return subprocess.Popen(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, env=env)
@@ -168,7 +206,8 @@ def launch(run: Run, overrides: list[str], log: Path, hooks: dict) -> subprocess
 def phase(run: Run, log_text: str) -> str:
     """Where the child is, judged from outside: publishing, saving a checkpoint, training, or starting up."""
     if list(run.dest.parent.glob(f".{run.dest.name}.old-*")) or (
-            run.dest.exists() and not (run.dest / "manifest.json").exists()):
+        run.dest.exists() and not (run.dest / "manifest.json").exists()
+    ):
         return "publish"
     partial = [p for _, p, ok in run.checkpoints() if not ok]
     if partial:
@@ -308,9 +347,11 @@ class Stress:
             self.report.fail(f"attempt {self.n}: the previous output of {self.run.dest} was lost")
         elif manifest is not None and manifest["fingerprint"] == self.ref_fp:
             self._compare("output published before the kill")
-        elif manifest is not None and (self.previous is None or manifest != self.previous["manifest"]
-                                       or artifacts.file_digest(self.run.dest / "model.safetensors")
-                                       != self.previous["digest"]):
+        elif manifest is not None and (
+            self.previous is None
+            or manifest != self.previous["manifest"]
+            or artifacts.file_digest(self.run.dest / "model.safetensors") != self.previous["digest"]
+        ):
             self.report.fail(f"attempt {self.n}: {self.run.dest} holds an unexpected or altered output")
         steps = [s for s, p, ok in self.run.checkpoints() if ok]
         if (max(steps) if steps else 0) < floor:
@@ -328,16 +369,21 @@ class Stress:
         manifest = artifacts.read_manifest(self.run.dest)
         a, b = self.run.weights(), self.ref.weights()
         la, lb = self.run.losses(), self.ref.losses()
-        problems = [name for name, ok in (
-            ("fingerprint", manifest["fingerprint"] == self.ref_fp),
-            ("steps", manifest["metrics"]["steps"] == self.ref_steps),
-            ("weights", a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5, rtol=1e-4) for k in a)),
-            ("losses", len(la) == len(lb) and all(abs(x - y) <= 1e-3 * max(1.0, abs(y)) for x, y in zip(la, lb))),
-        ) if not ok]
+        problems = [
+            name
+            for name, ok in (
+                ("fingerprint", manifest["fingerprint"] == self.ref_fp),
+                ("steps", manifest["metrics"]["steps"] == self.ref_steps),
+                ("weights", a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5, rtol=1e-4) for k in a)),
+                ("losses", len(la) == len(lb) and all(abs(x - y) <= 1e-3 * max(1.0, abs(y)) for x, y in zip(la, lb))),
+            )
+            if not ok
+        ]
         if problems:
             self.report.mismatches += 1
-            self.report.fail(f"attempt {self.n}: {what} differs from the uninterrupted run in {problems} "
-                             f"(losses {la} vs {lb})")
+            self.report.fail(
+                f"attempt {self.n}: {what} differs from the uninterrupted run in {problems} (losses {la} vs {lb})"
+            )
         return not problems
 
     def finish_round(self) -> None:
@@ -356,8 +402,10 @@ class Stress:
         if self.report.completed_runs % 2:
             manifest = {**artifacts.read_manifest(self.run.dest), "fingerprint": f"older-{self.report.completed_runs}"}
             artifacts.write_json_atomic(self.run.dest / "manifest.json", manifest)
-            self.previous = {"manifest": artifacts.read_manifest(self.run.dest),
-                             "digest": artifacts.file_digest(self.run.dest / "model.safetensors")}
+            self.previous = {
+                "manifest": artifacts.read_manifest(self.run.dest),
+                "digest": artifacts.file_digest(self.run.dest / "model.safetensors"),
+            }
         else:
             shutil.rmtree(self.run.dest)
             self.previous = None
@@ -398,10 +446,12 @@ def main(argv: list[str] | None = None) -> int:
     out = root / f"stress-{label}.json"
     out.write_text(json.dumps(report.__dict__, indent=2), encoding="utf-8")
     ok = not report.failures and not report.mismatches and report.completed_runs >= 1
-    print(f"{label}: {report.kills} kills {report.kills_by_phase}, {report.attempts} attempts, "
-          f"{report.resumes} resumes, {report.fresh_starts} fresh starts, {report.completed_runs} finished runs, "
-          f"{report.mismatches} mismatches, {len(report.failures)} failures in {report.wall_seconds} s -> "
-          f"{'PASS' if ok else 'FAIL'} ({out})")
+    print(
+        f"{label}: {report.kills} kills {report.kills_by_phase}, {report.attempts} attempts, "
+        f"{report.resumes} resumes, {report.fresh_starts} fresh starts, {report.completed_runs} finished runs, "
+        f"{report.mismatches} mismatches, {len(report.failures)} failures in {report.wall_seconds} s -> "
+        f"{'PASS' if ok else 'FAIL'} ({out})"
+    )
     return 0 if ok else 1
 
 

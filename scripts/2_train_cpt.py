@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Stage 2: continued pretraining (reads data_cache/collect and the base model; writes models/cpt)."""
+
 import sys
 
 from trainpipe.cli import stage_main

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Stage 5: evaluate every model on every suite (writes logs/evaluate)."""
+
 import sys
 
 from trainpipe.cli import stage_main

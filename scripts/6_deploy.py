@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Stage 6: build, verify and optionally push the final model (writes models/final)."""
+
 import sys
 
 from trainpipe.cli import stage_main

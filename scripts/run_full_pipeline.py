@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Run every enabled stage in order, each in its own process (--from/--to/--only/--force/--status)."""
+
 import sys
 
 from trainpipe.cli import pipeline_main

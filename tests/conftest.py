@@ -1,4 +1,5 @@
 """Shared fixtures: configs rooted in tmp_path on the tiny random model, and the real embedded tokenizer."""
+
 from __future__ import annotations
 
 import os

@@ -54,8 +54,10 @@ def test_fingerprint_is_order_independent_for_dicts():
 
 def test_lock_names_holder_and_is_released_when_holder_dies(tmp_path):
     lock = tmp_path / ".sft.lock"
-    code = ("import sys, time; from trainpipe import artifacts; from pathlib import Path\n"
-            "with artifacts.stage_lock(Path(sys.argv[1]), 'sft'):\n print('held', flush=True); time.sleep(60)")
+    code = (
+        "import sys, time; from trainpipe import artifacts; from pathlib import Path\n"
+        "with artifacts.stage_lock(Path(sys.argv[1]), 'sft'):\n print('held', flush=True); time.sleep(60)"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code, str(lock)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "held"

@@ -16,8 +16,10 @@ def test_defaults_and_overrides_are_typed():
 
 def test_every_problem_reported_at_once_with_file_lines(tmp_path: Path):
     f = tmp_path / "c.yaml"
-    f.write_text("sft:\n  learnin_rate: 0.1\n  batch_size: 0\n  lora:\n    r: abc\n"
-                 "data:\n  sources:\n    - {path: x.jsonl, kind: bogus}\n")
+    f.write_text(
+        "sft:\n  learnin_rate: 0.1\n  batch_size: 0\n  lora:\n    r: abc\n"
+        "data:\n  sources:\n    - {path: x.jsonl, kind: bogus}\n"
+    )
     with pytest.raises(UserError) as exc:
         load_config(str(f), ["model.bse=x", "sft.epochs=-1"])
     msg = str(exc.value)
@@ -61,15 +63,20 @@ def test_a_setting_of_another_stage_is_an_unknown_key_with_exit_2(tmp_path: Path
     from trainpipe.cli import stage_main
 
     f = tmp_path / "c.yaml"
-    f.write_text("rl:\n  packing: true\n  loss: ce\ncpt:\n  group_by_length: false\n"
-                 "sft:\n  agent: {multi_turn: true}\n")
+    f.write_text(
+        "rl:\n  packing: true\n  loss: ce\ncpt:\n  group_by_length: false\nsft:\n  agent: {multi_turn: true}\n"
+    )
     assert stage_main("rl", ["--config", str(f), "rl.flash_attention=true"]) == 2
     err = capsys.readouterr().err
     assert f"{f}:2: rl.packing: unknown key; did you mean 'cpt.packing'? (packing is a setting of cpt, sft only)" in err
     assert f"{f}:3: rl.loss: unknown key; did you mean 'rl.loss_type'? (loss is a setting of cpt, sft only)" in err
-    assert (f"{f}:5: cpt.group_by_length: unknown key; did you mean 'sft.group_by_length'? (group_by_length is a "
-            "setting of sft only)") in err
+    assert (
+        f"{f}:5: cpt.group_by_length: unknown key; did you mean 'sft.group_by_length'? (group_by_length is a "
+        "setting of sft only)"
+    ) in err
     assert f"{f}:7: sft.agent.multi_turn: unknown key\n" in err
-    assert ("override rl.flash_attention: unknown key; did you mean 'sft.flash_attention'? (flash_attention is a "
-            "setting of sft only)") in err
+    assert (
+        "override rl.flash_attention: unknown key; did you mean 'sft.flash_attention'? (flash_attention is a "
+        "setting of sft only)"
+    ) in err
     assert "Traceback" not in err

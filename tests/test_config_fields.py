@@ -6,6 +6,7 @@ and a field counts as read when it is loaded from an expression of its class or 
 So `rl.packing` stays unread while sft reads `sft.packing`, and hashing a section into a stage's fingerprint
 (config_sections) is not a read. config.py and config_check.py do not count: they handle every field by design.
 """
+
 from __future__ import annotations
 
 import ast
@@ -228,13 +229,22 @@ def test_every_config_field_is_read_by_the_code_that_holds_it():
 
 
 def test_the_check_sees_reads_through_types_and_names_a_field_read_only_elsewhere():
-    probe = ("def f(cfg, tc: 'TrainConfig', sft: SftConfig):\n"
-             "    rl = cfg.rl\n"
-             "    spec = next((r for r in rl.rewards if r.name == 'external'), None)\n"
-             "    return tc.seed, sft.packing, rl.algorithm, spec.field, vars(sft.nlirg), getattr(cfg, x).enabled\n")
+    probe = (
+        "def f(cfg, tc: 'TrainConfig', sft: SftConfig):\n"
+        "    rl = cfg.rl\n"
+        "    spec = next((r for r in rl.rewards if r.name == 'external'), None)\n"
+        "    return tc.seed, sft.packing, rl.algorithm, spec.field, vars(sft.nlirg), getattr(cfg, x).enabled\n"
+    )
     reads = Reads()
     reads.visit(ast.parse(probe))
-    assert {("TrainConfig", "seed"), ("SftConfig", "packing"), ("RlConfig", "algorithm"), ("RewardConfig", "name"),
-            ("RewardConfig", "field"), ("NlirgConfig", "cutoff"), ("RlConfig", "enabled"),
-            ("DeployConfig", "enabled")} <= reads.read
+    assert {
+        ("TrainConfig", "seed"),
+        ("SftConfig", "packing"),
+        ("RlConfig", "algorithm"),
+        ("RewardConfig", "name"),
+        ("RewardConfig", "field"),
+        ("NlirgConfig", "cutoff"),
+        ("RlConfig", "enabled"),
+        ("DeployConfig", "enabled"),
+    } <= reads.read
     assert ("RlConfig", "packing") not in reads.read and ("CptConfig", "seed") not in reads.read

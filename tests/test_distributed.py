@@ -1,5 +1,6 @@
 """SFT under `accelerate launch` with 2 CPU processes (gloo) matches 1 process at the same global batch, and only
 the main process locks, logs and publishes; plus the chunked LM-head CE that both runs train with."""
+
 import json
 import subprocess
 import sys
@@ -9,18 +10,26 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
+from conftest import REPO
 from trainpipe import artifacts
 from trainpipe.pipeline import run_stage
 from trainpipe.training.sft_trainer import ChunkedLinearCE
-
-from conftest import REPO
 
 TRAIN = ["sft.max_steps=4", "sft.save_steps=2", "sft.logging_steps=1", "sft.precision=fp32"]
 
 
 def _pipeline(root, *overrides):
-    cmd = [sys.executable, str(REPO / "scripts" / "run_full_pipeline.py"), "--config",
-           str(REPO / "configs" / "smoke.yaml"), "--only", "sft", f"paths.root={root}", *TRAIN, *overrides]
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "run_full_pipeline.py"),
+        "--config",
+        str(REPO / "configs" / "smoke.yaml"),
+        "--only",
+        "sft",
+        f"paths.root={root}",
+        *TRAIN,
+        *overrides,
+    ]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
@@ -32,8 +41,12 @@ def test_two_cpu_processes_match_one_process_with_the_same_global_batch(smoke_cf
         run_stage(smoke_cfg(f"paths.root={root}"), "collect")
     single = _pipeline(one, "sft.batch_size=4")
     assert single.returncode == 0, single.stderr[-3000:]
-    ddp = _pipeline(two, "sft.batch_size=2", "launch.num_processes=2",
-                    f"launch.accelerate_config={REPO / 'configs' / 'accelerate' / 'ddp_cpu.yaml'}")
+    ddp = _pipeline(
+        two,
+        "sft.batch_size=2",
+        "launch.num_processes=2",
+        f"launch.accelerate_config={REPO / 'configs' / 'accelerate' / 'ddp_cpu.yaml'}",
+    )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
 
     m1 = artifacts.read_manifest(one / "models" / "sft")["metrics"]
@@ -45,7 +58,10 @@ def test_two_cpu_processes_match_one_process_with_the_same_global_batch(smoke_cf
     assert m2["last_logged_loss"] == pytest.approx(m1["last_logged_loss"], abs=1e-4)
 
     base = load_file(one / "models" / "base" / "model.safetensors")
-    w1, w2 = load_file(one / "models" / "sft" / "model.safetensors"), load_file(two / "models" / "sft" / "model.safetensors")
+    w1, w2 = (
+        load_file(one / "models" / "sft" / "model.safetensors"),
+        load_file(two / "models" / "sft" / "model.safetensors"),
+    )
     moved = max((w1[k] - base[k]).abs().max().item() for k in base)
     apart = max((w1[k] - w2[k]).abs().max().item() for k in base)
     assert moved > 1e-4  # training changed the merged weights...
@@ -60,8 +76,12 @@ def test_two_cpu_processes_match_one_process_with_the_same_global_batch(smoke_cf
     assert owner["fingerprint"] == artifacts.read_manifest(two / "models" / "sft")["fingerprint"]
 
     # Rerun: every rank sees the same manifest and skips; none waits for a publish that never comes.
-    again = _pipeline(two, "sft.batch_size=2", "launch.num_processes=2",
-                      f"launch.accelerate_config={REPO / 'configs' / 'accelerate' / 'ddp_cpu.yaml'}")
+    again = _pipeline(
+        two,
+        "sft.batch_size=2",
+        "launch.num_processes=2",
+        f"launch.accelerate_config={REPO / 'configs' / 'accelerate' / 'ddp_cpu.yaml'}",
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert (two / "logs" / "sft" / "run.log").read_text().count("is up to date") == 1
 
@@ -91,22 +111,35 @@ def test_trainer_chunked_loss_equals_trl_fused_loss(tokenizer, tmp_path):
     from datasets import Dataset
     from trl import SFTConfig
 
-    from trainpipe.models.load import build_tiny_random
     from trainpipe.models.chat import encode_chat
+    from trainpipe.models.load import build_tiny_random
     from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
 
-    convs = [[{"role": "user", "content": "What is 2 + 3?"}, {"role": "assistant", "content": "2 + 3 = 5\nAnswer: 5"}],
-             [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."}]]
+    convs = [
+        [{"role": "user", "content": "What is 2 + 3?"}, {"role": "assistant", "content": "2 + 3 = 5\nAnswer: 5"}],
+        [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."}],
+    ]
     examples = [{"input_ids": e.input_ids, "labels": e.labels} for e in (encode_chat(tokenizer, c) for c in convs)]
     batch = WeightedCollator(pad_token_id=0)([dict(e) for e in examples])
     losses = {}
     for kernel in ("chunked", "trl"):
         model = build_tiny_random(tokenizer, seed=5)
-        args = SFTConfig(output_dir=str(tmp_path / kernel), use_cpu=True, report_to=[], max_length=None, bf16=False,
-                         remove_unused_columns=False)
-        trainer = TrainpipeSFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples),
-                                      processing_class=tokenizer, data_collator=WeightedCollator(pad_token_id=0),
-                                      ce_kernel=kernel)
+        args = SFTConfig(
+            output_dir=str(tmp_path / kernel),
+            use_cpu=True,
+            report_to=[],
+            max_length=None,
+            bf16=False,
+            remove_unused_columns=False,
+        )
+        trainer = TrainpipeSFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list(examples),
+            processing_class=tokenizer,
+            data_collator=WeightedCollator(pad_token_id=0),
+            ce_kernel=kernel,
+        )
         assert trainer.ce_kernel == kernel
         trainer.model.train()
         loss = trainer.compute_loss(trainer.model, dict(batch), num_items_in_batch=None)
@@ -160,11 +193,22 @@ def _free_port() -> int:
 
 
 def _machine(root, rank: int, port: int, *overrides) -> list[str]:
-    return [sys.executable, str(REPO / "scripts" / "run_full_pipeline.py"), "--config",
-            str(REPO / "configs" / "smoke.yaml"), f"paths.root={root}", "sft.max_steps=2", "sft.precision=fp32",
-            "launch.num_processes=2", "launch.num_machines=2", f"launch.machine_rank={rank}",
-            "launch.main_process_ip=127.0.0.1", f"launch.main_process_port={port}",
-            f"launch.accelerate_config={REPO / 'configs' / 'accelerate' / 'ddp_cpu.yaml'}", *overrides]
+    return [
+        sys.executable,
+        str(REPO / "scripts" / "run_full_pipeline.py"),
+        "--config",
+        str(REPO / "configs" / "smoke.yaml"),
+        f"paths.root={root}",
+        "sft.max_steps=2",
+        "sft.precision=fp32",
+        "launch.num_processes=2",
+        "launch.num_machines=2",
+        f"launch.machine_rank={rank}",
+        "launch.main_process_ip=127.0.0.1",
+        f"launch.main_process_port={port}",
+        f"launch.accelerate_config={REPO / 'configs' / 'accelerate' / 'ddp_cpu.yaml'}",
+        *overrides,
+    ]
 
 
 @pytest.mark.slow
@@ -175,8 +219,9 @@ def test_two_machines_sharing_a_root_run_each_stage_once_and_train_together(tmp_
     import time
 
     port = _free_port()
-    second = subprocess.Popen(_machine(tmp_path, 1, port), cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    second = subprocess.Popen(
+        _machine(tmp_path, 1, port), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     time.sleep(1.0)  # machine 1 starts first, so it has to wait for machine 0's collect
     first = subprocess.run(_machine(tmp_path, 0, port), cwd=REPO, capture_output=True, text=True, timeout=800)
     out1 = second.communicate(timeout=300)[0]
@@ -191,8 +236,13 @@ def test_two_machines_sharing_a_root_run_each_stage_once_and_train_together(tmp_
 
 
 def test_a_second_machine_without_machine_zero_stops_with_a_clear_message(tmp_path):
-    got = subprocess.run(_machine(tmp_path, 1, _free_port(), "launch.wait_seconds=1"), cwd=REPO,
-                         capture_output=True, text=True, timeout=120)
+    got = subprocess.run(
+        _machine(tmp_path, 1, _free_port(), "launch.wait_seconds=1"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert got.returncode == 2, got.stderr[-2000:]
     assert "machine 1 waited 1 s for stage collect from machine 0 and found it missing" in got.stderr
     assert "Traceback" not in got.stderr
@@ -205,8 +255,12 @@ def test_sharded_configs_on_a_cpu_only_machine_are_refused_not_run_as_ddp(smoke_
     if torch.accelerator.is_available():
         pytest.skip("this machine has an accelerator")
     run_stage(smoke_cfg(), "collect")
-    got = _pipeline(tmp_path, "sft.batch_size=2", "launch.num_processes=2",
-                    f"launch.accelerate_config={REPO / 'configs' / 'accelerate' / f'{kind}.yaml'}")
+    got = _pipeline(
+        tmp_path,
+        "sft.batch_size=2",
+        "launch.num_processes=2",
+        f"launch.accelerate_config={REPO / 'configs' / 'accelerate' / f'{kind}.yaml'}",
+    )
     assert got.returncode == 2 and "Traceback" not in got.stderr, got.stderr[-2000:]
     assert "which accelerate runs only on GPUs" in got.stderr and "ddp_cpu.yaml" in got.stderr
     assert not (tmp_path / "models" / "sft").exists()

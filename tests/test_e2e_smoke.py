@@ -1,4 +1,5 @@
 """All stages on configs/smoke.yaml through run_full_pipeline.py; a second run skips every stage."""
+
 import json
 import subprocess
 import sys
@@ -11,9 +12,20 @@ pytestmark = pytest.mark.slow  # whole pipelines in subprocesses
 
 
 def _pipeline(root, *args):
-    return subprocess.run([sys.executable, str(REPO / "scripts" / "run_full_pipeline.py"), "--config",
-                           str(REPO / "configs" / "smoke.yaml"), f"paths.root={root}", *args],
-                          cwd=REPO, capture_output=True, text=True, timeout=1500)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "run_full_pipeline.py"),
+            "--config",
+            str(REPO / "configs" / "smoke.yaml"),
+            f"paths.root={root}",
+            *args,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
 
 
 def test_full_pipeline_then_everything_skipped(tmp_path):
@@ -31,8 +43,14 @@ def test_full_pipeline_then_everything_skipped(tmp_path):
     assert "running (fingerprint" not in second.stderr
     status = _pipeline(tmp_path, "--status")
     rows = {line.split()[0]: line.split()[1] for line in status.stdout.splitlines()[1:]}
-    assert rows == {"collect": "done", "cpt": "disabled", "sft": "done", "rl": "disabled",
-                    "evaluate": "done", "deploy": "done"}
+    assert rows == {
+        "collect": "done",
+        "cpt": "disabled",
+        "sft": "done",
+        "rl": "disabled",
+        "evaluate": "done",
+        "deploy": "done",
+    }
 
 
 def test_changed_learning_rate_reruns_sft_and_downstream_only(tmp_path):

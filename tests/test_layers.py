@@ -1,10 +1,10 @@
 """The layer order, written once: a module may import its own layer and any layer below it, never one above.
 Every `import trainpipe...` in src/ and scripts/ is parsed (function-level imports included), and an upward arrow
 fails the test naming the file, line and both layers."""
+
 import ast
 import sys
 from pathlib import Path
-
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,8 +59,10 @@ def upward_arrows() -> list[str]:
             if target not in RANK or unit not in RANK:
                 found.append(f"{path.relative_to(ROOT)}:{line}: {unit} -> {target}: a unit missing from LAYERS")
             elif RANK[target] < RANK[unit]:
-                found.append(f"{path.relative_to(ROOT)}:{line}: {unit} (layer {RANK[unit]}) imports {target} "
-                             f"(layer {RANK[target]}), which is above it")
+                found.append(
+                    f"{path.relative_to(ROOT)}:{line}: {unit} (layer {RANK[unit]}) imports {target} "
+                    f"(layer {RANK[target]}), which is above it"
+                )
     return found
 
 
@@ -80,8 +82,9 @@ def test_an_upward_import_is_found_and_named(tmp_path, monkeypatch):
     (fake / "bad.py").write_text("import os\n\nfrom trainpipe.stages.sft import STAGE\n")
     (tmp_path / "scripts").mkdir()
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
-    assert upward_arrows() == ["src/trainpipe/models/bad.py:3: models (layer 6) imports stages (layer 3), which is "
-                               "above it"]
+    assert upward_arrows() == [
+        "src/trainpipe/models/bad.py:3: models (layer 6) imports stages (layer 3), which is above it"
+    ]
 
 
 def test_modules_of_one_package_do_not_import_each_other_in_a_cycle():
@@ -97,15 +100,16 @@ def test_modules_of_one_package_do_not_import_each_other_in_a_cycle():
 def _package_imports(path: Path, prefix: str):
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(prefix):
-            yield node.lineno, node.module[len(prefix):].split(".")[0]
+            yield node.lineno, node.module[len(prefix) :].split(".")[0]
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
     """One import cycle in `graph` (module -> modules it imports), or None."""
+
     def visit(node, path):
         for nxt in sorted(graph.get(node, ())):
             if nxt in path:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in done and (found := visit(nxt, path + [nxt])):
                 return found
         done.add(node)
@@ -116,6 +120,9 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_the_cycle_finder_finds_one():
-    assert _cycle({"runner": {"results", "environment_suite"}, "environment_suite": {"runner"}, "results": set()}) \
-        == ["environment_suite", "runner", "environment_suite"]
+    assert _cycle({"runner": {"results", "environment_suite"}, "environment_suite": {"runner"}, "results": set()}) == [
+        "environment_suite",
+        "runner",
+        "environment_suite",
+    ]
     assert _cycle({"runner": {"results"}, "suites": {"results"}, "results": set()}) is None

@@ -3,11 +3,10 @@ import sys
 
 import pytest
 
+from conftest import REPO
 from trainpipe import artifacts
 from trainpipe.errors import StageOrderError
 from trainpipe.pipeline import expected_fingerprints, run_stage, status_rows
-
-from conftest import REPO
 
 
 def test_skip_when_up_to_date_and_force_reruns(smoke_cfg):
@@ -51,9 +50,19 @@ def test_resolved_config_and_run_log_are_written(smoke_cfg, tmp_path):
 
 
 def test_cli_bad_config_exits_2_without_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "1_collect_data.py"), "--config",
-                           str(REPO / "configs" / "smoke.yaml"), f"paths.root={tmp_path}", "sft.learnin_rate=1"],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "1_collect_data.py"),
+            "--config",
+            str(REPO / "configs" / "smoke.yaml"),
+            f"paths.root={tmp_path}",
+            "sft.learnin_rate=1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 2
     assert "sft.learnin_rate: unknown key; did you mean 'sft.learning_rate'?" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -61,9 +70,18 @@ def test_cli_bad_config_exits_2_without_traceback(tmp_path):
 
 
 def test_cli_missing_upstream_exits_2(tmp_path):
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "3_train_sft.py"), "--config",
-                           str(REPO / "configs" / "smoke.yaml"), f"paths.root={tmp_path}"],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "3_train_sft.py"),
+            "--config",
+            str(REPO / "configs" / "smoke.yaml"),
+            f"paths.root={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 2 and "run stage collect first" in proc.stderr
 
 
@@ -84,8 +102,16 @@ def test_training_stages_launch_through_accelerate_with_multi_node_arguments(tmp
     args = argparse.Namespace(config=str(REPO / "configs" / "smoke.yaml"), force=False, overrides=["x.y=1"])
     single = load_config(args.config, [])
     assert _stage_command(single, "sft", args)[1:3] == [str(REPO / "scripts" / "3_train_sft.py"), "--config"]
-    cfg = load_config(args.config, ["launch.num_processes=16", "launch.num_machines=2", "launch.machine_rank=1",
-                                    "launch.main_process_ip=10.0.0.1", "launch.main_process_port=29500"])
+    cfg = load_config(
+        args.config,
+        [
+            "launch.num_processes=16",
+            "launch.num_machines=2",
+            "launch.machine_rank=1",
+            "launch.main_process_ip=10.0.0.1",
+            "launch.main_process_port=29500",
+        ],
+    )
     cmd = _stage_command(cfg, "sft", args)
     flags = dict(zip(cmd[3::2], cmd[4::2]))
     assert cmd[1:3] == ["-m", "accelerate.commands.launch"]

@@ -10,10 +10,24 @@ def test_redact_env_token_and_hf_pattern(monkeypatch):
 
 
 def test_redact_obj_only_credential_keys():
-    out = redact_obj({"hf_token": "x", "token": "y", "api_key": "z", "trained_tokens": 5, "pad_token": "<pad>",
-                      "nested": [{"password": "p"}]})
-    assert out == {"hf_token": REDACTED, "token": REDACTED, "api_key": REDACTED, "trained_tokens": 5,
-                   "pad_token": "<pad>", "nested": [{"password": REDACTED}]}
+    out = redact_obj(
+        {
+            "hf_token": "x",
+            "token": "y",
+            "api_key": "z",
+            "trained_tokens": 5,
+            "pad_token": "<pad>",
+            "nested": [{"password": "p"}],
+        }
+    )
+    assert out == {
+        "hf_token": REDACTED,
+        "token": REDACTED,
+        "api_key": REDACTED,
+        "trained_tokens": 5,
+        "pad_token": "<pad>",
+        "nested": [{"password": REDACTED}],
+    }
 
 
 def test_logging_filter_redacts(monkeypatch):

@@ -3,6 +3,7 @@
 Every other list of stages (model stages, scripts, output folders, what reruns first) derives from them, and a
 stage's special treatment is a Stage field, not a comparison with its name.
 """
+
 from __future__ import annotations
 
 import ast
@@ -105,22 +106,29 @@ def _subject_words(node, parents) -> set[str]:
 
 def test_no_stage_name_is_spelled_out_outside_the_stage_table():
     files = sorted((REPO / "src" / "trainpipe").rglob("*.py")) + sorted((REPO / "scripts").glob("*.py"))
-    found = [hit for path in files
-             for hit in stage_name_uses(path.read_text(encoding="utf-8"), path.relative_to(REPO).as_posix())]
-    assert found == [], "stage names spelled out outside the stage table (derive them from trainpipe.stages.stages()):\n" \
-                        + "\n".join(found)
+    found = [
+        hit
+        for path in files
+        for hit in stage_name_uses(path.read_text(encoding="utf-8"), path.relative_to(REPO).as_posix())
+    ]
+    assert found == [], (
+        "stage names spelled out outside the stage table (derive them from trainpipe.stages.stages()):\n"
+        + "\n".join(found)
+    )
 
 
 def test_the_check_finds_lists_and_special_cases():
     """The rule above on a module with one of each kind, and the data-use forms it must leave alone."""
-    probe = ('TRAIN = ("cpt", "sft", "rl")\n'
-             'SCRIPTS = {"sft": "3_train_sft.py", "rl": "4_train_rl.py"}\n'
-             'def f(stage, use, names, src):\n'
-             '    a = stage.name in ("evaluate", "deploy")\n'
-             '    b = stage == "rl"\n'
-             '    c = [s for s in ("collect", *names, "evaluate")]\n'
-             '    d = use == "sft" or src.use in ("auto", "sft") or [use for use in ("sft", "cpt")]\n'
-             '    return stages()["sft"], ("base", *names)\n')
+    probe = (
+        'TRAIN = ("cpt", "sft", "rl")\n'
+        'SCRIPTS = {"sft": "3_train_sft.py", "rl": "4_train_rl.py"}\n'
+        "def f(stage, use, names, src):\n"
+        '    a = stage.name in ("evaluate", "deploy")\n'
+        '    b = stage == "rl"\n'
+        '    c = [s for s in ("collect", *names, "evaluate")]\n'
+        '    d = use == "sft" or src.use in ("auto", "sft") or [use for use in ("sft", "cpt")]\n'
+        '    return stages()["sft"], ("base", *names)\n'
+    )
     assert stage_name_uses(probe, "src/trainpipe/stages/probe.py") == [
         'src/trainpipe/stages/probe.py:1: ("cpt", "sft", "rl")',
         'src/trainpipe/stages/probe.py:2: {"sft": "3_train_sft.py", "rl": "4_train_rl.py"}',
@@ -130,9 +138,11 @@ def test_the_check_finds_lists_and_special_cases():
     ]
     assert stage_name_uses('def main():\n    return stage_main("sft")\n', "scripts/3_train_sft.py") == []
     assert stage_name_uses('def main():\n    return stage_main("sft")\n', "scripts/4_train_rl.py") == [
-        'scripts/4_train_rl.py:2: "sft"']
+        'scripts/4_train_rl.py:2: "sft"'
+    ]
     assert stage_name_uses('def f(names):\n    return names.index("collect")\n', "src/trainpipe/cli.py") == [
-        'src/trainpipe/cli.py:2: "collect"']
+        'src/trainpipe/cli.py:2: "collect"'
+    ]
 
 
 def test_each_script_runs_the_stage_that_declares_it():

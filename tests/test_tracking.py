@@ -1,5 +1,6 @@
 """Trackers by config: SFT and evaluate log into W&B (offline) and MLflow (sqlite store), read back through each
 package's own reader: W&B's `wandb leet inspect --json` of the run's transaction log, MLflow's MlflowClient."""
+
 import json
 import subprocess
 import sys
@@ -16,8 +17,13 @@ SECRET = "hf_trackingtestsecretvalue0123456789"
 
 
 def _wandb_records(run_file) -> list[dict]:
-    out = subprocess.run([sys.executable, "-m", "wandb", "leet", "inspect", "--json", str(run_file)],
-                         capture_output=True, text=True, check=True, timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "wandb", "leet", "inspect", "--json", str(run_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
@@ -27,8 +33,15 @@ def tracked(smoke_cfg, tmp_path, monkeypatch, one_thread):
     monkeypatch.delenv("WANDB_DIR", raising=False)
     monkeypatch.setenv("HF_TOKEN", SECRET)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    cfg = smoke_cfg("tracking.report_to=[tensorboard,wandb,mlflow]", "tracking.run_name=t1", "tracking.tags=[ci]",
-                    f"tracking.mlflow_uri={uri}", "sft.max_steps=4", "sft.logging_steps=1", "evaluate.retention=false")
+    cfg = smoke_cfg(
+        "tracking.report_to=[tensorboard,wandb,mlflow]",
+        "tracking.run_name=t1",
+        "tracking.tags=[ci]",
+        f"tracking.mlflow_uri={uri}",
+        "sft.max_steps=4",
+        "sft.logging_steps=1",
+        "evaluate.retention=false",
+    )
     for stage in ("collect", "sft", "evaluate"):
         run_stage(cfg, stage)
     return cfg, tmp_path, uri
@@ -47,8 +60,11 @@ def test_sft_and_evaluate_log_into_wandb_and_mlflow(tracked):
     exp = client.get_experiment_by_name("trainpipe")
     runs = {r.info.run_name: r for r in client.search_runs([exp.experiment_id])}
     assert set(runs) == {"t1-sft", "t1-evaluate"}
-    logged = [m.value for m in client.get_metric_history(runs["t1-sft"].info.run_id, "train/loss")
-              or client.get_metric_history(runs["t1-sft"].info.run_id, "loss")]
+    logged = [
+        m.value
+        for m in client.get_metric_history(runs["t1-sft"].info.run_id, "train/loss")
+        or client.get_metric_history(runs["t1-sft"].info.run_id, "loss")
+    ]
     assert logged == pytest.approx(losses)
     assert runs["t1-sft"].data.tags["stage"] == "sft" and runs["t1-sft"].data.tags["ci"] == "true"
     assert runs["t1-sft"].data.params["sft.learning_rate"] == "0.001"

@@ -1,2 +1,3 @@
 """trainpipe: collect → CPT → SFT → RL → evaluate → deploy, one config tree."""
+
 __version__ = "0.1.0"

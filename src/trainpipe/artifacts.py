@@ -3,6 +3,7 @@
 A stage writes into a temporary folder beside its output; `publish` moves it into place and writes
 `manifest.json` last, so a folder without a manifest is never taken as done.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,10 +16,12 @@ import shutil
 import subprocess
 import time
 from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Iterator
 
 from trainpipe.errors import UserError
+from trainpipe.secrets import redact
 
 MANIFEST = "manifest.json"
 
@@ -74,8 +77,9 @@ def tree_digest(path: Path) -> str:
     if path.is_file():
         st = path.stat()
         return fingerprint(path.name, st.st_size, st.st_mtime_ns)
-    items = sorted((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
-                   for p in path.rglob("*") if p.is_file())
+    items = sorted(
+        (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in path.rglob("*") if p.is_file()
+    )
     return fingerprint(items)
 
 
@@ -91,7 +95,6 @@ def read_manifest(folder: Path) -> dict | None:
 
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Every JSON file trainpipe writes (manifests, stats, owner files) passes here, so it is redacted here."""
-    from trainpipe.secrets import redact
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -216,7 +219,6 @@ def git_commit(cwd: Path) -> str | None:
 
 
 def library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
 
     out = {}
     for name in ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "trainpipe"):

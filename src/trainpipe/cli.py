@@ -2,6 +2,7 @@
 
 0 done, 1 unexpected failure (traceback in logs/<stage>/run.log), 2 bad config/input or a full disk, 3 gate failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -9,9 +10,12 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from trainpipe import artifacts
 from trainpipe.errors import UserError, disk_full
+from trainpipe.secrets import redact
 
 log = logging.getLogger("trainpipe")
 
@@ -25,15 +29,17 @@ def _parser(description: str) -> argparse.ArgumentParser:
 
 
 def _fail(exc: BaseException) -> int:
-    from trainpipe.secrets import redact
 
     if isinstance(exc, UserError):
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     if (full := disk_full(exc)) is not None:
-        print(f"error: out of disk space ({redact(str(full))}). Free space under paths.root (or lower "
-              "save_total_limit) and rerun: published outputs are untouched, and training resumes from its last "
-              "complete checkpoint.", file=sys.stderr)
+        print(
+            f"error: out of disk space ({redact(str(full))}). Free space under paths.root (or lower "
+            "save_total_limit) and rerun: published outputs are untouched, and training resumes from its last "
+            "complete checkpoint.",
+            file=sys.stderr,
+        )
         return 2
     print(f"error: unexpected failure: {redact(repr(exc))} (traceback in logs/<stage>/run.log)", file=sys.stderr)
     return 1
@@ -89,7 +95,7 @@ def pipeline_main(argv: list[str] | None = None) -> int:
                 print(f"== {name}: disabled (input passes through)", file=sys.stderr)
                 continue
             if cfg.launch.num_machines > 1 and cfg.launch.machine_rank != 0 and not table[name].trains:
-                _leave_to_machine_zero(cfg, name, any(table[n].trains for n in order[at + 1:]))
+                _leave_to_machine_zero(cfg, name, any(table[n].trains for n in order[at + 1 :]))
                 continue
             print(f"== {name}", file=sys.stderr)
             code = subprocess.call(_stage_command(cfg, name, args))
@@ -104,9 +110,7 @@ def pipeline_main(argv: list[str] | None = None) -> int:
 def _leave_to_machine_zero(cfg, name: str, needed: bool) -> None:
     """On a machine other than rank 0: machine 0 runs stage `name`; when a training stage follows here, wait
     (up to launch.wait_seconds) until its output is published and up to date, so every machine trains on it."""
-    import time
 
-    from trainpipe import artifacts
     from trainpipe.pipeline import expected_fingerprints
     from trainpipe.stages import output
 
@@ -124,9 +128,11 @@ def _leave_to_machine_zero(cfg, name: str, needed: bool) -> None:
             return
         if time.monotonic() >= deadline:
             state = "missing" if manifest is None else "stale"
-            raise UserError(f"machine {rank} waited {cfg.launch.wait_seconds:g} s for stage {name} from machine 0 "
-                            f"and found it {state} under {cfg.paths.root}; start machine 0 with the same "
-                            "config and a shared paths.root, or raise launch.wait_seconds")
+            raise UserError(
+                f"machine {rank} waited {cfg.launch.wait_seconds:g} s for stage {name} from machine 0 "
+                f"and found it {state} under {cfg.paths.root}; start machine 0 with the same "
+                "config and a shared paths.root, or raise launch.wait_seconds"
+            )
         time.sleep(min(2.0, cfg.launch.wait_seconds / 10))
 
 
@@ -140,8 +146,10 @@ def with_fresh_inputs(cfg, names: list[str]) -> list[str]:
     for name in names:
         for up in stages()[name].refresh if enabled(cfg, name) else ():
             if up not in names and up not in order and enabled(cfg, up) and out_of_date(cfg, up):
-                print(f"== {up}: its results are not those of the models published now; rerunning it before "
-                      f"{name}", file=sys.stderr)
+                print(
+                    f"== {up}: its results are not those of the models published now; rerunning it before {name}",
+                    file=sys.stderr,
+                )
                 order.append(up)
         order.append(name)
     return order
@@ -180,9 +188,11 @@ def _check_sharded_launch(config: str | None) -> None:
     except Exception as exc:  # noqa: BLE001 - an unreadable file is bad input
         raise UserError(f"launch.accelerate_config: cannot read {config}: {exc}") from None
     if kind in ("FSDP", "DEEPSPEED") and not torch.accelerator.is_available():
-        raise UserError(f"launch.accelerate_config={config} asks for {kind}, which accelerate runs only on GPUs "
-                        "(or other accelerators) and this machine has none; on CPU use "
-                        "configs/accelerate/ddp_cpu.yaml")
+        raise UserError(
+            f"launch.accelerate_config={config} asks for {kind}, which accelerate runs only on GPUs "
+            "(or other accelerators) and this machine has none; on CPU use "
+            "configs/accelerate/ddp_cpu.yaml"
+        )
 
 
 def format_status(rows: list[dict]) -> str:

@@ -2,6 +2,7 @@
 
 Every problem (unknown key, wrong type, missing value) is collected and reported together as a UserError.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ class SourceConfig:
     kind: Literal["file", "datasets", "task", "environment"] = "file"  # file(s), datasets folder / hub id, task
     # generator, or environment: a noisy expert plays episodes, each an agent trajectory for sft (see README)
     path: Optional[str] = None  # file, folder or glob (file); load_from_disk folder or hub id (datasets)
-    format: str = "auto"  # auto-detected, or: alpaca chat sharegpt text scored_conversation cpt preference kto prompts trajectory
+    format: str = (
+        "auto"  # auto-detected, or: alpaca chat sharegpt text scored_conversation cpt preference kto prompts trajectory
+    )
     use: Literal["auto", "cpt", "sft", "preference", "kto", "prompts"] = "auto"  # which stage consumes it
     weight: float = 1.0  # mixing weight relative to other sources of the same use
     limit: Optional[int] = None  # keep at most this many records
@@ -108,7 +111,9 @@ class TrainConfig:
     save_total_limit: int = 2
     logging_steps: int = 5
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"  # auto: on only for CUDA models past 1B params
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 autocast where computed natively, else fp32
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = (
+        "auto"  # auto: bf16 autocast where computed natively, else fp32
+    )
     torch_compile: bool = False
     num_threads: int = 0  # CPU intra-op threads; 0: one per core, fewer while other work keeps cores busy
     liger_kernel: bool = False  # GPU: Liger RMSNorm/SwiGLU/RoPE kernels; logged and skipped when absent or on CPU
@@ -127,7 +132,9 @@ class NlirgConfig:
 class TokenLossConfig(TrainConfig):
     """Next-token training on text (cpt, sft): the per-token loss and how rows are packed."""
 
-    loss: Literal["ce", "nlirg", "dft"] = "ce"  # dft: TRL's Dynamic Fine-Tuning loss (CE scaled by the token's own probability)
+    loss: Literal["ce", "nlirg", "dft"] = (
+        "ce"  # dft: TRL's Dynamic Fine-Tuning loss (CE scaled by the token's own probability)
+    )
     packing: bool = False  # padding-free packing with per-document attention
     nlirg: NlirgConfig = field(default_factory=NlirgConfig)  # loss=nlirg: per-token weight w(ℓ) of the token's CE ℓ
 
@@ -197,8 +204,12 @@ class SelectConfig:
 class SftConfig(TokenLossConfig):
     epochs: float = 2.0
     group_by_length: bool = True  # batches of similar lengths (less padding); off: random order
-    ce_kernel: Literal["auto", "chunked", "trl"] = "auto"  # LM-head CE: auto = chunked (labelled rows only) on CPU, TRL's fused head on GPU
-    flash_attention: bool = False  # GPU: FlashAttention-2 (varlen with packing); logged and skipped when absent or on CPU
+    ce_kernel: Literal["auto", "chunked", "trl"] = (
+        "auto"  # LM-head CE: auto = chunked (labelled rows only) on CPU, TRL's fused head on GPU
+    )
+    flash_attention: bool = (
+        False  # GPU: FlashAttention-2 (varlen with packing); logged and skipped when absent or on CPU
+    )
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
@@ -246,7 +257,9 @@ class RlConfig(TrainConfig):
     env_episodes: int = 64  # distinct episodes (seeds 0..n-1) in the training set
     env_url: Optional[str] = None  # http: base URL of an AgentGym-style server (/create /reset /step /observation)
     env_id_key: str = "id"  # http: JSON key naming the environment instance (AgentGym uses id or env_idx)
-    step_advantages: bool = True  # multi-turn grpo: weight each turn's tokens by its step reward (losses.step_advantages)
+    step_advantages: bool = (
+        True  # multi-turn grpo: weight each turn's tokens by its step reward (losses.step_advantages)
+    )
     # Adaptive KL (grpo, rloo; Ziegler et al. 2019): after each step beta is steered towards this per-token KL to the
     # reference (nats, TRL's logged `kl`), starting from rl.beta (> 0); None keeps rl.beta fixed
     kl_target: Optional[float] = None
@@ -277,7 +290,9 @@ class EvaluateConfig:
     level: float = 0.8  # interval level
     backend: Literal["hf", "vllm"] = "hf"  # vllm: GPU generation for task suites (needs vllm and CUDA)
     seed: int = 0  # sampling seed (temperature > 0)
-    sampling: dict[str, dict[str, float]] = field(default_factory=dict)  # per suite: {sat: {temperature: 0.8, samples: 8, max_new_tokens: 64}}
+    sampling: dict[str, dict[str, float]] = field(
+        default_factory=dict
+    )  # per suite: {sat: {temperature: 0.8, samples: 8, max_new_tokens: 64}}
     # add retention suites: built-in everyday Q&A (all of it, dev/test), perplexity on general text (cpt eval
     # split, else built-in prose)
     retention: bool = True

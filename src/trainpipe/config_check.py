@@ -2,6 +2,7 @@
 
 Reads a YAML file plus dotted overrides; returns typed dataclass objects or raises UserError.
 """
+
 from __future__ import annotations
 
 import dataclasses

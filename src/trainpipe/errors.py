@@ -1,4 +1,5 @@
 """Error types the command line turns into exit codes: user errors exit 2 with one clear message."""
+
 from __future__ import annotations
 
 import errno

@@ -3,6 +3,7 @@ last.
 
 Reads upstream manifests under paths.root; writes each stage's output folder and logs/<stage>/.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,12 +16,15 @@ from pathlib import Path
 from trainpipe import artifacts
 from trainpipe.artifacts import Layout
 from trainpipe.config import Config, section
-from trainpipe.models.load import base_fingerprint
 from trainpipe.errors import StageOrderError
+from trainpipe.models.load import base_fingerprint
 from trainpipe.runlog import stage_logging
+from trainpipe.secrets import redact_obj
 from trainpipe.stages import ORDER, Stage, StageIO, model_stages, output, stages
 
 log = logging.getLogger("trainpipe")
+
+
 def enabled(cfg: Config, name: str) -> bool:
     sec = getattr(cfg, name, None)
     return bool(getattr(sec, "enabled", True))
@@ -73,8 +77,10 @@ def run_stage(cfg: Config, name: str, force: bool = False, argv: list[str] | Non
     main = ranks is None or ranks.is_main_process
     # Lock first: a second writer refused here must not touch the running one's logs or config.resolved.yaml.
     # Under accelerate launch only the main process locks, logs to run.log and publishes; the others train.
-    with artifacts.stage_lock(dest.parent / f".{dest.name}.lock", name) if main else _quiet(), \
-            stage_logging(layout.logs(name), cfg, name, argv) if main else contextlib.nullcontext():
+    with (
+        artifacts.stage_lock(dest.parent / f".{dest.name}.lock", name) if main else _quiet(),
+        stage_logging(layout.logs(name), cfg, name, argv) if main else contextlib.nullcontext(),
+    ):
         _on_main(ranks, lambda: artifacts.recover(dest))  # the others read manifests after it, never during
         upstream = _upstream_manifests(cfg, layout, stage)
         fp, sections = compute_fingerprint(cfg, stage, {u: m["fingerprint"] for u, m in upstream.items()})
@@ -92,7 +98,8 @@ def _upstream_manifests(cfg: Config, layout: Layout, stage: Stage) -> dict[str, 
         if manifest is None:
             raise StageOrderError(
                 f"stage {stage.name} needs the output of stage {up}, which is missing or incomplete "
-                f"({output(layout, up)}); run stage {up} first (e.g. python scripts/run_full_pipeline.py --only {up})")
+                f"({output(layout, up)}); run stage {up} first (e.g. python scripts/run_full_pipeline.py --only {up})"
+            )
         found[up] = manifest
     return found
 
@@ -112,9 +119,19 @@ def _execute(cfg, stage, layout, upstream, fp, sections, force) -> dict:
             models[up] = output(layout, up)
     src = model_source(cfg, name)
     tmp = _on_main(ranks, lambda: artifacts.temp_dir_for(dest))  # one folder, named by the main process
-    io = StageIO(name, layout, tmp, layout.logs(name), layout.checkpoints(name),
-                 {u: output(layout, u) for u in upstream}, models,
-                 models.get(src) if stage.needs_model else None, fp, force, published=dest)
+    io = StageIO(
+        name,
+        layout,
+        tmp,
+        layout.logs(name),
+        layout.checkpoints(name),
+        {u: output(layout, u) for u in upstream},
+        models,
+        models.get(src) if stage.needs_model else None,
+        fp,
+        force,
+        published=dest,
+    )
     try:
         with _tracked(cfg, stage, sections, io, ranks) as opened:
             io = dataclasses.replace(io, report_to=tuple(cfg.tracking.report_to), tracker_runs=tuple(opened))
@@ -126,14 +143,19 @@ def _execute(cfg, stage, layout, upstream, fp, sections, force) -> dict:
             shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written stays behind (it may be what filled the disk)
         raise
     manifest = {
-        "stage": name, "fingerprint": fp, "config": sections,
+        "stage": name,
+        "fingerprint": fp,
+        "config": sections,
         "upstream": {u: m["fingerprint"] for u, m in upstream.items()},
         "model_in": src if stage.needs_model else None,
-        "metrics": metrics, "started_at": _iso(started), "finished_at": _iso(time.time()),
-        "seconds": round(time.time() - started, 2), "versions": artifacts.library_versions(),
-        "git_commit": artifacts.git_commit(Path(__file__).parent), "hardware": _hardware(),
+        "metrics": metrics,
+        "started_at": _iso(started),
+        "finished_at": _iso(time.time()),
+        "seconds": round(time.time() - started, 2),
+        "versions": artifacts.library_versions(),
+        "git_commit": artifacts.git_commit(Path(__file__).parent),
+        "hardware": _hardware(),
     }
-    from trainpipe.secrets import redact_obj
 
     manifest = redact_obj(manifest)
     _on_main(ranks, lambda: artifacts.publish(tmp, dest, manifest, stage.publish_mode))
@@ -206,10 +228,15 @@ def status_rows(cfg: Config) -> list[dict]:
             state = "missing"
         else:
             state = "done" if manifest["fingerprint"] == expected[name] else "stale"
-        rows.append({"stage": name, "state": state,
-                     "fingerprint": (manifest or {}).get("fingerprint", ""),
-                     "finished_at": (manifest or {}).get("finished_at", ""),
-                     "key_metric": _key_metric((manifest or {}).get("metrics", {}))})
+        rows.append(
+            {
+                "stage": name,
+                "state": state,
+                "fingerprint": (manifest or {}).get("fingerprint", ""),
+                "finished_at": (manifest or {}).get("finished_at", ""),
+                "key_metric": _key_metric((manifest or {}).get("metrics", {})),
+            }
+        )
     return rows
 
 

@@ -1,4 +1,5 @@
 """Per-stage logging: console plus logs/<stage>/run.log (redacted), and logs/<stage>/config.resolved.yaml."""
+
 from __future__ import annotations
 
 import logging
@@ -68,12 +69,14 @@ def stage_logging(log_dir: Path, cfg, stage: str, argv: list[str] | None = None)
     except UserError:
         raise
     except BaseException as exc:
-
         if disk_full(exc) is None:
             log.exception("stage %s failed", stage)
         else:  # the command line prints one clear line for this; the traceback goes to run.log only
-            handler.handle(log.makeRecord(log.name, logging.ERROR, __file__, 0, "stage %s failed: disk full",
-                                          (stage,), sys.exc_info()))
+            handler.handle(
+                log.makeRecord(
+                    log.name, logging.ERROR, __file__, 0, "stage %s failed: disk full", (stage,), sys.exc_info()
+                )
+            )
         raise
     finally:
         root.removeHandler(handler)

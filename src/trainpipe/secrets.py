@@ -1,5 +1,6 @@
 """Redaction of credentials (HF tokens, secret env vars and .env values, URL passwords) from everything trainpipe
 writes: logs, manifests, JSON files, model cards."""
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ Each stage that trains or evaluates opens one tracker run per backend before it 
 callbacks log into that run instead of opening their own; evaluate logs its metrics, report and plots into its
 run. TensorBoard needs no run: the trainer writes logs/<stage>/tensorboard/ itself.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -13,6 +14,8 @@ import os
 from pathlib import Path
 
 from trainpipe.config import TrackingConfig
+from trainpipe.errors import UserError
+from trainpipe.secrets import redact_obj
 
 log = logging.getLogger("trainpipe.tracking")
 
@@ -21,7 +24,6 @@ BACKENDS = ("tensorboard", "wandb", "mlflow")
 
 def check(tracking: TrackingConfig) -> None:
     """Refuse an unknown backend, and one whose package is not installed, before any stage runs."""
-    from trainpipe.errors import UserError
 
     for name in tracking.report_to:
         if name not in BACKENDS:
@@ -36,7 +38,6 @@ def check(tracking: TrackingConfig) -> None:
 def stage_run(tracking: TrackingConfig, stage: str, config: dict, logs: Path, main_process: bool = True):
     """Open one run per configured backend for `stage` (main process only) and close them afterwards; yields the
     list of open backends. `config` is logged as the run's parameters after secret redaction."""
-    from trainpipe.secrets import redact_obj
 
     opened: list[str] = []
     if not main_process:
@@ -62,8 +63,15 @@ def _open_wandb(tracking: TrackingConfig, stage: str, name: str, params: dict, l
 
     folder = Path(os.environ.get("WANDB_DIR") or logs)  # wandb's run folder (offline runs too): logs/<stage>
     folder.mkdir(parents=True, exist_ok=True)
-    wandb.init(project=tracking.project, name=name, job_type=stage, tags=list(tracking.tags), config=params,
-               dir=str(folder), reinit="finish_previous")
+    wandb.init(
+        project=tracking.project,
+        name=name,
+        job_type=stage,
+        tags=list(tracking.tags),
+        config=params,
+        dir=str(folder),
+        reinit="finish_previous",
+    )
 
 
 def _open_mlflow(tracking: TrackingConfig, stage: str, name: str, params: dict, logs: Path) -> None:
@@ -74,14 +82,15 @@ def _open_mlflow(tracking: TrackingConfig, stage: str, name: str, params: dict, 
     if mlflow.get_experiment_by_name(tracking.project) is None:
         # a local store keeps run files under logs/mlflow, not in MLflow's default ./mlruns of the working directory
         local = not mlflow.get_tracking_uri().startswith(("http:", "https:", "databricks"))
-        mlflow.create_experiment(tracking.project,
-                                 artifact_location=(logs.parent / "mlflow").resolve().as_uri() if local else None)
+        mlflow.create_experiment(
+            tracking.project, artifact_location=(logs.parent / "mlflow").resolve().as_uri() if local else None
+        )
     mlflow.set_experiment(tracking.project)
     mlflow.start_run(run_name=name, tags={"stage": stage, **{t: "true" for t in tracking.tags}})
     flat = _flatten(params)
     items = list(flat.items())
     for i in range(0, len(items), 100):  # MLflow takes at most 100 params per call
-        mlflow.log_params(dict(items[i:i + 100]))
+        mlflow.log_params(dict(items[i : i + 100]))
 
 
 def _close(opened: list[str]) -> None:

@@ -1,16 +1,23 @@
 """Grid-world trajectories from the noisy expert: they replay exactly in a fresh GridWorld, the noiseless expert
 always reaches the goal, generation is deterministic and prefix-stable, and seed ranges never overlap."""
+
 import json
 
 import pytest
 
 from trainpipe.config import SourceConfig
 from trainpipe.data.env_trajectories import environment_records, episode_seeds
-from trainpipe.tasks.environments import expert_step
 from trainpipe.data.store import load_split
 from trainpipe.errors import UserError
 from trainpipe.pipeline import run_stage
-from trainpipe.tasks.environments import COLLECT_SEEDS_START, EVAL_SEEDS_START, GridWorld, grid_turns, parse_move
+from trainpipe.tasks.environments import (
+    COLLECT_SEEDS_START,
+    EVAL_SEEDS_START,
+    GridWorld,
+    expert_step,
+    grid_turns,
+    parse_move,
+)
 
 
 def grid(n=40, difficulty=1, noise=0.25, **kw):
@@ -100,8 +107,9 @@ def test_bad_environment_sources_are_user_errors(smoke_cfg):
 
 
 def test_collect_splits_episodes_by_seed(smoke_cfg, tmp_path):
-    cfg = smoke_cfg("data.sources=[{kind: environment, environment: grid, n: 80, noise: 0.25}]",
-                    "data.eval_fraction=0.25")
+    cfg = smoke_cfg(
+        "data.sources=[{kind: environment, environment: grid, n: 80, noise: 0.25}]", "data.eval_fraction=0.25"
+    )
     manifest = run_stage(cfg, "collect")
     out = tmp_path / "data_cache" / "collect"
     train, held = (load_split(out, "sft", split) for split in ("train", "eval"))

@@ -1,4 +1,5 @@
 """Dedup, stable split, contamination numbers on a hand-made case, and mixing proportions."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -148,8 +149,12 @@ def test_boilerplate_read_in_chunks_is_exact(monkeypatch):
     # "shared words" opens 10 of 50 texts (20%: boilerplate), one in every five; "close call" opens 9 (18%).
     # Read about three texts per chunk, the first pass keeps any bigram in 20% of some chunk's texts and the
     # second counts those over all texts: the same set as counting everything at once.
-    texts = [("shared words " if i % 5 == 0 else "") + ("close call " if i % 5 == 1 and i < 45 else "")
-             + f"text {i} w{i} v{i}" for i in range(50)]
+    texts = [
+        ("shared words " if i % 5 == 0 else "")
+        + ("close call " if i % 5 == 1 and i < 45 else "")
+        + f"text {i} w{i} v{i}"
+        for i in range(50)
+    ]
     whole = hygiene._boilerplate(texts)
     monkeypatch.setattr(hygiene, "BOILERPLATE_CHUNK", 12)
     assert hygiene._boilerplate(texts) == whole

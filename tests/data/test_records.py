@@ -1,4 +1,5 @@
 """Canonical records: content-hash ids and one Arrow schema per use."""
+
 from __future__ import annotations
 
 import hashlib
@@ -6,7 +7,14 @@ import hashlib
 import pyarrow as pa
 
 from trainpipe.data.records import (
-    arrow_schema, cpt_record, kto_record, message, preference_record, prompt_record, record_score, record_text,
+    arrow_schema,
+    cpt_record,
+    kto_record,
+    message,
+    preference_record,
+    prompt_record,
+    record_score,
+    record_text,
     sft_record,
 )
 
@@ -25,8 +33,10 @@ def test_every_use_saves_as_one_arrow_table():
     msgs = [message("user", "q"), message("assistant", "a")]
     samples = {
         "cpt": [cpt_record("s", "t")],
-        "sft": [sft_record("s", msgs, reward=0.5, step_rewards=[1, 0], task_id="7", meta={"why": "x"}),
-                sft_record("s", msgs)],
+        "sft": [
+            sft_record("s", msgs, reward=0.5, step_rewards=[1, 0], task_id="7", meta={"why": "x"}),
+            sft_record("s", msgs),
+        ],
         "preference": [preference_record("s", msgs[:1], msgs[1:], [message("assistant", "b")])],
         "kto": [kto_record("s", msgs[:1], msgs[1:], 1)],
         "prompts": [prompt_record("s", "1+1?", "arithmetic", "2")],
@@ -36,7 +46,16 @@ def test_every_use_saves_as_one_arrow_table():
         assert table.to_pylist() == records
     assert samples["sft"][0]["meta"] == '{"why":"x"}' and samples["sft"][1]["meta"] == "{}"
     assert samples["sft"][0]["step_rewards"] == [1.0, 0.0] and samples["kto"][0]["label"] is True
-    assert arrow_schema("sft").names == ["id", "source", "messages", "weight", "reward", "step_rewards", "task_id", "meta"]
+    assert arrow_schema("sft").names == [
+        "id",
+        "source",
+        "messages",
+        "weight",
+        "reward",
+        "step_rewards",
+        "task_id",
+        "meta",
+    ]
 
 
 def test_record_text():

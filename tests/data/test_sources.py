@@ -1,4 +1,5 @@
 """Every supported format and container round-trips from files to exact canonical records."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,15 @@ def only(result, use):
 
 
 def sft(source, messages, weight=1.0, reward=None, step_rewards=(), task_id=None, meta="{}"):
-    return {"source": source, "messages": messages, "weight": weight, "reward": reward,
-            "step_rewards": list(step_rewards), "task_id": task_id, "meta": meta}
+    return {
+        "source": source,
+        "messages": messages,
+        "weight": weight,
+        "reward": reward,
+        "step_rewards": list(step_rewards),
+        "task_id": task_id,
+        "meta": meta,
+    }
 
 
 def u(text):
@@ -41,11 +49,14 @@ def a(text):
 
 
 def test_alpaca_jsonl(tmp_path):
-    write_jsonl(tmp_path / "al.jsonl", [
-        {"instruction": "Add", "input": "2 3", "output": "5", "category": "math"},
-        {"instruction": "Greet", "input": "", "output": "Hello"},
-        {"instruction": "Echo", "response": "echo"},
-    ])
+    write_jsonl(
+        tmp_path / "al.jsonl",
+        [
+            {"instruction": "Add", "input": "2 3", "output": "5", "category": "math"},
+            {"instruction": "Greet", "input": "", "output": "Hello"},
+            {"instruction": "Echo", "response": "echo"},
+        ],
+    )
     result = load(tmp_path, "al.jsonl")
     assert only(result, "sft") == [
         sft("al.jsonl", [u("Add\n\n2 3"), a("5")], meta='{"category":"math"}'),
@@ -65,8 +76,13 @@ def test_chat_json_list_with_system_turn(tmp_path):
 
 
 def test_sharegpt_roles_are_mapped(tmp_path):
-    conv = [{"from": "system", "value": "S"}, {"from": "human", "value": "Q1"}, {"from": "gpt", "value": "A1"},
-            {"from": "user", "value": "Q2"}, {"from": "model", "value": "A2"}]
+    conv = [
+        {"from": "system", "value": "S"},
+        {"from": "human", "value": "Q1"},
+        {"from": "gpt", "value": "A1"},
+        {"from": "user", "value": "Q2"},
+        {"from": "model", "value": "A2"},
+    ]
     write_jsonl(tmp_path / "sg.jsonl", [{"conversations": conv, "id": 7}])
     result = load(tmp_path, "sg.jsonl")
     messages = [{"role": "system", "content": "S"}, u("Q1"), a("A1"), u("Q2"), a("A2")]
@@ -75,10 +91,16 @@ def test_sharegpt_roles_are_mapped(tmp_path):
 
 
 def test_scored_conversation_keeps_score_raw(tmp_path):
-    write_jsonl(tmp_path / "sc.jsonl", [{
-        "conversation": [{"role": "human", "content": "Q"}, {"role": "assistant", "content": "A"}],
-        "meta_eval_score": 7, "score_reason": "correct but terse",
-    }])
+    write_jsonl(
+        tmp_path / "sc.jsonl",
+        [
+            {
+                "conversation": [{"role": "human", "content": "Q"}, {"role": "assistant", "content": "A"}],
+                "meta_eval_score": 7,
+                "score_reason": "correct but terse",
+            }
+        ],
+    )
     result = load(tmp_path, "sc.jsonl")
     assert only(result, "sft") == [
         sft("sc.jsonl", [u("Q"), a("A")], reward=7.0, meta='{"meta_eval_score":7.0,"score_reason":"correct but terse"}')
@@ -88,10 +110,13 @@ def test_scored_conversation_keeps_score_raw(tmp_path):
 
 
 def test_preference_strings_and_message_lists(tmp_path):
-    write_jsonl(tmp_path / "pref.jsonl", [
-        {"prompt": "Q", "chosen": "good", "rejected": "bad"},
-        {"prompt": [u("Q2")], "chosen": [a("good2")], "rejected": [a("bad2")]},
-    ])
+    write_jsonl(
+        tmp_path / "pref.jsonl",
+        [
+            {"prompt": "Q", "chosen": "good", "rejected": "bad"},
+            {"prompt": [u("Q2")], "chosen": [a("good2")], "rejected": [a("bad2")]},
+        ],
+    )
     result = load(tmp_path, "pref.jsonl")
     assert only(result, "preference") == [
         {"source": "pref.jsonl", "prompt": [u("Q")], "chosen": [a("good")], "rejected": [a("bad")]},
@@ -114,8 +139,9 @@ def test_csv_parse_error_is_skipped_under_skip_and_named_under_error(tmp_path, m
     from trainpipe.errors import DataError
 
     monkeypatch.setattr(readers, "MAX_LINE_BYTES", 40)
-    (tmp_path / "p.csv").write_text("prompt,answer\nWhat is 1+1?,2\nLong," + "x" * 60 + "\nWhat is 2+2?,4\n",
-                                    encoding="utf-8")
+    (tmp_path / "p.csv").write_text(
+        "prompt,answer\nWhat is 1+1?,2\nLong," + "x" * 60 + "\nWhat is 2+2?,4\n", encoding="utf-8"
+    )
     result = load(tmp_path, "p.csv", DataConfig(on_bad_record="skip"))
     assert [r["prompt"] for r in result.records["prompts"]] == ["What is 1+1?", "What is 2+2?"]
     assert result.skipped["unparseable"]["count"] == 1
@@ -125,8 +151,9 @@ def test_csv_parse_error_is_skipped_under_skip_and_named_under_error(tmp_path, m
 
 
 def test_prompts_csv_with_column_mapping_and_multiline_cell(tmp_path):
-    (tmp_path / "p.csv").write_text('question,solution,task\n"What is\n2+2?",4,arithmetic\nName it,x,\n',
-                                    encoding="utf-8")
+    (tmp_path / "p.csv").write_text(
+        'question,solution,task\n"What is\n2+2?",4,arithmetic\nName it,x,\n', encoding="utf-8"
+    )
     result = load(tmp_path, "p.csv", columns={"prompt": "question", "answer": "solution"})
     assert only(result, "prompts") == [
         {"source": "p.csv", "prompt": "What is\n2+2?", "task": "arithmetic", "answer": "4"},
@@ -157,7 +184,8 @@ def test_text_records_as_cpt_and_as_sft(tmp_path):
 def test_txt_blocks_and_file_modes(tmp_path):
     (tmp_path / "d.txt").write_text("\n\nfirst para\nline two\n\n\n  \nsecond para\n", encoding="utf-8")
     assert only(load(tmp_path, "d.txt"), "cpt") == [
-        {"source": "d.txt", "text": "first para\nline two"}, {"source": "d.txt", "text": "second para"}
+        {"source": "d.txt", "text": "first para\nline two"},
+        {"source": "d.txt", "text": "second para"},
     ]
     assert only(load(tmp_path, "d.txt", txt_mode="file"), "cpt") == [
         {"source": "d.txt", "text": "first para\nline two\n\n\n  \nsecond para"}
@@ -197,36 +225,56 @@ def test_structured_trajectory(tmp_path):
         {"thought": "look", "action": "ls", "observation": "a.txt", "reward": 0.5},
         {"thought": "read", "action": "cat a.txt", "observation": "", "reward": 1},
     ]
-    write_jsonl(tmp_path / "tr.jsonl", [
-        {"instruction": "Find it", "input": "in cwd", "steps": steps, "task_id": 12, "reward": 1.0, "env": "sh"},
-        {"instruction": "Again", "steps": [{"thought": "t", "action": "x"}, {"action": "y", "reward": 1.0}]},
-    ])
+    write_jsonl(
+        tmp_path / "tr.jsonl",
+        [
+            {"instruction": "Find it", "input": "in cwd", "steps": steps, "task_id": 12, "reward": 1.0, "env": "sh"},
+            {"instruction": "Again", "steps": [{"thought": "t", "action": "x"}, {"action": "y", "reward": 1.0}]},
+        ],
+    )
     result = load(tmp_path, "tr.jsonl")
     assert only(result, "sft") == [
-        sft("tr.jsonl", [u("Find it\n\nin cwd"), a("Thought: look\nAction: ls"), u("Observation: a.txt"),
-                         a("Thought: read\nAction: cat a.txt")],
-            reward=1.0, step_rewards=[0.5, 1.0], task_id="12", meta='{"env":"sh"}'),
+        sft(
+            "tr.jsonl",
+            [
+                u("Find it\n\nin cwd"),
+                a("Thought: look\nAction: ls"),
+                u("Observation: a.txt"),
+                a("Thought: read\nAction: cat a.txt"),
+            ],
+            reward=1.0,
+            step_rewards=[0.5, 1.0],
+            task_id="12",
+            meta='{"env":"sh"}',
+        ),
         sft("tr.jsonl", [u("Again"), a("Thought: t\nAction: x"), a("Action: y")]),
     ]
 
 
 def test_text_trajectory_in_response_and_output(tmp_path):
     response = "Step 1:\nThought: check\nAction: ping\nObservation: pong\nStep 2:\nThought: done\nFinal Answer: up"
-    write_jsonl(tmp_path / "k.jsonl", [
-        {"instruction": "Is it up?", "input": "", "response": response},
-        {"instruction": "Again?", "output": response},
-    ])
+    write_jsonl(
+        tmp_path / "k.jsonl",
+        [
+            {"instruction": "Is it up?", "input": "", "response": response},
+            {"instruction": "Again?", "output": response},
+        ],
+    )
     messages = [a("Thought: check\nAction: ping"), u("Observation: pong"), a("Thought: done\nFinal Answer: up")]
     result = load(tmp_path, "k.jsonl")
-    assert only(result, "sft") == [sft("k.jsonl", [u("Is it up?")] + messages), sft("k.jsonl", [u("Again?")] + messages)]
+    assert only(result, "sft") == [
+        sft("k.jsonl", [u("Is it up?")] + messages),
+        sft("k.jsonl", [u("Again?")] + messages),
+    ]
     assert result.per_source[0]["format"] == "trajectory"
 
 
 def test_limit_and_count_tokens(tmp_path):
     write_jsonl(tmp_path / "t.jsonl", [{"text": "a b"}, {"text": "a b c d e"}, {"text": "c"}, {"text": "d e"}])
     data = DataConfig(max_length=3, on_bad_record="skip")
-    result = load_sources([SourceConfig(path="t.jsonl", limit=2)], data, str(tmp_path),
-                          count_tokens=lambda r: len(r["text"].split()))
+    result = load_sources(
+        [SourceConfig(path="t.jsonl", limit=2)], data, str(tmp_path), count_tokens=lambda r: len(r["text"].split())
+    )
     assert only(result, "cpt") == [{"source": "t.jsonl", "text": "a b"}, {"source": "t.jsonl", "text": "c"}]
     assert result.per_source[0]["records"] == 2 and result.per_source[0]["skipped"] == 1
     assert result.skipped == {"too_long": {"count": 1, "examples": ["t.jsonl:2: expected at most 3 tokens; got 5"]}}

@@ -8,9 +8,16 @@ from trainpipe.data.store import SplitWriter, read_records, save_splits
 
 
 def _records(n):
-    return [sft_record("s.jsonl", [message("user", f"question {i} " * (i % 7 + 1)), message("assistant", f"a{i}")],
-                       reward=None if i % 3 else 0.5, step_rewards=[1.0] * (i % 4), task_id=None if i % 2 else str(i))
-            for i in range(n)]
+    return [
+        sft_record(
+            "s.jsonl",
+            [message("user", f"question {i} " * (i % 7 + 1)), message("assistant", f"a{i}")],
+            reward=None if i % 3 else 0.5,
+            step_rewards=[1.0] * (i % 4),
+            task_id=None if i % 2 else str(i),
+        )
+        for i in range(n)
+    ]
 
 
 def test_split_writer_writes_what_write_table_writes(tmp_path):

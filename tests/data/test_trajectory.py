@@ -1,4 +1,5 @@
 """The plain-text "Step N" parser on messy real-looking responses, and the conversation rendering."""
+
 from __future__ import annotations
 
 from trainpipe.data.trajectory import looks_like_trajectory, parse_steps, trajectory_messages
@@ -31,8 +32,12 @@ Final Answer: 8080
 
 def test_markdown_headers_preamble_multiline_and_final_answer():
     assert parse_steps(MARKDOWN_AGENT) == [
-        step("I'll work through this carefully.\n\nThe config file is probably under /etc.\n"
-             "I should list the directory first.", "ls /etc/app", "config.yaml\nlogs/"),
+        step(
+            "I'll work through this carefully.\n\nThe config file is probably under /etc.\n"
+            "I should list the directory first.",
+            "ls /etc/app",
+            "config.yaml\nlogs/",
+        ),
         step("Read the config.", "cat /etc/app/config.yaml", reward=0.5),
         step("The port is 8080.", "Final Answer: 8080"),
     ]
@@ -54,8 +59,11 @@ Final Answer: about 522,000
 
 def test_react_text_with_unlabelled_first_thought_and_unnumbered_rounds():
     assert parse_steps(REACT_WEB) == [
-        step("I need the population of Lyon.", "search[Lyon population]\nAction Input: 2021 census",
-             "Lyon has 522,250 inhabitants (2021).\nIt is the third-largest city."),
+        step(
+            "I need the population of Lyon.",
+            "search[Lyon population]\nAction Input: 2021 census",
+            "Lyon has 522,250 inhabitants (2021).\nIt is the third-largest city.",
+        ),
         step("That answers it."),
         step("double-check with another source", "lookup[INSEE Lyon]", "522,228"),
         step("", "Final Answer: about 522,000"),
@@ -109,4 +117,6 @@ def test_trajectory_messages():
         {"role": "assistant", "content": "Thought: done\nFinal Answer: a"},
     ]
     assert trajectory_messages("Find", "", [{"thought": "t"}]) == [
-        {"role": "user", "content": "Find"}, {"role": "assistant", "content": "Thought: t"}]
+        {"role": "user", "content": "Find"},
+        {"role": "assistant", "content": "Thought: t"},
+    ]

@@ -1,4 +1,5 @@
 """Every class of bad input gives a DataError naming file, line/record/row and field; skip mode counts them."""
+
 from __future__ import annotations
 
 import json
@@ -33,24 +34,51 @@ def chat_then(tmp_path, bad: dict | str) -> DataError:
     return error_of(tmp_path, "x.jsonl")
 
 
-@pytest.mark.parametrize("bad, message, reason", [
-    ('{"messages": [', "x.jsonl:2: expected one JSON object per line; invalid JSON at column 15 "
-                       "(Expecting value)", "unparseable"),
-    ('["a"]', "x.jsonl:2: expected a JSON object; got array", "wrong_type"),
-    ({"messages": "hi"}, "x.jsonl:2: field 'messages': expected a list of messages; got string", "wrong_type"),
-    ({"messages": [{"role": "user", "content": 3}, {"role": "assistant", "content": "a"}]},
-     "x.jsonl:2: field 'messages[0].content': expected a string; got number", "wrong_type"),
-    ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": " \n"}]},
-     "x.jsonl:2: field 'messages[1].content': expected non-empty text", "empty_text"),
-    ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"},
-                   {"role": "bot", "content": "b"}]},
-     "x.jsonl:2: field 'messages[2].role': expected one of system, user, assistant; got 'bot'", "unknown_role"),
-    ({"messages": [{"role": "user", "content": "q"}]},
-     "x.jsonl:2: field 'messages': expected at least one assistant turn", "no_assistant"),
-    ({"messages": None}, "x.jsonl:2: field 'messages': expected a value; the field is missing", "missing_field"),
-    ({"text": "plain"}, "x.jsonl:2: expected a record in the file's format (chat, from its first record); "
-                        "got one in the text format", "mixed_format"),
-])
+@pytest.mark.parametrize(
+    "bad, message, reason",
+    [
+        (
+            '{"messages": [',
+            "x.jsonl:2: expected one JSON object per line; invalid JSON at column 15 (Expecting value)",
+            "unparseable",
+        ),
+        ('["a"]', "x.jsonl:2: expected a JSON object; got array", "wrong_type"),
+        ({"messages": "hi"}, "x.jsonl:2: field 'messages': expected a list of messages; got string", "wrong_type"),
+        (
+            {"messages": [{"role": "user", "content": 3}, {"role": "assistant", "content": "a"}]},
+            "x.jsonl:2: field 'messages[0].content': expected a string; got number",
+            "wrong_type",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": " \n"}]},
+            "x.jsonl:2: field 'messages[1].content': expected non-empty text",
+            "empty_text",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "q"},
+                    {"role": "assistant", "content": "a"},
+                    {"role": "bot", "content": "b"},
+                ]
+            },
+            "x.jsonl:2: field 'messages[2].role': expected one of system, user, assistant; got 'bot'",
+            "unknown_role",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "q"}]},
+            "x.jsonl:2: field 'messages': expected at least one assistant turn",
+            "no_assistant",
+        ),
+        ({"messages": None}, "x.jsonl:2: field 'messages': expected a value; the field is missing", "missing_field"),
+        (
+            {"text": "plain"},
+            "x.jsonl:2: expected a record in the file's format (chat, from its first record); "
+            "got one in the text format",
+            "mixed_format",
+        ),
+    ],
+)
 def test_bad_jsonl_record(tmp_path, bad, message, reason):
     err = chat_then(tmp_path, bad)
     assert (str(err), err.file, err.line, err.reason) == (message, "x.jsonl", 2, reason)
@@ -70,7 +98,8 @@ def test_json_list_names_the_record(tmp_path):
     assert str(err) == "l.json:record 2: field 'output': expected non-empty text"
     (tmp_path / "broken.json").write_text('[\n {"text": "a"},\n {"text": }\n]', encoding="utf-8")
     assert str(error_of(tmp_path, "broken.json")) == (
-        "broken.json:3: expected valid JSON; invalid JSON at column 11 (Expecting value)")
+        "broken.json:3: expected valid JSON; invalid JSON at column 11 (Expecting value)"
+    )
 
 
 def test_json_file_holding_json_lines_is_read_as_jsonl(tmp_path):
@@ -87,7 +116,10 @@ def test_csv_names_the_row_line(tmp_path):
 
 def test_parquet_names_the_row(tmp_path):
     pd.DataFrame({"prompt": ["a", "b"], "answer": ["1", None]}).to_parquet(tmp_path / "p.parquet")
-    assert str(error_of(tmp_path, "p.parquet")) == "p.parquet:row 2: field 'answer': expected a value; the field is missing"
+    assert (
+        str(error_of(tmp_path, "p.parquet"))
+        == "p.parquet:row 2: field 'answer': expected a value; the field is missing"
+    )
 
 
 def test_mapped_column_is_named_as_in_the_file(tmp_path):
@@ -99,32 +131,54 @@ def test_mapped_column_is_named_as_in_the_file(tmp_path):
 def test_nested_field_of_trajectory(tmp_path):
     row = {"instruction": "do", "steps": [{"thought": "t", "action": "a"}, {"thought": "", "action": " "}]}
     write_lines(tmp_path / "t.jsonl", [json.dumps(row)])
-    assert str(error_of(tmp_path, "t.jsonl")) == "t.jsonl:1: field 'steps[1].action': expected a non-empty thought or action"
-    write_lines(tmp_path / "s.jsonl", [json.dumps({"instruction": "do", "response": "Step 1:\nThought: x\nAction: y"}),
-                                       json.dumps({"instruction": "do", "response": "no steps here"})])
+    assert (
+        str(error_of(tmp_path, "t.jsonl"))
+        == "t.jsonl:1: field 'steps[1].action': expected a non-empty thought or action"
+    )
+    write_lines(
+        tmp_path / "s.jsonl",
+        [
+            json.dumps({"instruction": "do", "response": "Step 1:\nThought: x\nAction: y"}),
+            json.dumps({"instruction": "do", "response": "no steps here"}),
+        ],
+    )
     assert str(error_of(tmp_path, "s.jsonl")) == (
-        "s.jsonl:2: field 'response': expected 'Step N:' blocks with Thought/Action/Observation")
+        "s.jsonl:2: field 'response': expected 'Step N:' blocks with Thought/Action/Observation"
+    )
 
 
 def test_unknown_format(tmp_path):
     write_lines(tmp_path / "q.jsonl", [json.dumps({"foo": 1, "bar": 2})])
     err = error_of(tmp_path, "q.jsonl")
-    assert re.fullmatch(r"q\.jsonl:1: expected a record in a known format \(alpaca, .*\); got keys \['bar', 'foo'\]",
-                        str(err))
+    assert re.fullmatch(
+        r"q\.jsonl:1: expected a record in a known format \(alpaca, .*\); got keys \['bar', 'foo'\]", str(err)
+    )
     assert err.reason == "unknown_format"
 
 
-@pytest.mark.parametrize("path, message", [
-    ("empty.jsonl", "empty.jsonl: no records"),
-    ("blank.txt", "blank.txt: no records"),
-    ("header.csv", "header.csv: no records"),
-    ("missing/*.jsonl", "missing/*.jsonl: matched no data files (.jsonl .ndjson .json .csv .tsv .parquet .txt .md)"),
-    ("nofile.jsonl", "nofile.jsonl: no such file or folder"),
-    ("notes.yaml", "notes.yaml: unsupported file type; expected one of .jsonl .ndjson .json .csv .tsv .parquet .txt .md"),
-    ("junk.parquet", "junk.parquet: expected a readable parquet file; Parquet magic bytes not found in footer. "
-                     "Either the file is corrupted or this is not a parquet file."),
-    ("junk.json", "junk.json:1: invalid UTF-8"),
-])
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("empty.jsonl", "empty.jsonl: no records"),
+        ("blank.txt", "blank.txt: no records"),
+        ("header.csv", "header.csv: no records"),
+        (
+            "missing/*.jsonl",
+            "missing/*.jsonl: matched no data files (.jsonl .ndjson .json .csv .tsv .parquet .txt .md)",
+        ),
+        ("nofile.jsonl", "nofile.jsonl: no such file or folder"),
+        (
+            "notes.yaml",
+            "notes.yaml: unsupported file type; expected one of .jsonl .ndjson .json .csv .tsv .parquet .txt .md",
+        ),
+        (
+            "junk.parquet",
+            "junk.parquet: expected a readable parquet file; Parquet magic bytes not found in footer. "
+            "Either the file is corrupted or this is not a parquet file.",
+        ),
+        ("junk.json", "junk.json:1: invalid UTF-8"),
+    ],
+)
 def test_file_level_errors(tmp_path, path, message):
     (tmp_path / "empty.jsonl").write_bytes(b"")
     (tmp_path / "blank.txt").write_text("\n  \n", encoding="utf-8")
@@ -141,8 +195,9 @@ def test_binary_junk_jsonl_is_reported_not_a_traceback(tmp_path):
     data = DataConfig(on_bad_record="skip")
     with pytest.raises(DataError) as info:
         load_sources([SourceConfig(path="bin.jsonl")], data, str(tmp_path))
-    assert str(info.value) == ("bin.jsonl: no usable records (3 skipped; first: "
-                               "bin.jsonl:1: invalid UTF-8 at byte 1 of the line)")
+    assert str(info.value) == (
+        "bin.jsonl: no usable records (3 skipped; first: bin.jsonl:1: invalid UTF-8 at byte 1 of the line)"
+    )
 
 
 def test_huge_lines(tmp_path, monkeypatch):
@@ -158,7 +213,8 @@ def test_huge_lines(tmp_path, monkeypatch):
 def test_huge_unparseable_line_is_a_parse_error(tmp_path):
     (tmp_path / "big.jsonl").write_text('{"text": "' + "y" * 3_000_000 + "\n", encoding="utf-8")
     assert str(error_of(tmp_path, "big.jsonl")) == (
-        "big.jsonl:1: expected one JSON object per line; invalid JSON at column 10 (Unterminated string starting at)")
+        "big.jsonl:1: expected one JSON object per line; invalid JSON at column 10 (Unterminated string starting at)"
+    )
 
 
 def test_skip_counts_per_reason_with_first_three_examples(tmp_path):
@@ -171,8 +227,10 @@ def test_skip_counts_per_reason_with_first_three_examples(tmp_path):
     oops = "expected one JSON object per line; invalid JSON at column 2 (Expecting property name enclosed in double quotes)"
     assert result.skipped == {
         "unparseable": {"count": 5, "examples": [f"s.jsonl:{n}: {oops}" for n in (2, 3, 4)]},
-        "unknown_role": {"count": 1, "examples": [
-            "s.jsonl:7: field 'messages[0].role': expected one of system, user, assistant; got 'bot'"]},
+        "unknown_role": {
+            "count": 1,
+            "examples": ["s.jsonl:7: field 'messages[0].role': expected one of system, user, assistant; got 'bot'"],
+        },
     }
 
 
@@ -181,8 +239,9 @@ def test_use_conflict_is_a_config_error_even_when_skipping(tmp_path):
     with pytest.raises(UserError) as info:
         load_sources([SourceConfig(path="al.jsonl", use="cpt")], DataConfig(on_bad_record="skip"), str(tmp_path))
     assert not isinstance(info.value, DataError)
-    assert str(info.value) == ("al.jsonl: alpaca records feed 'sft'; this source's use is 'cpt' "
-                               "(set `use:` or split the source)")
+    assert str(info.value) == (
+        "al.jsonl: alpaca records feed 'sft'; this source's use is 'cpt' (set `use:` or split the source)"
+    )
 
 
 def test_unknown_declared_format(tmp_path):

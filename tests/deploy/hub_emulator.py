@@ -9,6 +9,7 @@ bytes or more, "regular" for the rest. LFS files go through the git-lfs batch AP
 <repo>.git/info/lfs/objects/batch), a PUT of the object and a verify call; the commit then names them by sha256
 (`lfsFile` lines), and a commit naming an object that was never stored whole is refused, leaving the revision
 as it was. The Xet protocol (the hf_xet client's own chunk store) is not emulated: tests turn it off."""
+
 from __future__ import annotations
 
 import base64
@@ -121,8 +122,11 @@ class HubEmulator:
         if "/branch/" in req.path:
             return 200, {}
         if "/preupload/" in req.path:
-            return 200, {"files": [{"path": f["path"], "uploadMode": self._mode(f), "shouldIgnore": False}
-                                   for f in req.json()["files"]]}
+            return 200, {
+                "files": [
+                    {"path": f["path"], "uploadMode": self._mode(f), "shouldIgnore": False} for f in req.json()["files"]
+                ]
+            }
         if req.path.endswith(".git/info/lfs/objects/batch"):
             return 200, self._batch(req.json())
         if req.path.startswith("/lfs-upload/") and req.method == "PUT":
@@ -150,8 +154,10 @@ class HubEmulator:
         for obj in spec["objects"]:
             entry = {"oid": obj["oid"], "size": obj["size"]}
             if obj["oid"] not in self.lfs:
-                entry["actions"] = {"upload": {"href": f"{self.url}/lfs-upload/{obj['oid']}"},
-                                    "verify": {"href": f"{self.url}/lfs-verify/{obj['oid']}"}}
+                entry["actions"] = {
+                    "upload": {"href": f"{self.url}/lfs-upload/{obj['oid']}"},
+                    "verify": {"href": f"{self.url}/lfs-verify/{obj['oid']}"},
+                }
             objects.append(entry)
         return {"transfer": "basic", "objects": objects}
 

@@ -1,4 +1,5 @@
 """Release export on the tiny random model: merge equals base+adapter, sharding, dtype, ids, verification."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,9 @@ IDS = torch.tensor([[1, 504, 2015, 17, 88, 903, 2, 12, 44]])
 def test_merged_release_matches_base_plus_adapter(base_dir, adapter_dir, tokenizer, tmp_path):
     from peft import PeftModel
 
-    reference = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32),
-                                          str(adapter_dir))
+    reference = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32), str(adapter_dir)
+    )
     base_logits = logits(AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32), IDS)
     ref_logits = logits(reference, IDS)
     assert (ref_logits - base_logits).abs().max() > 1e-3  # the adapter matters, so equality below means something
@@ -90,8 +92,12 @@ def test_adapter_release_points_at_the_hub_base(base_dir, adapter_dir, tokenizer
 
     assert isinstance(reloaded, PeftModel)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "adapter_config.json", "adapter_model.safetensors", "chat_template.jinja", "tokenizer.json",
-        "tokenizer_config.json"]
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "chat_template.jinja",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ]
     assert json.loads((tmp_path / "adapter_config.json").read_text())["base_model_name_or_path"] == "org/base-model"
     torch.testing.assert_close(logits(reloaded, IDS), ref_logits, atol=1e-6, rtol=0)
 
@@ -104,10 +110,13 @@ def released(tmp_path_factory, base_dir, tokenizer):
     return out, export.export_merged(model, tokenizer, out, torch.float32, "2GB")["probe"]
 
 
-@pytest.mark.parametrize("tamper, same_tokens", [
-    (lambda k, v: v * 1.05 if k == "model.norm.weight" else v, True),  # slight: only the logits move
-    (lambda k, v: -v if k == "model.norm.weight" else v, False),  # gross: other greedy tokens
-])
+@pytest.mark.parametrize(
+    "tamper, same_tokens",
+    [
+        (lambda k, v: v * 1.05 if k == "model.norm.weight" else v, True),  # slight: only the logits move
+        (lambda k, v: -v if k == "model.norm.weight" else v, False),  # gross: other greedy tokens
+    ],
+)
 def test_verification_catches_a_folder_that_differs_from_memory(released, tmp_path, tamper, same_tokens):
     folder, expected = released
     shutil.copytree(folder, tmp_path, dirs_exist_ok=True)

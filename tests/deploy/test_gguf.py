@@ -1,5 +1,6 @@
 """GGUF export (deploy.gguf), read back by transformers' own GGUF loader: f16 logits equal the released
 safetensors model's within f16 rounding, q8_0 within its quantization error, tokenizer and chat template intact."""
+
 import shutil
 
 import pytest
@@ -19,8 +20,9 @@ def test_release_writes_gguf_files_that_transformers_reads_back(smoke_cfg, tmp_p
     assert result["metrics"]["gguf"] == ["trainpipe-base-f16.gguf", "trainpipe-base-q8_0.gguf"]
     ref = AutoModelForCausalLM.from_pretrained(final, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(final)
-    text = tok.apply_chat_template([{"role": "user", "content": "What is 12 + 7?"}], tokenize=False,
-                                   add_generation_prompt=True)
+    text = tok.apply_chat_template(
+        [{"role": "user", "content": "What is 12 + 7?"}], tokenize=False, add_generation_prompt=True
+    )
     ids = tok(text, return_tensors="pt").input_ids
     with torch.no_grad():
         expected = ref(ids).logits
@@ -67,9 +69,13 @@ def test_gguf_names_the_pre_tokenizer_llama_cpp_must_split_with(tmp_path):
     assert gguf_export.pre_tokenizer(spec) == "gpt-2"
     digits = {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True}, spec]}
     assert gguf_export.pre_tokenizer(digits) == "smollm"
-    llama3 = {"type": "Sequence", "pretokenizers": [
-        {"type": "Split", "pattern": {"Regex": gguf_export.LLAMA3_SPLIT}, "behavior": "Isolated", "invert": False},
-        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+    llama3 = {
+        "type": "Sequence",
+        "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": gguf_export.LLAMA3_SPLIT}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
+        ],
+    }
     assert gguf_export.pre_tokenizer(llama3) == "llama-bpe"
     with pytest.raises(UserError, match="no llama.cpp counterpart"):
         gguf_export.pre_tokenizer({"type": "Metaspace", "replacement": "▁"})

@@ -1,5 +1,6 @@
 """Hub upload against a local emulator: exact requests and files (weights and big files through LFS), token sources,
 retries, a push killed mid-upload, clear user errors."""
+
 from __future__ import annotations
 
 import hashlib
@@ -48,26 +49,41 @@ def test_push_creates_repo_branch_and_uploads_exact_files(hub, release, caplog):
     url = push.push_folder(release, deploy_cfg(hub, revision="v1", commit_message="first release"))
 
     assert url == f"{hub.url}/me/tiny/tree/v1"
-    create, = hub.calls("/api/repos/create")
+    (create,) = hub.calls("/api/repos/create")
     assert create.json() == {"name": "tiny", "organization": "me", "visibility": "private"}
     assert create.headers["authorization"] == f"Bearer {TOKEN}"
     oid = hashlib.sha256((release / "model.safetensors").read_bytes()).hexdigest()
     assert [r.path for r in hub.requests] == [
-        "/api/repos/create", "/api/models/me/tiny/branch/v1", "/api/validate-yaml", "/api/validate-yaml",
-        "/api/models/me/tiny/preupload/v1", "/me/tiny.git/info/lfs/objects/batch", f"/lfs-upload/{oid}",
-        f"/lfs-verify/{oid}", "/api/models/me/tiny/commit/v1"]
+        "/api/repos/create",
+        "/api/models/me/tiny/branch/v1",
+        "/api/validate-yaml",
+        "/api/validate-yaml",
+        "/api/models/me/tiny/preupload/v1",
+        "/me/tiny.git/info/lfs/objects/batch",
+        f"/lfs-upload/{oid}",
+        f"/lfs-verify/{oid}",
+        "/api/models/me/tiny/commit/v1",
+    ]
     # The weights travel through LFS: the commit names them by sha256, the rest is inline.
     lines = [json.loads(line) for line in hub.calls("/commit/")[0].body.decode().splitlines()]
     assert {i["value"]["path"]: i["key"] for i in lines if i["key"] != "header"} == {
-        "model.safetensors": "lfsFile", "README.md": "file", "config.json": "file",
-        "adapter/adapter_config.json": "file"}
-    assert hub.calls("/api/validate-yaml")[0].json() == {"content": (release / "README.md").read_text(),
-                                                         "repoType": "model"}
-    preupload, = hub.calls("/preupload/")
+        "model.safetensors": "lfsFile",
+        "README.md": "file",
+        "config.json": "file",
+        "adapter/adapter_config.json": "file",
+    }
+    assert hub.calls("/api/validate-yaml")[0].json() == {
+        "content": (release / "README.md").read_text(),
+        "repoType": "model",
+    }
+    (preupload,) = hub.calls("/preupload/")
     assert sorted(f["path"] for f in preupload.json()["files"]) == [
-        "README.md", "adapter/adapter_config.json", "config.json", "model.safetensors"]
-    assert hub.files == {p.relative_to(release).as_posix(): p.read_bytes()
-                         for p in release.rglob("*") if p.is_file()}
+        "README.md",
+        "adapter/adapter_config.json",
+        "config.json",
+        "model.safetensors",
+    ]
+    assert hub.files == {p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()}
     assert hub.commits == [{"summary": "first release", "description": ""}]
     assert TOKEN not in caplog.text
 
@@ -139,10 +155,13 @@ def test_connection_refused_is_a_network_error(release, monkeypatch):
     assert TOKEN not in str(err.value)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"repo_id": None}, "needs deploy.repo_id"),
-    ({"repo_id": "bad repo!"}, "not a valid Hub repo id"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"repo_id": None}, "needs deploy.repo_id"),
+        ({"repo_id": "bad repo!"}, "not a valid Hub repo id"),
+    ],
+)
 def test_bad_push_config(hub, release, change, message):
     with pytest.raises(UserError, match=message):
         push.push_folder(release, DeployConfig(push=True, endpoint=hub.url, **{"repo_id": "me/tiny", **change}))
@@ -166,10 +185,10 @@ def test_large_files_travel_through_lfs_and_a_failed_object_upload_is_retried(hu
     hub.fail("/lfs-upload/", 503)  # the object store answers 503 once
     push.push_folder(release, deploy_cfg(hub), sleep=pytest.fail)
     assert len(hub.calls("/lfs-upload/", "PUT")) == 3  # two objects, one of them twice
-    assert hub.files == {p.relative_to(release).as_posix(): p.read_bytes()
-                         for p in release.rglob("*") if p.is_file()}
-    assert set(hub.lfs) == {hashlib.sha256((release / n).read_bytes()).hexdigest()
-                            for n in ("model.safetensors", "tokenizer.json")}
+    assert hub.files == {p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()}
+    assert set(hub.lfs) == {
+        hashlib.sha256((release / n).read_bytes()).hexdigest() for n in ("model.safetensors", "tokenizer.json")
+    }
 
 
 def test_push_killed_mid_upload_publishes_nothing_and_completes_on_rerun(hub, release):
@@ -184,13 +203,22 @@ def test_push_killed_mid_upload_publishes_nothing_and_completes_on_rerun(hub, re
     # Big enough that the client is still writing the object when it is killed (socket buffers hold MBs).
     (release / "model.safetensors").write_bytes(os.urandom(16 * 1024 * 1024))
     hub.hold("/lfs-upload/")
-    code = ("import sys; from pathlib import Path; from trainpipe.config import DeployConfig; "
-            "from trainpipe.deploy import push; "
-            f"push.push_folder(Path(sys.argv[1]), DeployConfig(push=True, repo_id='me/tiny', endpoint='{hub.url}'))")
-    env = {**os.environ, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1",
-           "HF_TOKEN": TOKEN, "PYTHONPATH": str(REPO / "src")}
-    child = subprocess.Popen([sys.executable, "-c", code, str(release)], env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    code = (
+        "import sys; from pathlib import Path; from trainpipe.config import DeployConfig; "
+        "from trainpipe.deploy import push; "
+        f"push.push_folder(Path(sys.argv[1]), DeployConfig(push=True, repo_id='me/tiny', endpoint='{hub.url}'))"
+    )
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "0",
+        "TRANSFORMERS_OFFLINE": "0",
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_TOKEN": TOKEN,
+        "PYTHONPATH": str(REPO / "src"),
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(release)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         assert hub.entered.wait(120), "the child never reached the object upload"
         child.send_signal(signal.SIGKILL)
@@ -205,5 +233,4 @@ def test_push_killed_mid_upload_publishes_nothing_and_completes_on_rerun(hub, re
     assert hub.commits == [] and hub.files == {} and hub.lfs == {}
     push.push_folder(release, deploy_cfg(hub))
     assert len(hub.commits) == 1
-    assert hub.files == {p.relative_to(release).as_posix(): p.read_bytes()
-                         for p in release.rglob("*") if p.is_file()}
+    assert hub.files == {p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()}

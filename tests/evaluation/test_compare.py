@@ -1,4 +1,5 @@
 """Comparisons and the gate verdict on hand-built results (intervals chosen so the outcomes are known)."""
+
 import pytest
 
 from trainpipe.evaluation.compare import compare_models, compare_pair, comparison_pairs, gate_verdict
@@ -6,15 +7,27 @@ from trainpipe.evaluation.compare import compare_models, compare_pair, compariso
 
 def res(lo, hi, mean=None, kind="task", perplexity=None):
     m = (lo + hi) / 2 if mean is None else mean
-    return {"kind": kind, "n": 20, "mean": m, "std": 0.1, "lo": lo, "hi": hi, "successes": 20 * max(m, 0.0),
-            "perplexity": perplexity}
+    return {
+        "kind": kind,
+        "n": 20,
+        "mean": m,
+        "std": 0.1,
+        "lo": lo,
+        "hi": hi,
+        "successes": 20 * max(m, 0.0),
+        "perplexity": perplexity,
+    }
 
 
 def test_pairs_each_stage_against_previous_candidate_and_extras_against_base():
     assert comparison_pairs(["base", "sft"], []) == [("sft", "base", "candidate")]
     assert comparison_pairs(["base", "cpt", "sft", "rl"], ["mine"]) == [
-        ("cpt", "base", "stage"), ("sft", "cpt", "stage"), ("rl", "sft", "stage"),
-        ("rl", "base", "candidate"), ("mine", "base", "extra")]
+        ("cpt", "base", "stage"),
+        ("sft", "cpt", "stage"),
+        ("rl", "sft", "stage"),
+        ("rl", "base", "candidate"),
+        ("mine", "base", "extra"),
+    ]
     assert comparison_pairs(["base"], []) == []
 
 
@@ -29,10 +42,13 @@ def test_win_and_tie_make_the_later_model_dominant():
     assert not compare_pair(later, earlier, margin=0.25)["affine_better"]  # gap 0.2 < 0.25
 
 
-@pytest.mark.parametrize("b_later,verdict", [
-    ((0.0, 0.1), "mixed"),  # a won, b lost
-    ((0.3, 0.5), "better"),
-])
+@pytest.mark.parametrize(
+    "b_later,verdict",
+    [
+        ((0.0, 0.1), "mixed"),  # a won, b lost
+        ((0.3, 0.5), "better"),
+    ],
+)
 def test_verdicts(b_later, verdict):
     later = {"a": res(0.6, 0.8), "b": res(*b_later)}
     earlier = {"a": res(0.2, 0.4), "b": res(0.3, 0.5)}
@@ -48,21 +64,30 @@ def test_worse_and_no_separable_difference():
 def test_compare_models_labels_every_pair():
     results = {"base": {"a": res(0.2, 0.4)}, "sft": {"a": res(0.6, 0.8)}}
     [comp] = compare_models(results, ["base", "sft"], [], 0.0)
-    assert (comp["model"], comp["baseline"], comp["relation"], comp["verdict"]) == ("sft", "base", "candidate", "better")
+    assert (comp["model"], comp["baseline"], comp["relation"], comp["verdict"]) == (
+        "sft",
+        "base",
+        "candidate",
+        "better",
+    )
 
 
 def test_gate_fails_a_candidate_dominated_by_base():
     results = {"base": {"a": res(0.5, 0.7), "b": res(0.4, 0.6)}, "sft": {"a": res(0.0, 0.1), "b": res(0.45, 0.55)}}
     gate = gate_verdict(results, "sft", "dominance", 0.0)
     assert not gate["passed"]
-    assert gate["reasons"] == ["sft is dominated by base: base is better on a and worse on no suite",
-                               "sft loses suite a: 0.050 [0.000, 0.100] vs base 0.600 [0.500, 0.700]"]
+    assert gate["reasons"] == [
+        "sft is dominated by base: base is better on a and worse on no suite",
+        "sft loses suite a: 0.050 [0.000, 0.100] vs base 0.600 [0.500, 0.700]",
+    ]
 
 
 def test_gate_tolerates_a_separated_loss_within_the_margin_only():
     # The candidate gains on the task suite, and loses retention by a mean drop of 0.95 - 0.7 = 0.25.
-    results = {"base": {"task": res(0.1, 0.3), "retention": res(0.9, 1.0)},
-               "sft": {"task": res(0.5, 0.7), "retention": res(0.6, 0.8)}}
+    results = {
+        "base": {"task": res(0.1, 0.3), "retention": res(0.9, 1.0)},
+        "sft": {"task": res(0.5, 0.7), "retention": res(0.6, 0.8)},
+    }
     assert gate_verdict(results, "sft", "dominance", 0.3)["passed"]
     failed = gate_verdict(results, "sft", "dominance", 0.2)
     assert not failed["passed"] and len(failed["reasons"]) == 1
@@ -79,8 +104,10 @@ def test_gate_counts_a_loss_the_paired_test_finds_with_overlapping_intervals():
     base, cand = scored([1.0] * 100), scored([0.0] * 5 + [1.0] * 95)  # 0 better / 5 worse, p = 0.0625
     results = {"base": {"retention_test": base}, "sft": {"retention_test": cand}}
     gate = gate_verdict(results, "sft", "dominance", 0.0, p_level=0.1)
-    assert gate["reasons"] == ["sft loses suite retention_test: 0.950 [0.000, 1.000] vs base 1.000 [0.000, 1.000], "
-                               "0 items better / 5 worse, p = 0.062"]
+    assert gate["reasons"] == [
+        "sft loses suite retention_test: 0.950 [0.000, 1.000] vs base 1.000 [0.000, 1.000], "
+        "0 items better / 5 worse, p = 0.062"
+    ]
     assert gate_verdict(results, "sft", "dominance", 0.0, p_level=0.05)["passed"]  # p above the level
     assert gate_verdict(results, "sft", "dominance", 0.06)["passed"]  # the 0.05 drop is within the margin
     four = {"base": {"r": base}, "sft": {"r": scored([0.0] * 4 + [1.0] * 96)}}  # p = 0.125
@@ -97,8 +124,10 @@ def test_gate_tolerates_a_text_rise_within_the_relative_perplexity_margin():
 
 
 def test_gate_reports_text_retention_as_perplexity():
-    results = {"base": {"task": res(0.1, 0.3), "retention_text": res(-2.1, -1.9, kind="text", perplexity=7.39)},
-               "sft": {"task": res(0.5, 0.7), "retention_text": res(-3.2, -2.8, kind="text", perplexity=20.09)}}
+    results = {
+        "base": {"task": res(0.1, 0.3), "retention_text": res(-2.1, -1.9, kind="text", perplexity=7.39)},
+        "sft": {"task": res(0.5, 0.7), "retention_text": res(-3.2, -2.8, kind="text", perplexity=20.09)},
+    }
     gate = gate_verdict(results, "sft", "dominance", 0.0)
     assert gate["reasons"] == ["sft loses suite retention_text: perplexity 20.09 vs base perplexity 7.39"]
 

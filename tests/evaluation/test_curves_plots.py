@@ -1,4 +1,5 @@
 """Training curves read back from TensorBoard events and trainer_state.json, and the PNG plots."""
+
 import json
 
 import matplotlib.image as mpimg
@@ -20,11 +21,18 @@ def _checkpoint(folder, step, history, complete=True):
 
 def test_checkpoint_curves_read_the_newest_complete_state(tmp_path):
     _checkpoint(tmp_path, 2, [{"loss": 3.0, "step": 1}])
-    _checkpoint(tmp_path, 4, [{"loss": 3.0, "step": 1}, {"loss": 2.5, "reward": 0.1, "step": 2},
-                              {"eval_loss": 2.7, "step": 2}, {"train_runtime": 9.0, "step": 4}])
+    _checkpoint(
+        tmp_path,
+        4,
+        [
+            {"loss": 3.0, "step": 1},
+            {"loss": 2.5, "reward": 0.1, "step": 2},
+            {"eval_loss": 2.7, "step": 2},
+            {"train_runtime": 9.0, "step": 4},
+        ],
+    )
     _checkpoint(tmp_path, 6, [{"loss": 9.9, "step": 6}], complete=False)  # cut short: never read
-    assert checkpoint_curves(tmp_path) == {"loss": [(1, 3.0), (2, 2.5)], "reward": [(2, 0.1)],
-                                           "eval_loss": [(2, 2.7)]}
+    assert checkpoint_curves(tmp_path) == {"loss": [(1, 3.0), (2, 2.5)], "reward": [(2, 0.1)], "eval_loss": [(2, 2.7)]}
     assert checkpoint_curves(tmp_path / "missing") == {}
 
 
@@ -56,15 +64,20 @@ def _result(mean, lo, hi, kind="task", perplexity=None):
 
 
 def test_plots_are_written_as_png(tmp_path):
-    results = {m: {"arithmetic": _result(a, max(0, a - 0.1), min(1, a + 0.1)),
-                   "retention_test": _result(0.9, 0.8, 1.0),
-                   "retention_text_test": _result(-2.0, -2.1, -1.9, "text", p)}
-               for m, a, p in (("base", 0.2, 7.4), ("sft", 0.6, 8.1))}
+    results = {
+        m: {
+            "arithmetic": _result(a, max(0, a - 0.1), min(1, a + 0.1)),
+            "retention_test": _result(0.9, 0.8, 1.0),
+            "retention_text_test": _result(-2.0, -2.1, -1.9, "text", p),
+        }
+        for m, a, p in (("base", 0.2, 7.4), ("sft", 0.6, 8.1))
+    }
     png = accuracy_plot(results, 0.8, tmp_path / "accuracy.png")
     height, width = mpimg.imread(png).shape[:2]
     assert width > height > 300  # two panels side by side
-    curves = curves_plot({"sft": {"loss": [(1, 3.0), (2, 2.0)]}, "rl": {"reward": [(1, 0.1), (2, 0.4)]}},
-                         tmp_path / "curves.png")
+    curves = curves_plot(
+        {"sft": {"loss": [(1, 3.0), (2, 2.0)]}, "rl": {"reward": [(1, 0.1), (2, 0.4)]}}, tmp_path / "curves.png"
+    )
     assert mpimg.imread(curves).shape[1] > 800  # one panel per curve
     assert curves_plot({}, tmp_path / "none.png") is None and not (tmp_path / "none.png").exists()
 

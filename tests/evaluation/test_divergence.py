@@ -1,5 +1,6 @@
 """KL(trained ‖ base): the per-position function on hand-computed distributions, and the completion-token average
 on two tiny random models (positions, padding, batching)."""
+
 import math
 
 import pytest
@@ -20,13 +21,18 @@ def test_token_kl_matches_hand_computed_values():
 
 
 def test_completion_kl_counts_only_completion_tokens_and_ignores_padding(tokenizer):
-    from trainpipe.models.load import build_tiny_random
     from trainpipe.models.chat import encode_prompt
+    from trainpipe.models.load import build_tiny_random
 
     trained, base = build_tiny_random(tokenizer, 1).eval(), build_tiny_random(tokenizer, 2).eval()
-    chats = [[{"role": "user", "content": "What is 2 + 3?"}],
-             [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Red."},
-              {"role": "user", "content": "Another, please, in one word."}]]
+    chats = [
+        [{"role": "user", "content": "What is 2 + 3?"}],
+        [
+            {"role": "user", "content": "Name a colour."},
+            {"role": "assistant", "content": "Red."},
+            {"role": "user", "content": "Another, please, in one word."},
+        ],
+    ]
     completions = ["Answer: 5", "blue"]
     batched = completion_kl(trained, base, tokenizer, chats, completions, batch_size=2)
     alone = completion_kl(trained, base, tokenizer, chats, completions, batch_size=1)
@@ -38,6 +44,6 @@ def test_completion_kl_counts_only_completion_tokens_and_ignores_padding(tokeniz
     ids = torch.tensor([head + tail])
     with torch.no_grad():
         per_position = token_kl(trained(input_ids=ids).logits[0], base(input_ids=ids).logits[0])
-    expected = float(per_position[len(head) - 1:len(head) + len(tail) - 1].sum())
+    expected = float(per_position[len(head) - 1 : len(head) + len(tail) - 1].sum())
     assert alone[0][1] == len(tail) and alone[0][0] == pytest.approx(expected, rel=1e-4) and expected > 0
     assert completion_kl(trained, trained, tokenizer, chats, completions) == [(0.0, n) for _, n in alone]

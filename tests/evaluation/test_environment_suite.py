@@ -1,5 +1,6 @@
 """Environment suites without a model: scripted players (an oracle, one that always says "up") go through the
 real GridWorld in the agent-SFT chat format; scores, intervals, caching keys and settings checks."""
+
 import re
 
 import pytest
@@ -42,8 +43,14 @@ def test_suite_plays_held_out_seeds_with_the_configured_budget(smoke_cfg):
     assert (suite.name, suite.kind, suite.group, len(suite.items)) == ("env:grid", "environment", "environment", 30)
     assert [i["seed"] for i in suite.items] == list(range(EVAL_SEEDS_START, EVAL_SEEDS_START + 30))
     assert EVAL_SEEDS_START > COLLECT_SEEDS_START  # collect draws below, RL uses [0, rl.env_episodes)
-    assert suite.settings == {"environment": "grid", "difficulty": 2, "max_turns": 8, "turn_tokens": 48,
-                              "temperature": 0.0, "first_seed": EVAL_SEEDS_START}
+    assert suite.settings == {
+        "environment": "grid",
+        "difficulty": 2,
+        "max_turns": 8,
+        "turn_tokens": 48,
+        "temperature": 0.0,
+        "first_seed": EVAL_SEEDS_START,
+    }
     assert suite.items[0]["prompt"].startswith("You are on a 4x4 grid") and "Moves left: 8." in suite.items[0]["prompt"]
     others = ("evaluate.env_max_turns=5", "evaluate.env_turn_tokens=20", "evaluate.max_examples=29")
     prints = {suite.fingerprint} | {suite_for(smoke_cfg, "evaluate.env_difficulty=2", o).fingerprint for o in others}
@@ -67,9 +74,17 @@ def test_oracle_reaches_every_goal_in_the_training_chat_format(smoke_cfg):
     convo = next(c for c in player.calls[1])
     first = suite.items[[i["prompt"] for i in suite.items].index(convo[0]["content"])]
     move = convo[1]["content"].rsplit(" ", 1)[1]
-    expected = trajectory_messages(first["prompt"], None, [
-        {"thought": convo[1]["content"].split("\n")[0][len("Thought: "):], "action": move,
-         "observation": convo[2]["content"][len("Observation: "):]}])
+    expected = trajectory_messages(
+        first["prompt"],
+        None,
+        [
+            {
+                "thought": convo[1]["content"].split("\n")[0][len("Thought: ") :],
+                "action": move,
+                "observation": convo[2]["content"][len("Observation: ") :],
+            }
+        ],
+    )
     assert convo == expected
 
 
@@ -103,12 +118,15 @@ def test_restate_recomputes_intervals_from_cached_items(smoke_cfg):
     assert wider["kind"] == "environment"
 
 
-@pytest.mark.parametrize("reply,action", [
-    ("Thought: x must grow, so I move right.\nAction: right", "right"),
-    ("Thought: I could go up.\n**Action:** left", "left"),
-    ("I would go down.", "I would go down."),
-    ("Thought: up is wrong\nAction:", "Thought: up is wrong\nAction:"),
-])
+@pytest.mark.parametrize(
+    "reply,action",
+    [
+        ("Thought: x must grow, so I move right.\nAction: right", "right"),
+        ("Thought: I could go up.\n**Action:** left", "left"),
+        ("I would go down.", "I would go down."),
+        ("Thought: up is wrong\nAction:", "Thought: up is wrong\nAction:"),
+    ],
+)
 def test_the_action_line_is_what_the_environment_hears(reply, action):
     assert action_text(reply) == action
 
@@ -121,5 +139,6 @@ def test_bad_environment_settings_are_user_errors(smoke_cfg):
     with pytest.raises(UserError, match="evaluate.environments lists grid twice"):
         environment_suites(smoke_cfg("evaluate.environments=[grid, grid]"))
     with pytest.raises(UserError, match="environment suites always play greedily"):
-        environment_suites(smoke_cfg("evaluate.environments=[grid]",
-                                     "evaluate.sampling={'env:grid': {temperature: 0.5}}"))
+        environment_suites(
+            smoke_cfg("evaluate.environments=[grid]", "evaluate.sampling={'env:grid': {temperature: 0.5}}")
+        )

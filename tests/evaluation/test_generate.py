@@ -1,9 +1,10 @@
 """Batched generation and perplexity on the tiny random model: padding must not change any result."""
+
 import pytest
 import torch
 
-from trainpipe.training.generation import _lengths, generate_completions
 from trainpipe.evaluation.perplexity import document_nll
+from trainpipe.training.generation import _lengths, generate_completions
 
 PROMPTS = ["Hi", "What is 12 + 30? Give the final answer.", "Name a colour.", "Say something long about the sea."]
 
@@ -33,8 +34,11 @@ def test_backend_takes_plain_prompts_and_chats_alike(tiny, tokenizer):
     from trainpipe.evaluation.generate import HFBackend, as_chats
     from trainpipe.training.generation import chat_completions
 
-    chat = [{"role": "user", "content": "My name is Sam."}, {"role": "assistant", "content": "Hi Sam."},
-            {"role": "user", "content": "What is my name?"}]
+    chat = [
+        {"role": "user", "content": "My name is Sam."},
+        {"role": "assistant", "content": "Hi Sam."},
+        {"role": "user", "content": "What is my name?"},
+    ]
     assert as_chats(["Hi", chat]) == [[{"role": "user", "content": "Hi"}], chat]
     backend = HFBackend.__new__(HFBackend)
     backend.model, backend.tokenizer, backend.batch_size = tiny, tokenizer, 2

@@ -1,5 +1,6 @@
 """Evaluate's task suites exported as lm-evaluation-harness tasks: lm-eval, run on those files, generates the
 same completions and gives the same accuracy as trainpipe's evaluator on the same items."""
+
 import json
 
 import pytest
@@ -24,14 +25,23 @@ def test_lm_eval_reproduces_evaluate_on_the_exported_suite(smoke_cfg, tmp_path, 
     sft_results = [json.loads(f.read_text()) for f in (logs / "cache").glob(f"{metrics['models'][1]['fingerprint']}-*")]
     ours = next(d for d in sft_results if [i["id"] for i in d["items"]] == [i["id"] for i in items])
 
-    out = simple_evaluate(model="hf", model_args=f"pretrained={tmp_path / 'models' / 'sft'},dtype=float32",
-                          tasks=["trainpipe_arithmetic"], task_manager=TaskManager(include_path=str(logs / "lm_eval")),
-                          apply_chat_template=True, log_samples=True, batch_size=8, device="cpu")
+    out = simple_evaluate(
+        model="hf",
+        model_args=f"pretrained={tmp_path / 'models' / 'sft'},dtype=float32",
+        tasks=["trainpipe_arithmetic"],
+        task_manager=TaskManager(include_path=str(logs / "lm_eval")),
+        apply_chat_template=True,
+        log_samples=True,
+        batch_size=8,
+        device="cpu",
+    )
     samples = {s["doc"]["id"]: s for s in out["samples"]["trainpipe_arithmetic"]}
     assert [samples[i["id"]]["resps"][0][0].strip() for i in ours["items"]] == [
-        i["completion"].strip() for i in ours["items"]]
+        i["completion"].strip() for i in ours["items"]
+    ]
     assert out["results"]["trainpipe_arithmetic"]["acc,none"] == pytest.approx(
-        metrics["results"]["sft"]["arithmetic"]["mean"])
+        metrics["results"]["sft"]["arithmetic"]["mean"]
+    )
 
 
 MC_TASK = """task: tiny_mc
@@ -53,8 +63,10 @@ metric_list:
 
 def _mc_folder(folder):
     folder.mkdir()
-    rows = [{"question": f"What is {a} plus {b}?", "choices": [str(a + b), str(a + b + 1)], "label": 0}
-            for a, b in ((1, 2), (3, 4), (5, 1), (2, 2), (7, 1))]
+    rows = [
+        {"question": f"What is {a} plus {b}?", "choices": [str(a + b), str(a + b + 1)], "label": 0}
+        for a, b in ((1, 2), (3, 4), (5, 1), (2, 2), (7, 1))
+    ]
     (folder / "tiny_mc.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (folder / "tiny_mc.yaml").write_text(MC_TASK.format(data=json.dumps(str(folder / "tiny_mc.jsonl"))))
     return folder
@@ -66,8 +78,12 @@ def test_harness_tasks_scores_every_model_beside_ours(smoke_cfg, tmp_path, one_t
     metrics.json, the report and the tracker scalars, and a rerun reads them from the cache."""
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     folder = _mc_folder(tmp_path / "mc_tasks")
-    cfg = smoke_cfg("sft.max_steps=2", "evaluate.retention=false", "evaluate.max_examples=8",
-                    f"evaluate.harness_tasks=[trainpipe,{folder}]")
+    cfg = smoke_cfg(
+        "sft.max_steps=2",
+        "evaluate.retention=false",
+        "evaluate.max_examples=8",
+        f"evaluate.harness_tasks=[trainpipe,{folder}]",
+    )
     for stage in ("collect", "sft", "evaluate"):
         run_stage(cfg, stage)
     logs = tmp_path / "logs" / "evaluate"
@@ -100,6 +116,9 @@ def test_unknown_harness_task_is_refused_naming_it(smoke_cfg, tmp_path):
 
     cfg = smoke_cfg("sft.enabled=false", "evaluate.retention=false", "evaluate.harness_tasks=[trainpipe_arithmetc]")
     run_stage(cfg, "collect")
-    with pytest.raises(UserError, match=r"'trainpipe_arithmetc' is neither a task folder nor an lm-eval task or group; "
-                       r"did you mean trainpipe_arithmetic"):
+    with pytest.raises(
+        UserError,
+        match=r"'trainpipe_arithmetc' is neither a task folder nor an lm-eval task or group; "
+        r"did you mean trainpipe_arithmetic",
+    ):
         run_stage(cfg, "evaluate")

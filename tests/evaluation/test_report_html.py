@@ -1,6 +1,7 @@
 """report.html from a real evaluate stage run (models scored by a fixed answer pattern), opened in headless Chromium:
 it loads without console errors, fetches nothing, shows user text as text, and choosing two models and "got worse" /
 "got better" shows exactly the items the paired test counted."""
+
 import itertools
 import json
 import os
@@ -19,9 +20,14 @@ from trainpipe.evaluation.generate import Completion
 from trainpipe.pipeline import run_stage
 from trainpipe.tasks.sat import render_assignment, satisfies
 
-SMALL = ("data.sources=[{kind: task, task: arithmetic, n: 40}, {kind: task, task: sat, n: 40}]",
-         "data.eval_fraction=0.25", "evaluate.tasks=[arithmetic, sat]", "evaluate.max_examples=6",
-         "evaluate.max_new_tokens=4", "evaluate.retention_max_new_tokens=4")
+SMALL = (
+    "data.sources=[{kind: task, task: arithmetic, n: 40}, {kind: task, task: sat, n: 40}]",
+    "data.eval_fraction=0.25",
+    "evaluate.tasks=[arithmetic, sat]",
+    "evaluate.max_examples=6",
+    "evaluate.max_new_tokens=4",
+    "evaluate.retention_max_new_tokens=4",
+)
 MARKUP = "</pre><script>console.error('ran')</script> & <b>bold</b>"  # a wrong answer that must stay text
 RIGHT = {"base": lambda n: n % 2 == 0, "sft": lambda n: n % 3 == 0, "mine": lambda n: n % 5 == 0}
 
@@ -73,8 +79,10 @@ def _patterned_evaluate(cfg, path, suites):
             continue
         right = [_right_answer(i) for i in s.items]
         texts = [r if RIGHT[name](n) else MARKUP for n, r in enumerate(right)]
-        samples = [[Completion(t, 3)] + ([Completion(MARKUP, 3)] if name == "sft" and s.name == "arithmetic" else [])
-                   for t in texts]
+        samples = [
+            [Completion(t, 3)] + ([Completion(MARKUP, 3)] if name == "sft" and s.name == "arithmetic" else [])
+            for t in texts
+        ]
         out[s.name] = runner.task_result(s.items, samples, cfg.evaluate.level)
     return out
 
@@ -92,8 +100,9 @@ def report(tmp_path_factory):
     _publish_model(root, "sft", 1)
     ckpt = root / "checkpoints" / "sft" / "checkpoint-4"  # a loss curve, for the second plot
     ckpt.mkdir(parents=True)
-    (ckpt / "trainer_state.json").write_text(json.dumps({"log_history": [{"loss": 3.0, "step": 2},
-                                                                         {"loss": 2.0, "step": 4}]}))
+    (ckpt / "trainer_state.json").write_text(
+        json.dumps({"log_history": [{"loss": 3.0, "step": 2}, {"loss": 2.0, "step": 4}]})
+    )
     (ckpt / "COMPLETE").write_text("")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(runner, "evaluate_model", _patterned_evaluate)
@@ -138,9 +147,23 @@ class _Items(HTMLParser):
 def _open(page: Path, fragment: str = "", *flags: str) -> tuple[_Items, list[str]]:
     """The DOM Chromium dumps after loading page#fragment, and its console lines (errors, uncaught exceptions)."""
     profile = page.parent / "chromium-profile"
-    proc = subprocess.run([_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
-                           "--v=0", f"--user-data-dir={profile}", *flags, "--dump-dom",
-                           page.resolve().as_uri() + fragment], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            _chromium(),
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--user-data-dir={profile}",
+            *flags,
+            "--dump-dom",
+            page.resolve().as_uri() + fragment,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     return _Items(proc.stdout), console
@@ -148,6 +171,7 @@ def _open(page: Path, fragment: str = "", *flags: str) -> tuple[_Items, list[str
 
 def _expected(folder: Path, later: str, earlier: str) -> dict[str, set]:
     """From items.jsonl: the (suite, id) where `later` scores above / below `earlier` (−NLL per token for text)."""
+
     def score(rec: dict, kind: str) -> float:
         return -rec["nll"] / rec["tokens"] if kind == "text" else rec["score"]
 
@@ -173,7 +197,8 @@ def test_report_loads_in_chromium_and_fetches_nothing(report):
     # Every completion is there, markup shown as text: the page's two scripts are its only ones, its <b>s its own.
     arithmetic = [r for r in rows if r["suite"] == "arithmetic"]
     assert [r["models"]["sft"]["completions"] for r in arithmetic] == [
-        [f"Answer: {r['reference']}" if n % 3 == 0 else MARKUP, MARKUP] for n, r in enumerate(arithmetic)]
+        [f"Answer: {r['reference']}" if n % 3 == 0 else MARKUP, MARKUP] for n, r in enumerate(arithmetic)
+    ]
     records = [r["models"][m["name"]] for r in rows for m in metrics["models"]]  # the page's order
     texts = [t for rec in records if rec and "completion" in rec for t in rec.get("completions") or [rec["completion"]]]
     assert page.samples == texts and texts.count(MARKUP) > 0
@@ -183,8 +208,12 @@ def test_report_loads_in_chromium_and_fetches_nothing(report):
 
 def test_the_console_check_catches_a_script_error(report, tmp_path):
     broken = tmp_path / "report.html"
-    broken.write_text((report / "report.html").read_text(encoding="utf-8").replace(
-        "</body>", "<script>undefinedHelper();</script></body>"), encoding="utf-8")
+    broken.write_text(
+        (report / "report.html")
+        .read_text(encoding="utf-8")
+        .replace("</body>", "<script>undefinedHelper();</script></body>"),
+        encoding="utf-8",
+    )
     _, console = _open(broken)
     assert len(console) == 1 and "Uncaught ReferenceError: undefinedHelper is not defined" in console[0]
 
@@ -207,11 +236,14 @@ def test_worse_and_better_show_exactly_the_items_the_paired_test_counted(report,
 
 def test_the_selects_and_the_suite_filter_drive_the_same_view(report, tmp_path):
     """Choosing from, to, filter and suite in the page's own controls (a script changes them as a person would)."""
-    choose = ("<script>for (const [id, v] of [['a', 'mine'], ['b', 'base'], ['filter', 'better'], ['suite', 'sat']]) {"
-              "const s = document.getElementById(id); s.value = v; s.dispatchEvent(new Event('change')); }</script>")
+    choose = (
+        "<script>for (const [id, v] of [['a', 'mine'], ['b', 'base'], ['filter', 'better'], ['suite', 'sat']]) {"
+        "const s = document.getElementById(id); s.value = v; s.dispatchEvent(new Event('change')); }</script>"
+    )
     page_file = tmp_path / "report.html"
-    page_file.write_text((report / "report.html").read_text(encoding="utf-8").replace("</body>", choose + "</body>"),
-                         encoding="utf-8")
+    page_file.write_text(
+        (report / "report.html").read_text(encoding="utf-8").replace("</body>", choose + "</body>"), encoding="utf-8"
+    )
     page, console = _open(page_file, "", "--virtual-time-budget=3000")  # lets the hashchange task run
     assert console == []
     assert set(page.visible) == {k for k in _expected(report, "base", "mine")["better"] if k[0] == "sat"} != set()
@@ -221,14 +253,41 @@ def test_the_selects_and_the_suite_filter_drive_the_same_view(report, tmp_path):
 def test_each_kind_of_record_is_put_in_words():
     from trainpipe.evaluation.report_html import _answer
 
-    episode = {"score": 1.0, "return": 0.75, "turns": 3, "samples": 1, "correct": 1, "tokens": 9, "format_ok": True,
-               "completion": "[assistant] Action: up"}
-    assert _answer("environment", episode) == {"score": "1.00", "verdict": "goal reached, return +0.75, 3 turns",
-                                               "tone": "good", "texts": ["[assistant] Action: up"]}
-    sampled = {"score": 0.5, "samples": 2, "correct": 1, "tokens": 3, "format_ok": False, "completion": "a",
-               "completions": ["a", "b"]}
-    assert _answer("task", sampled) == {"score": "0.50", "verdict": "1 of 2 samples correct, format not followed",
-                                        "tone": "part", "texts": ["a", "b"]}
-    assert _answer("text", {"nll": 12.0, "tokens": 8}) == {"score": "1.500", "verdict": "NLL/token over 8 tokens",
-                                                          "tone": "", "texts": []}
+    episode = {
+        "score": 1.0,
+        "return": 0.75,
+        "turns": 3,
+        "samples": 1,
+        "correct": 1,
+        "tokens": 9,
+        "format_ok": True,
+        "completion": "[assistant] Action: up",
+    }
+    assert _answer("environment", episode) == {
+        "score": "1.00",
+        "verdict": "goal reached, return +0.75, 3 turns",
+        "tone": "good",
+        "texts": ["[assistant] Action: up"],
+    }
+    sampled = {
+        "score": 0.5,
+        "samples": 2,
+        "correct": 1,
+        "tokens": 3,
+        "format_ok": False,
+        "completion": "a",
+        "completions": ["a", "b"],
+    }
+    assert _answer("task", sampled) == {
+        "score": "0.50",
+        "verdict": "1 of 2 samples correct, format not followed",
+        "tone": "part",
+        "texts": ["a", "b"],
+    }
+    assert _answer("text", {"nll": 12.0, "tokens": 8}) == {
+        "score": "1.500",
+        "verdict": "NLL/token over 8 tokens",
+        "tone": "",
+        "texts": [],
+    }
     assert _answer("task", None)["verdict"] == "not scored"

@@ -1,13 +1,21 @@
 """Built-in retention items, their dev/test split, and the kept/gained counts against base."""
+
 import re
 from collections import Counter
 
 from trainpipe.evaluation.checks import CHECKS, score_item
+from trainpipe.evaluation.results import summarize_items
 from trainpipe.evaluation.retention import (
-    DEV_FRACTION, candidate_items, category, kept_and_gained, part_of, per_category, retention_notes, split_parts,
+    DEV_FRACTION,
+    candidate_items,
+    category,
+    kept_and_gained,
+    part_of,
+    per_category,
+    retention_notes,
+    split_parts,
 )
 from trainpipe.evaluation.retention_items import CATEGORIES
-from trainpipe.evaluation.results import summarize_items
 from trainpipe.evaluation.runner import item_messages
 
 
@@ -36,16 +44,22 @@ def test_multi_turn_items_carry_earlier_turns_that_end_with_the_assistant():
         roles = [m["role"] for m in item_messages(item)]
         assert roles == ["user", "assistant"] * (len(roles) // 2) + ["user"], item["id"]
     sam = next(i for i in chats if i["id"] == "retention-chat-name-sam")
-    assert item_messages(sam) == [{"role": "user", "content": "Hi! My name is Sam."},
-                                  {"role": "assistant", "content": "Nice to meet you! How can I help?"},
-                                  {"role": "user", "content": "What is my name? Answer with one word."}]
+    assert item_messages(sam) == [
+        {"role": "user", "content": "Hi! My name is Sam."},
+        {"role": "assistant", "content": "Nice to meet you! How can I help?"},
+        {"role": "user", "content": "What is my name? Answer with one word."},
+    ]
 
 
 def test_candidates_are_deterministic_with_named_ids():
     assert candidate_items() == candidate_items()
     capital = next(i for i in candidate_items() if i["id"] == "retention-fact-capital-france")
-    assert capital == {"id": "retention-fact-capital-france", "task": "word", "answer": "Paris",
-                       "prompt": "What is the capital of France? Answer with one word."}
+    assert capital == {
+        "id": "retention-fact-capital-france",
+        "task": "word",
+        "answer": "Paris",
+        "prompt": "What is the capital of France? Answer with one word.",
+    }
     assert category("retention-fact-capital-france") == "fact"
 
 
@@ -67,8 +81,14 @@ def test_per_category_counts_right_of_all():
 
 
 def _record(i, score):
-    return {"id": f"retention-fact-t-{i}", "score": score, "samples": 1, "correct": int(score), "tokens": 3,
-            "format_ok": None}
+    return {
+        "id": f"retention-fact-t-{i}",
+        "score": score,
+        "samples": 1,
+        "correct": int(score),
+        "tokens": 3,
+        "format_ok": None,
+    }
 
 
 def _result(scores):
@@ -85,8 +105,11 @@ def test_retention_notes_name_each_model_and_suite():
     from trainpipe.evaluation.results import Suite
 
     suite = Suite("retention_test", "task", [{"id": _record(i, 0)["id"]} for i in range(6)], group="retention")
-    results = {"base": {"retention_test": _result([1, 1, 1, 0, 0, 0])},
-               "sft": {"retention_test": _result([1, 0, 1, 1, 1, 0])}}
+    results = {
+        "base": {"retention_test": _result([1, 1, 1, 0, 0, 0])},
+        "sft": {"retention_test": _result([1, 0, 1, 1, 1, 0])},
+    }
     assert retention_notes(results, [suite]) == [
         "retention Q&A: 6 built-in everyday prompts (retention_test 6); base answers 3 correctly (fact 3/6)",
-        "sft on retention_test: keeps 2 of the 3 items base answers correctly and answers 2 of the 3 it gets wrong"]
+        "sft on retention_test: keeps 2 of the 3 items base answers correctly and answers 2 of the 3 it gets wrong",
+    ]

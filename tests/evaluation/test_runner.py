@@ -1,4 +1,5 @@
 """Per-suite result assembly from hand-made completions and NLLs (no model involved)."""
+
 import math
 
 import pytest
@@ -9,13 +10,17 @@ from trainpipe.evaluation.runner import item_messages, task_result, text_result
 
 
 def _items():
-    return [{"id": f"a{i}", "prompt": f"p{i}", "answer": a, "task": "arithmetic"} for i, a in enumerate(("5", "7", "9"))]
+    return [
+        {"id": f"a{i}", "prompt": f"p{i}", "answer": a, "task": "arithmetic"} for i, a in enumerate(("5", "7", "9"))
+    ]
 
 
 def test_task_result_with_samples_reports_pass_at_1_and_k():
-    texts = [["Answer: 5", "Answer: 5", "Answer: 4", "x"],  # 2 of 4 correct
-             ["nope", "Answer: 1", "Answer: 2", "Answer: 3"],  # none correct
-             ["Answer: 9"] * 4]  # all correct
+    texts = [
+        ["Answer: 5", "Answer: 5", "Answer: 4", "x"],  # 2 of 4 correct
+        ["nope", "Answer: 1", "Answer: 2", "Answer: 3"],  # none correct
+        ["Answer: 9"] * 4,
+    ]  # all correct
     completions = [[Completion(x, 2 * (i + 1)) for x in row] for i, row in enumerate(texts)]
     r = task_result(_items(), completions, 0.8)
     assert [it["score"] for it in r["items"]] == [0.5, 0.0, 1.0]
@@ -35,8 +40,11 @@ def test_task_result_with_samples_reports_pass_at_1_and_k():
 def test_greedy_task_result_has_only_pass_at_1():
     r = task_result(_items(), [[Completion("Answer: 5", 1)], [Completion("Answer: 7", 1)], [Completion("", 0)]], 0.8)
     assert r["mean"] == pytest.approx(2 / 3) and r["pass_at"] == {"1": pytest.approx(2 / 3)}
-    assert [(it["completion"], "completions" in it) for it in r["items"]] == [("Answer: 5", False), ("Answer: 7", False),
-                                                                              ("", False)]
+    assert [(it["completion"], "completions" in it) for it in r["items"]] == [
+        ("Answer: 5", False),
+        ("Answer: 7", False),
+        ("", False),
+    ]
 
 
 def test_items_with_earlier_turns_are_asked_as_a_chat_and_shown_with_them():

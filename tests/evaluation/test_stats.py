@@ -1,4 +1,5 @@
 """Tests for evaluation.stats on hand-computed values."""
+
 import math
 
 import pytest

@@ -1,4 +1,5 @@
 """The vllm backend refuses clearly, with the fix, where vllm or CUDA is missing."""
+
 import importlib.util
 
 import pytest
@@ -8,8 +9,9 @@ from trainpipe.errors import UserError
 from trainpipe.evaluation.vllm_backend import _generated, check_available
 
 
-@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None and torch.cuda.is_available(),
-                    reason="vllm and CUDA are both present")
+@pytest.mark.skipif(
+    importlib.util.find_spec("vllm") is not None and torch.cuda.is_available(), reason="vllm and CUDA are both present"
+)
 def test_missing_vllm_or_cuda_is_a_user_error():
     with pytest.raises(UserError, match="evaluate.backend=vllm needs .*set evaluate.backend=hf"):
         check_available()

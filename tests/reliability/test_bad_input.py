@@ -1,6 +1,7 @@
 """Bad input, bad config: the real stage scripts, fed malformed files, damaged upstream outputs and wrongly typed
 overrides, exit with status 2 and one paragraph naming the file/line/field or dotted key; nothing is published and
 earlier good outputs stay as they were."""
+
 import json
 import os
 import shutil
@@ -10,10 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from conftest import REPO
 from trainpipe import artifacts
 from trainpipe.pipeline import run_stage
-
-from conftest import REPO
 
 SMOKE = str(REPO / "configs" / "smoke.yaml")
 SCRIPTS = {"collect": "1_collect_data.py", "cpt": "2_train_cpt.py", "sft": "3_train_sft.py", "rl": "4_train_rl.py"}
@@ -23,16 +23,22 @@ HUGE = 5 * 1024 * 1024
 # name: (file name, content, fragments the message must contain). Record-level checks are unit-tested in-process in
 # tests/data/test_validation.py; these go through the real script, exit status and stderr included.
 FILES = {
-    "truncated_json": ("d.json", b'[{"instruction": "a", "output": "b"}, {"instruction": "c", "outp',
-                       ["d.json:1", "invalid JSON"]),
+    "truncated_json": (
+        "d.json",
+        b'[{"instruction": "a", "output": "b"}, {"instruction": "c", "outp',
+        ["d.json:1", "invalid JSON"],
+    ),
     "truncated_jsonl": ("d.jsonl", ALPACA + b'{"instruction": "x", "outp', ["d.jsonl:2", "invalid JSON"]),
     "wrong_type": ("d.jsonl", ALPACA + b'{"instruction": 5, "output": "x"}\n', ["d.jsonl:2", "instruction"]),
     "binary_junk": ("d.jsonl", bytes(range(11, 256)) * 64, ["d.jsonl:1", "UTF-8"]),
     "binary_parquet": ("d.parquet", b"PAR1" + bytes(range(256)) * 16, ["d.parquet", "parquet"]),
     "empty_jsonl": ("d.jsonl", b"", ["d.jsonl", "no records"]),
     "empty_csv": ("d.csv", b"", ["d.csv", "no records"]),
-    "huge_line_wrong_type": ("d.jsonl", b'{"instruction": "' + b"w " * (HUGE // 2) + b'", "output": 7}\n',
-                             ["d.jsonl:1", "output"]),
+    "huge_line_wrong_type": (
+        "d.jsonl",
+        b'{"instruction": "' + b"w " * (HUGE // 2) + b'", "output": 7}\n',
+        ["d.jsonl:1", "output"],
+    ),
     "huge_line_truncated": ("d.jsonl", ALPACA + b'{"instruction": "' + b"w" * HUGE, ["d.jsonl:2", "invalid JSON"]),
     "mixed_formats": ("d.jsonl", ALPACA + b'{"messages": [{"role": "user", "content": "hi"}]}\n', ["d.jsonl:2"]),
     "missing_field": ("d.jsonl", ALPACA + b'{"instruction": "no answer"}\n', ["d.jsonl:2", "field 'output'"]),
@@ -60,8 +66,9 @@ CONFIGS = {
 
 def _run(stage, root, overrides, config=SMOKE):
     cmd = [sys.executable, str(REPO / "scripts" / SCRIPTS[stage]), "--config", config, f"paths.root={root}", *overrides]
-    return subprocess.run(cmd, cwd=root.parent, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return subprocess.run(
+        cmd, cwd=root.parent, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
 
 
 def _message(proc) -> str:
@@ -69,7 +76,7 @@ def _message(proc) -> str:
     err = proc.stderr
     assert proc.returncode == 2, (proc.returncode, err[-2000:])
     assert "Traceback" not in err and "--- Logging error ---" not in err
-    paragraph = err[err.index("error: "):].strip()
+    paragraph = err[err.index("error: ") :].strip()
     assert "\n\n" not in paragraph and len(paragraph.splitlines()) <= 20
     return paragraph
 
@@ -90,6 +97,7 @@ def good_collect(tmp_path_factory):
 @pytest.fixture(scope="module")
 def file_results(tmp_path_factory, good_collect):
     """Every malformed-file case through the real collect script, two at a time; odd cases over a good output."""
+
     def one(item):
         index, (name, (file_name, content, _)) = item
         root = tmp_path_factory.mktemp(name) / "root"

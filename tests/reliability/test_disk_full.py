@@ -1,5 +1,6 @@
 """Out of disk: a write failing mid-stage or mid-publish (ENOSPC, or a real file-size limit in a subprocess) ends
 with one clear line and exit status 2; the previous good output stays byte for byte, and nothing half-written stays."""
+
 import errno
 import os
 import resource
@@ -8,12 +9,11 @@ import sys
 
 import pytest
 
+from conftest import REPO
 from trainpipe import artifacts
 from trainpipe.cli import stage_main
 from trainpipe.pipeline import run_stage
 from trainpipe.training import checkpoints
-
-from conftest import REPO
 
 SMOKE = str(REPO / "configs" / "smoke.yaml")
 
@@ -62,9 +62,23 @@ def test_file_size_limit_in_a_real_training_process(smoke_cfg, tmp_path):
     def small_disk():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "3_train_sft.py"), "--config", SMOKE,
-                           f"paths.root={tmp_path}", "--force", *cfg], cwd=REPO, capture_output=True, text=True,
-                          preexec_fn=small_disk, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "3_train_sft.py"),
+            "--config",
+            SMOKE,
+            f"paths.root={tmp_path}",
+            "--force",
+            *cfg,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        preexec_fn=small_disk,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "error: out of disk space (File too large" in proc.stderr and "Traceback" not in proc.stderr
     assert _snapshot(dest) == before and not _leftovers(dest)

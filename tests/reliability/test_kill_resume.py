@@ -1,5 +1,6 @@
 """Kill anywhere, resume exactly: the short (CI) run of bench/stress_kill_resume.py per training stage, checkpoint
 rotation, and the refusal to resume an unfinished run under a changed config."""
+
 import errno
 import json
 import os
@@ -11,16 +12,20 @@ from types import SimpleNamespace
 
 import pytest
 
+from conftest import REPO
 from trainpipe import artifacts
 from trainpipe.cli import stage_main
 from trainpipe.pipeline import run_stage
 from trainpipe.training import checkpoints
 
-from conftest import REPO
-
 # label -> (stage, online RL algorithm)
-RUNS = {"sft": ("sft", "grpo"), "cpt": ("cpt", "grpo"), "rl-grpo": ("rl", "grpo"), "rl-rloo": ("rl", "rloo"),
-        "rl-ppo": ("rl", "ppo")}
+RUNS = {
+    "sft": ("sft", "grpo"),
+    "cpt": ("cpt", "grpo"),
+    "rl-grpo": ("rl", "grpo"),
+    "rl-rloo": ("rl", "rloo"),
+    "rl-ppo": ("rl", "ppo"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +37,27 @@ def stress(tmp_path_factory):
     for label, (stage, algorithm) in RUNS.items():
         with open(base / f"{label}.out", "w") as out:
             procs[label] = subprocess.Popen(
-                [sys.executable, str(REPO / "bench" / "stress_kill_resume.py"), "--stage", stage, "--algorithm",
-                 algorithm, "--kills", "3", "--seed", "1", "--steps", "4", "--root", str(base / label)], cwd=REPO,
-                stdout=out, stderr=out, start_new_session=True)
+                [
+                    sys.executable,
+                    str(REPO / "bench" / "stress_kill_resume.py"),
+                    "--stage",
+                    stage,
+                    "--algorithm",
+                    algorithm,
+                    "--kills",
+                    "3",
+                    "--seed",
+                    "1",
+                    "--steps",
+                    "4",
+                    "--root",
+                    str(base / label),
+                ],
+                cwd=REPO,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
     try:
         codes = {stage: proc.wait(timeout=1800) for stage, proc in procs.items()}
     finally:
@@ -67,8 +90,9 @@ def _save(folder, step, marker):
     ckpt = folder / f"checkpoint-{step}"
     ckpt.mkdir(parents=True)
     (ckpt / "trainer_state.json").write_text(json.dumps({"global_step": step}))
-    marker.on_save(SimpleNamespace(output_dir=str(folder)), SimpleNamespace(global_step=step, is_world_process_zero=True),
-                   None)
+    marker.on_save(
+        SimpleNamespace(output_dir=str(folder)), SimpleNamespace(global_step=step, is_world_process_zero=True), None
+    )
 
 
 def _complete(folder):
@@ -86,7 +110,9 @@ def test_rotation_keeps_last_k_complete_and_never_the_only_one(tmp_path, monkeyp
     (folder / "checkpoint-8" / "optimizer.pt").write_bytes(b"half")
     assert checkpoints.latest_complete(folder).name == "checkpoint-6"
     # A save that fails before its marker (disk full while syncing) deletes nothing either.
-    monkeypatch.setattr(checkpoints.artifacts, "fsync_tree", lambda p: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    monkeypatch.setattr(
+        checkpoints.artifacts, "fsync_tree", lambda p: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full"))
+    )
     shutil.rmtree(folder / "checkpoint-8")
     with pytest.raises(OSError):
         _save(folder, 8, keep2)
@@ -111,8 +137,13 @@ def _state(folder):
 
 
 def test_changed_config_refuses_to_resume_via_cli_and_force_starts_fresh(smoke_cfg, tmp_path, capsys):
-    argv = ["--config", str(REPO / "configs" / "smoke.yaml"), f"paths.root={tmp_path}", "sft.max_steps=2",
-            "sft.save_steps=1"]
+    argv = [
+        "--config",
+        str(REPO / "configs" / "smoke.yaml"),
+        f"paths.root={tmp_path}",
+        "sft.max_steps=2",
+        "sft.save_steps=1",
+    ]
     run_stage(smoke_cfg(), "collect")
     assert stage_main("sft", argv) == 0
     ckpts, out = tmp_path / "checkpoints" / "sft", tmp_path / "models" / "sft"
@@ -142,8 +173,11 @@ def test_resume_path_is_checked_against_the_config_and_resolved_under_the_checkp
     artifacts.write_json_atomic(folder / checkpoints.OWNER, {"fingerprint": "old"})
     monkeypatch.chdir(tmp_path / "checkpoints")  # a working directory where neither relative form resolves
     for given in ("checkpoint-4", "checkpoints/sft/checkpoint-4", str(folder / "checkpoint-4")):
-        with pytest.raises(checkpoints.UserError, match=f"resume={given}: .* another config or data "
-                                                        r"\(fingerprint old, now new\).*--force"):
+        with pytest.raises(
+            checkpoints.UserError,
+            match=f"resume={given}: .* another config or data "
+            r"\(fingerprint old, now new\).*--force",
+        ):
             checkpoints.prepare_resume(folder, given, "new", None, False)
     assert checkpoints.prepare_resume(folder, "checkpoint-4", "old", None, False) == str(folder / "checkpoint-4")
     # --force trains on it, and the folder's owner now names the config whose checkpoints will land there.

@@ -1,5 +1,6 @@
 """One writer at a time: real pipeline processes on the same paths.root (or sharing a checkpoint folder) are refused
 with the holder's pid, leave the running one's files alone, and a dead holder's locks are taken over."""
+
 import os
 import shutil
 import subprocess
@@ -8,12 +9,11 @@ import time
 
 import pytest
 
+from conftest import REPO
 from trainpipe import artifacts
 from trainpipe.errors import UserError
 from trainpipe.pipeline import run_stage
 from trainpipe.training import checkpoints
-
-from conftest import REPO
 
 SFT = [sys.executable, str(REPO / "scripts" / "3_train_sft.py"), "--config", str(REPO / "configs" / "smoke.yaml")]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -30,8 +30,13 @@ def test_second_writer_is_refused_and_a_dead_writers_locks_are_taken_over(smoke_
     root, other = tmp_path / "root", tmp_path / "other"
     run_stage(smoke_cfg(f"paths.root={root}"), "collect")
     ckpts = root / "checkpoints" / "sft"
-    first = subprocess.Popen([*SFT, f"paths.root={root}", "sft.max_steps=400", "sft.save_steps=1000"],
-                             cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        [*SFT, f"paths.root={root}", "sft.max_steps=400", "sft.save_steps=1000"],
+        cwd=REPO,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         holder = f"pid {first.pid} since "
         _wait_for(lambda: holder in _text(ckpts / checkpoints.LOCK), first)  # training: both locks held
@@ -41,10 +46,22 @@ def test_second_writer_is_refused_and_a_dead_writers_locks_are_taken_over(smoke_
         shutil.copytree(root / "data_cache", other / "data_cache")
         (other / "checkpoints").mkdir(parents=True)
         (other / "checkpoints" / "sft").symlink_to(ckpts)
-        shared = subprocess.Popen([*SFT, f"paths.root={other}", "sft.max_steps=400", "sft.save_steps=1000"],
-                                  cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        same = subprocess.run([*SFT, f"paths.root={root}", "sft.learning_rate=5e-4"], cwd=REPO, env=ENV,
-                              capture_output=True, text=True, timeout=300)
+        shared = subprocess.Popen(
+            [*SFT, f"paths.root={other}", "sft.max_steps=400", "sft.save_steps=1000"],
+            cwd=REPO,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        same = subprocess.run(
+            [*SFT, f"paths.root={root}", "sft.learning_rate=5e-4"],
+            cwd=REPO,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         shared_err = shared.communicate(timeout=300)[1]
         assert first.poll() is None
     finally:
@@ -73,8 +90,10 @@ def _text(path):
 
 def test_shared_base_model_lock_waits_for_a_live_holder(tmp_path):
     lock = tmp_path / ".base.lock"
-    code = ("import sys, time; from pathlib import Path; from trainpipe import artifacts\n"
-            "with artifacts.stage_lock(Path(sys.argv[1]), 'base-model'):\n print('held', flush=True); time.sleep(2)")
+    code = (
+        "import sys, time; from pathlib import Path; from trainpipe import artifacts\n"
+        "with artifacts.stage_lock(Path(sys.argv[1]), 'base-model'):\n print('held', flush=True); time.sleep(2)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code, str(lock)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -1,5 +1,6 @@
 """Secrets and trust: credentials from the environment, a .env file and config overrides never reach any file under
 paths.root; local models load from safetensors only, with trust_remote_code off unless configured."""
+
 import ast
 import io
 import json
@@ -11,6 +12,7 @@ import sys
 
 import pytest
 
+from conftest import REPO
 from trainpipe.cli import stage_main
 from trainpipe.config import ModelConfig
 from trainpipe.errors import UserError
@@ -18,16 +20,19 @@ from trainpipe.models import load
 from trainpipe.pipeline import run_stage
 from trainpipe.secrets import REDACTED, RedactingFilter, redact
 
-from conftest import REPO
-
 SMOKE = str(REPO / "configs" / "smoke.yaml")
 HF = "hf_" + "Q7wErTy8uIoP3aSdFgH4jKlZ9xCvBnM2qW"  # shaped like a real token: hf_ + 34 letters and digits
 IN_OVERRIDE = "hf_" + "Zx8CvB7nM6aS5dF4gH3jK2lQ1wE9rT0yUi"
 IN_DOTENV = "dotenv-s3cret-Value-42"
 IN_URL = "urlPassw0rd-Secret-77"
 SECRETS = (HF, IN_OVERRIDE, IN_DOTENV, IN_URL)
-OVERRIDES = [f"model.revision={IN_OVERRIDE}", f"deploy.endpoint=https://bot:{IN_URL}@hub.example.org",
-             f"deploy.commit_message=release {IN_DOTENV}", "sft.max_steps=2", "sft.save_steps=1"]
+OVERRIDES = [
+    f"model.revision={IN_OVERRIDE}",
+    f"deploy.endpoint=https://bot:{IN_URL}@hub.example.org",
+    f"deploy.commit_message=release {IN_DOTENV}",
+    "sft.max_steps=2",
+    "sft.save_steps=1",
+]
 
 
 def test_credentials_are_redacted_in_every_file_a_stage_writes(tmp_path, monkeypatch, capsys):
@@ -38,8 +43,14 @@ def test_credentials_are_redacted_in_every_file_a_stage_writes(tmp_path, monkeyp
     monkeypatch.setenv("HF_TOKEN", HF)
     argv = ["--config", SMOKE, f"paths.root={root}", *OVERRIDES]
     assert stage_main("collect", argv) == 0  # in this process
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "3_train_sft.py"), *argv], cwd=work,
-                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "3_train_sft.py"), *argv],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     files = [p for p in root.rglob("*") if p.is_file()]
     assert len(files) > 40 and any(p.name == "training_args.bin" for p in files)  # checkpoints, logs, models, data
@@ -90,9 +101,18 @@ def test_pickle_only_model_folder_is_refused_without_unpickling(smoke_cfg, tmp_p
     folder, marker = tmp_path / "downloaded-model", tmp_path / "payload-ran"
     folder.mkdir()
     tokenizer.save_pretrained(folder)
-    (folder / "config.json").write_text(json.dumps({"model_type": "llama", "vocab_size": len(tokenizer),
-                                                    "hidden_size": 16, "intermediate_size": 32,
-                                                    "num_hidden_layers": 1, "num_attention_heads": 2}))
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "llama",
+                "vocab_size": len(tokenizer),
+                "hidden_size": 16,
+                "intermediate_size": 32,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 2,
+            }
+        )
+    )
     (folder / "pytorch_model.bin").write_bytes(pickle.dumps(_Payload(marker)))
     run_stage(smoke_cfg(), "collect")
     capsys.readouterr()
@@ -142,4 +162,6 @@ def test_source_tree_never_unpickles_unsafely_or_trusts_remote_code():
     # The scan itself must see calls: a torch.load without weights_only in a sample is caught.
     sample = ast.parse("import torch\ntorch.load('x.pt')\ntorch.load('y.pt', weights_only=True)\n")
     assert [kw.get("weights_only") is not None for _, o, n, kw in _calls(sample) if (o, n) == ("torch", "load")] == [
-        False, True]
+        False,
+        True,
+    ]

@@ -1,4 +1,5 @@
 """Each algorithm trains the tiny random model for two steps on hand-built collect data and moves its weights."""
+
 from pathlib import Path
 
 import pytest
@@ -7,8 +8,8 @@ import torch
 from trainpipe.artifacts import Layout
 from trainpipe.config import LoraConfig, ModelConfig, RewardConfig, RlConfig
 from trainpipe.errors import UserError
-from trainpipe.stages import StageIO
 from trainpipe.rl import algorithms, data
+from trainpipe.stages import StageIO
 from trainpipe.training import driver
 
 
@@ -20,14 +21,27 @@ def a(text):
     return [{"role": "assistant", "content": text}]
 
 
-PAIRS = [{"prompt": u(f"What is {i} + 1?"), "chosen": a(f"Answer: {i + 1}"), "rejected": a(f"Answer: {i + 7}")}
-         for i in range(4)]
-KTO = [{"prompt": u(f"What is {i} + 1?"), "completion": a(f"Answer: {i + 1 + i % 2}"), "label": i % 2 == 0}
-       for i in range(4)]
+PAIRS = [
+    {"prompt": u(f"What is {i} + 1?"), "chosen": a(f"Answer: {i + 1}"), "rejected": a(f"Answer: {i + 7}")}
+    for i in range(4)
+]
+KTO = [
+    {"prompt": u(f"What is {i} + 1?"), "completion": a(f"Answer: {i + 1 + i % 2}"), "label": i % 2 == 0}
+    for i in range(4)
+]
 # Scored conversations give the external reward a reference to compare against, so rewards vary across a group
 # even for a random model's completions (a task score would be 0 for every one of them).
-SCORED = [{"messages": u(f"Name a colour, {n}.") + a("The sky is blue."), "weight": 1.0, "reward": r,
-           "step_rewards": [], "task_id": None, "meta": "{}"} for n, r in (("please", 9.0), ("now", 2.0))]
+SCORED = [
+    {
+        "messages": u(f"Name a colour, {n}.") + a("The sky is blue."),
+        "weight": 1.0,
+        "reward": r,
+        "step_rewards": [],
+        "task_id": None,
+        "meta": "{}",
+    }
+    for n, r in (("please", 9.0), ("now", 2.0))
+]
 PROMPTS = [{"id": "p1", "source": "t", "prompt": "What is 2 + 3?", "task": "arithmetic", "answer": "5"}]
 
 
@@ -58,15 +72,23 @@ def write_collect(root: Path, **uses) -> Path:
 
 def make_io(root: Path, model_in: Path) -> StageIO:
     layout = Layout(root)
-    return StageIO("rl", layout, root / "out", layout.logs("rl"), layout.checkpoints("rl"), {}, {}, model_in,
-                   "fp-test")
+    return StageIO("rl", layout, root / "out", layout.logs("rl"), layout.checkpoints("rl"), {}, {}, model_in, "fp-test")
 
 
 def small_rl(**overrides) -> RlConfig:
     # No warmup, so the very first step already moves the weights.
-    base = dict(max_steps=2, batch_size=2, num_generations=2, max_completion_length=6, save_steps=1,
-                logging_steps=1, learning_rate=1e-3, warmup_ratio=0.0, precision="fp32",
-                lora=LoraConfig(r=4, alpha=8))
+    base = dict(
+        max_steps=2,
+        batch_size=2,
+        num_generations=2,
+        max_completion_length=6,
+        save_steps=1,
+        logging_steps=1,
+        learning_rate=1e-3,
+        warmup_ratio=0.0,
+        precision="fp32",
+        lora=LoraConfig(r=4, alpha=8),
+    )
     return RlConfig(**{**base, **overrides})
 
 
@@ -86,8 +108,10 @@ def train(rl: RlConfig, tiny_dir: Path, collect: Path, root: Path):
     return metrics, report, delta, trainer
 
 
-@pytest.mark.parametrize("algorithm, loss, trainer_name", [
-    ("dpo", None, "DPOTrainer"), ("dpo", "simpo", "CPOTrainer"), ("orpo", None, "ORPOTrainer")])
+@pytest.mark.parametrize(
+    "algorithm, loss, trainer_name",
+    [("dpo", None, "DPOTrainer"), ("dpo", "simpo", "CPOTrainer"), ("orpo", None, "ORPOTrainer")],
+)
 def test_preference_algorithms_train_on_pairs(tmp_path, tiny_dir, algorithm, loss, trainer_name):
     collect = write_collect(tmp_path, preference=PAIRS)
     rl = small_rl(algorithm=algorithm, preference_loss=loss, max_steps=1)
@@ -119,8 +143,9 @@ def test_kto_falls_back_to_unpaired_preference_pairs(tmp_path):
 
 def test_rloo_trains_with_external_reward(tmp_path, tiny_dir):
     collect = write_collect(tmp_path, prompts=PROMPTS, sft=SCORED)
-    rl = small_rl(algorithm="rloo", rewards=[RewardConfig("task"), RewardConfig("external", low=0, high=10)],
-                  blend_alpha=0.5)
+    rl = small_rl(
+        algorithm="rloo", rewards=[RewardConfig("task"), RewardConfig("external", low=0, high=10)], blend_alpha=0.5
+    )
     metrics, report, delta, trainer = train(rl, tiny_dir, collect, tmp_path)
     assert report == {"prompts": 3, "prompts_too_long": 0, "external_prompts": 2}
     assert metrics["steps"] == 2 and delta > 0
@@ -129,8 +154,10 @@ def test_rloo_trains_with_external_reward(tmp_path, tiny_dir):
 
 
 def test_prompt_dataset_filters_tasks_and_drops_long_prompts(tmp_path, tokenizer):
-    prompts = PROMPTS + [{"id": "p2", "source": "t", "prompt": "x=1 or y", "task": "sat", "answer": "x1=True"},
-                         {"id": "p3", "source": "t", "prompt": "long " * 300, "task": "arithmetic", "answer": "1"}]
+    prompts = PROMPTS + [
+        {"id": "p2", "source": "t", "prompt": "x=1 or y", "task": "sat", "answer": "x1=True"},
+        {"id": "p3", "source": "t", "prompt": "long " * 300, "task": "arithmetic", "answer": "1"},
+    ]
     collect = write_collect(tmp_path, prompts=prompts)
     ds, report = data.prompt_dataset(collect, RlConfig(tasks=["arithmetic"], max_prompt_length=64), tokenizer)
     assert report == {"prompts": 1, "prompts_too_long": 1, "external_prompts": 0}
@@ -145,11 +172,14 @@ def test_vllm_without_cuda_is_a_clear_user_error():
         algorithms.check(RlConfig(use_vllm=True))
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"loss_type": "ppo_clip"}, "GRPO offers grpo, dapo"),
-    ({"algorithm": "dpo", "preference_loss": "kto"}, "dpo offers sigmoid"),
-    ({"algorithm": "orpo", "preference_loss": "ipo"}, "orpo has no loss variants"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"loss_type": "ppo_clip"}, "GRPO offers grpo, dapo"),
+        ({"algorithm": "dpo", "preference_loss": "kto"}, "dpo offers sigmoid"),
+        ({"algorithm": "orpo", "preference_loss": "ipo"}, "orpo has no loss variants"),
+    ],
+)
 def test_unknown_loss_variants_fail_before_training(overrides, message):
     with pytest.raises(UserError, match=message):
         algorithms.check(RlConfig(**overrides))

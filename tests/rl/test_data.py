@@ -1,4 +1,5 @@
 """RL training sets from collect output: scored conversations reach the external reward under their own field name."""
+
 import pytest
 
 from trainpipe.config import RewardConfig, RlConfig
@@ -9,8 +10,11 @@ from trainpipe.rl.rewards import ExternalReward
 
 
 def scored(question, answer, score):
-    row = {"conversation": [{"role": "human", "content": question}, {"role": "gpt", "content": answer}],
-           "meta_eval_score": score, "score_reason": "r"}
+    row = {
+        "conversation": [{"role": "human", "content": question}, {"role": "gpt", "content": answer}],
+        "meta_eval_score": score,
+        "score_reason": "r",
+    }
     return normalise(row, "scored_conversation", "sft", Ctx("s.jsonl", 1, "s.jsonl"))
 
 
@@ -25,6 +29,10 @@ def test_external_reward_finds_the_score_of_scored_conversations(tmp_path, token
     # 4 on [0, 5] maps to 2 · 4/5 − 1 = 0.6, and 1 to −0.6; the prompt is the conversation before the answer.
     assert rows["Blue."]["external"] == pytest.approx(0.6) and rows["Apple."]["external"] == pytest.approx(-0.6)
     assert rows["Blue."]["prompt"] == [{"role": "user", "content": "Name a colour."}]
-    got = ExternalReward(spec)([rows["Blue."]["prompt"]], [[{"role": "assistant", "content": "Blue."}]],
-                               external=[rows["Blue."]["external"]], reference=["Blue."])
+    got = ExternalReward(spec)(
+        [rows["Blue."]["prompt"]],
+        [[{"role": "assistant", "content": "Blue."}]],
+        external=[rows["Blue."]["external"]],
+        reference=["Blue."],
+    )
     assert got == [pytest.approx(0.6)]  # an exact copy of the reference earns the whole scaled score

@@ -1,5 +1,6 @@
 """Grid world, the HTTP adapter against a local AgentGym-style server, multi-turn rollout assembly, and a
 multi-turn GRPO run on the tiny random model."""
+
 import json
 import re
 import threading
@@ -7,14 +8,13 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from test_algorithms import _single_thread, small_rl, tiny_dir, train  # noqa: F401  (fixtures)
 
 from trainpipe.config import RewardConfig
 from trainpipe.errors import UserError
 from trainpipe.rl import algorithms
-from trainpipe.tasks.environments import GridWorld, HttpEnvironment, environment_factory, parse_move
 from trainpipe.rl.rollout import MultiTurnRollout, TrainpipeGRPOTrainer, environment_dataset, turn_glue
-
-from test_algorithms import _single_thread, small_rl, tiny_dir, train  # noqa: F401  (fixtures)
+from trainpipe.tasks.environments import GridWorld, HttpEnvironment, environment_factory, parse_move
 
 
 class VowelEnv:
@@ -149,13 +149,16 @@ def test_environment_registry_validates_config():
         environment_factory(small_rl(environment="chess"))
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"algorithm": "rloo"}, "grpo and ppo only"),
-    ({"rewards": [RewardConfig("task")]}, "add {name: env}"),
-    ({"env_episodes": 0}, "must each be ≥ 1"),
-    # Seeds from 10^6 on belong to collected trajectories and evaluation episodes.
-    ({"env_episodes": 10**6 + 1}, "rl.env_episodes=1000001: at most 1000000"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"algorithm": "rloo"}, "grpo and ppo only"),
+        ({"rewards": [RewardConfig("task")]}, "add {name: env}"),
+        ({"env_episodes": 0}, "must each be ≥ 1"),
+        # Seeds from 10^6 on belong to collected trajectories and evaluation episodes.
+        ({"env_episodes": 10**6 + 1}, "rl.env_episodes=1000001: at most 1000000"),
+    ],
+)
 def test_environment_configs_are_checked_before_loading(overrides, message):
     rl = small_rl(**{"environment": "grid", "rewards": [RewardConfig("env")], **overrides})
     with pytest.raises(UserError, match=re.escape(message)):
@@ -193,9 +196,11 @@ def test_rollout_alternates_model_turns_and_masked_observations(tokenizer):
     probe.reset(far[0])
     first, second = walk(probe)[:2]  # two right moves that still leave the goal a move away
     eos = tokenizer.eos_token_id
-    replies = [tokenizer.encode(first, add_special_tokens=False) + [eos],  # far[0], turn 0 (closed)
-               tokenizer.encode("stay", add_special_tokens=False),  # far[1], turn 0 (cut off)
-               tokenizer.encode(second, add_special_tokens=False) + [eos]] + [[eos]] * 3
+    replies = [
+        tokenizer.encode(first, add_special_tokens=False) + [eos],  # far[0], turn 0 (closed)
+        tokenizer.encode("stay", add_special_tokens=False),  # far[1], turn 0 (cut off)
+        tokenizer.encode(second, add_special_tokens=False) + [eos],
+    ] + [[eos]] * 3
     rollout = ScriptedRollout(factory, seeds, tokenizer, max_turns=3, turn_tokens=8, replies=replies)
     out = rollout([dataset[far[0]]["prompt"], dataset[far[1]]["prompt"]], Trainer())
     steps, mask, ids = out["token_step"][0], out["env_mask"][0], out["completion_ids"][0]
@@ -221,8 +226,16 @@ def test_multi_turn_grpo_trains_through_an_http_environment(tmp_path, tiny_dir, 
         return out
 
     monkeypatch.setattr(TrainpipeGRPOTrainer, "_generate_and_score_completions", spy)
-    rl = small_rl(environment="http", env_url=url, rewards=[RewardConfig("env")], env_episodes=4, env_max_turns=2,
-                  env_turn_tokens=4, batch_size=4, max_steps=2)
+    rl = small_rl(
+        environment="http",
+        env_url=url,
+        rewards=[RewardConfig("env")],
+        env_episodes=4,
+        env_max_turns=2,
+        env_turn_tokens=4,
+        batch_size=4,
+        max_steps=2,
+    )
     try:
         metrics, report, delta, trainer = train(rl, tiny_dir, None, tmp_path)
     finally:

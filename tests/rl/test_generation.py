@@ -1,13 +1,13 @@
 """Shared-prefill group generation (rl.generation): what TRL's own path generates, greedy; independent samples per
 row when sampling; TRL's path wherever it does not apply."""
+
 import pytest
 import torch
+from test_algorithms import tiny_dir  # noqa: F401 (fixture)
+from test_logprobs import build
 from trl import GRPOTrainer, RLOOTrainer
 
 from trainpipe.rl import generation
-
-from test_algorithms import tiny_dir  # noqa: F401 (fixture)
-from test_logprobs import build
 
 
 @pytest.fixture(autouse=True)
@@ -17,8 +17,12 @@ def _single_thread(one_thread):
 
 def prompts(tokenizer):
     texts = ["What is 2 + 3?", "Name a colour that is often used for the sky at noon, please."]
-    ids = [tokenizer.apply_chat_template([{"role": "user", "content": t}], add_generation_prompt=True,
-                                        tokenize=True, return_dict=True)["input_ids"] for t in texts]
+    ids = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": t}], add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
+        for t in texts
+    ]
     return [ids[0], ids[1], ids[0], ids[1], ids[1], ids[0]]  # groups need not be consecutive
 
 
@@ -48,8 +52,14 @@ def test_continuing_from_the_shared_cache_gives_the_full_prefill_logits(tmp_path
     trainer = build(tmp_path, tiny_dir, "grpo")
     model, pad_id = trainer.model, trainer.processing_class.pad_token_id
     rows = prompts(trainer.processing_class)
-    config = GenerationConfig(do_sample=False, max_new_tokens=4, min_new_tokens=4, output_logits=True,
-                              return_dict_in_generate=True, pad_token_id=pad_id)
+    config = GenerationConfig(
+        do_sample=False,
+        max_new_tokens=4,
+        min_new_tokens=4,
+        output_logits=True,
+        return_dict_in_generate=True,
+        pad_token_id=pad_id,
+    )
     with torch.no_grad():
         ids, mask, cache = generation.shared_prefill(model, rows, pad_id, "cpu")
         ours = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache, generation_config=config)

@@ -2,16 +2,16 @@
 everywhere, so the no-EOS and identical-rewards warnings fire by themselves; a varied reward with finished
 completions fires none. Entropy collapse, a high clip fraction, KL blow-up and a poor value model cannot be made
 cheaply in a real run, so each is shown on the healthy run's own log_history with one field altered."""
+
 import copy
 
 import pytest
 import torch
+from tests.rl.test_algorithms import PROMPTS, SCORED, make_io, small_rl, tiny_dir, write_collect  # noqa: F401
 
 from trainpipe.config import ModelConfig, RewardConfig
 from trainpipe.rl import algorithms, health
 from trainpipe.training import driver
-
-from tests.rl.test_algorithms import PROMPTS, SCORED, make_io, small_rl, tiny_dir, write_collect  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -61,11 +61,14 @@ def test_random_model_on_arithmetic_warns_of_no_eos_and_identical_rewards(tmp_pa
     assert s["entropy"]["first"] == pytest.approx(10.79, abs=0.01)  # ≈ ln(49152): a uniform random model
     warnings = summary["warnings"]
     assert [w["signal"] for w in warnings] == ["zero_std_groups", "no_eos"]
-    assert warnings[0]["message"].startswith("100% of prompt groups had identical rewards, so their advantages "
-                                             "were 0 and they taught nothing (why the loss sits at 0): raise "
-                                             "rl.num_generations or rl.temperature")
-    assert warnings[1]["message"].startswith("100% of completions stopped at rl.max_completion_length without an "
-                                             "end-of-sequence token")
+    assert warnings[0]["message"].startswith(
+        "100% of prompt groups had identical rewards, so their advantages "
+        "were 0 and they taught nothing (why the loss sits at 0): raise "
+        "rl.num_generations or rl.temperature"
+    )
+    assert warnings[1]["message"].startswith(
+        "100% of completions stopped at rl.max_completion_length without an end-of-sequence token"
+    )
 
 
 def test_varied_rewards_and_finished_completions_warn_of_nothing(healthy):
@@ -93,8 +96,10 @@ def test_entropy_collapse_warns(healthy):
     collapsed = altered(healthy, "entropy", [first, first / 2, first * 0.1])
     assert signals_warned(collapsed) == ["entropy"]
     message = health.summarise(collapsed)["warnings"][0]["message"]
-    assert message.startswith(f"policy entropy fell from {first:.3g} to {first * 0.1:.3g} nats per token (under 20% "
-                              "of its start): the policy is collapsing onto a few answers")
+    assert message.startswith(
+        f"policy entropy fell from {first:.3g} to {first * 0.1:.3g} nats per token (under 20% "
+        "of its start): the policy is collapsing onto a few answers"
+    )
 
 
 def test_high_clip_fraction_warns(healthy):
@@ -102,7 +107,8 @@ def test_high_clip_fraction_warns(healthy):
     clipped = altered(healthy, "clip_ratio/region_mean", [0.2, 0.3, 0.4])
     assert signals_warned(clipped) == ["clip_fraction"]
     assert health.summarise(clipped)["warnings"][0]["message"].startswith(
-        "on average 30% of completion tokens had their probability ratio clipped (over 20%)")
+        "on average 30% of completion tokens had their probability ratio clipped (over 20%)"
+    )
 
 
 def test_kl_blow_up_warns_against_the_fixed_limit_and_against_a_target(healthy):
@@ -110,7 +116,8 @@ def test_kl_blow_up_warns_against_the_fixed_limit_and_against_a_target(healthy):
     blown = altered(healthy, "kl", [0.0, 0.3, 0.8])
     assert signals_warned(blown) == ["kl"]
     assert health.summarise(blown)["warnings"][0]["message"].startswith(
-        "KL to the reference reached 0.8 nats per token (over 0.5): the policy has drifted far")
+        "KL to the reference reached 0.8 nats per token (over 0.5): the policy has drifted far"
+    )
     # Under rl.kl_target the limit is twice the target (a real run that trips it: tests/rl/test_kl_control.py).
     assert signals_warned(altered(healthy, "kl", [0.0, 0.3, 0.1]), kl_target=0.05) == []
     assert signals_warned(altered(healthy, "kl", [0.0, 0.3, 0.11]), kl_target=0.05) == ["kl"]
@@ -120,12 +127,18 @@ def test_value_explained_variance_is_summarised_once_logged_and_warns_below_zero
     assert "value_explained_variance" not in health.summarise(healthy)["signals"]
     fitted = altered(healthy, "value/explained_variance", [-0.5, 0.1, 0.4])
     assert health.summarise(fitted)["signals"]["value_explained_variance"] == {
-        "key": "value/explained_variance", "first": -0.5, "last": 0.4, "mean": pytest.approx(0.0), "n": 3}
+        "key": "value/explained_variance",
+        "first": -0.5,
+        "last": 0.4,
+        "mean": pytest.approx(0.0),
+        "n": 3,
+    }
     assert signals_warned(fitted) == []
     poor = altered(healthy, "value/explained_variance", [-0.5, -0.3, -0.2])
     assert signals_warned(poor) == ["value_explained_variance"]
     assert health.summarise(poor)["warnings"][0]["message"].startswith(
-        "the value model's explained variance ended at -0.2 (below 0): it predicts the returns worse than their mean")
+        "the value model's explained variance ended at -0.2 (below 0): it predicts the returns worse than their mean"
+    )
 
 
 def test_offline_histories_and_missing_values_give_no_summary():

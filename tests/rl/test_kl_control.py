@@ -1,17 +1,17 @@
 """Adaptive KL (Ziegler et al. 2019): the update on hand-computed numbers, config refusals, and tiny-random GRPO
 and RLOO runs where beta rises under a tiny target, falls under a huge one, and resumes on its trajectory."""
+
 import shutil
 
 import pytest
 import torch
+from tests.rl.test_algorithms import SCORED, make_io, small_rl, tiny_dir, write_collect  # noqa: F401 (fixture)
 
 from trainpipe.config import ModelConfig, RewardConfig
 from trainpipe.errors import UserError
 from trainpipe.rl import algorithms, health
 from trainpipe.rl.kl_control import AdaptiveKL
 from trainpipe.training import driver
-
-from tests.rl.test_algorithms import SCORED, make_io, small_rl, tiny_dir, write_collect  # noqa: F401 (fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -30,12 +30,15 @@ def test_update_matches_hand_computed_sequence():
     assert ctl.beta == pytest.approx(0.10297879)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"beta": 0.0}, r"rl.kl_target=0.05 needs rl.beta > 0 \(got 0.0\)"),
-    ({"algorithm": "dpo"}, "grpo, rloo and ppo, not rl.algorithm=dpo"),
-    ({"kl_target": 0.0}, "rl.kl_target=0.0: expected a KL in nats per token > 0"),
-    ({"kl_horizon": 0}, "rl.kl_horizon=0: expected a number of completions"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"beta": 0.0}, r"rl.kl_target=0.05 needs rl.beta > 0 \(got 0.0\)"),
+        ({"algorithm": "dpo"}, "grpo, rloo and ppo, not rl.algorithm=dpo"),
+        ({"kl_target": 0.0}, "rl.kl_target=0.0: expected a KL in nats per token > 0"),
+        ({"kl_horizon": 0}, "rl.kl_horizon=0: expected a number of completions"),
+    ],
+)
 def test_bad_adaptive_kl_settings_are_refused_before_loading(overrides, message):
     with pytest.raises(UserError, match=message):
         algorithms.check(small_rl(**{"beta": 0.04, "kl_target": 0.05, **overrides}))
@@ -53,8 +56,9 @@ def build(rl, tiny_dir, collect, root):
 
 def test_a_horizon_one_step_could_overshoot_is_refused(tmp_path, tiny_dir):
     collect = write_collect(tmp_path, sft=SCORED)
-    rl = small_rl(rewards=[RewardConfig("external", low=0, high=10)], beta=0.04, kl_target=0.05, kl_horizon=1,
-                  batch_size=8)
+    rl = small_rl(
+        rewards=[RewardConfig("external", low=0, high=10)], beta=0.04, kl_target=0.05, kl_horizon=1, batch_size=8
+    )
     with pytest.raises(UserError, match=r"rl.kl_horizon=1: one step trains on 8 completions.*horizon above 1"):
         build(rl, tiny_dir, collect, tmp_path)
 
@@ -62,8 +66,14 @@ def test_a_horizon_one_step_could_overshoot_is_refused(tmp_path, tiny_dir):
 def adaptive_rl(algorithm="grpo", **overrides):
     # The external reward varies across a random model's completions; 2 completions per step, horizon 10:
     # beta moves by a factor 1 ± 0.2 · 2 / 10 = 1 ± 0.04 whenever KL is off target by 20% or more.
-    return small_rl(algorithm=algorithm, rewards=[RewardConfig("external", low=0, high=10)], blend_alpha=0.0,
-                    beta=0.04, kl_horizon=10, **overrides)
+    return small_rl(
+        algorithm=algorithm,
+        rewards=[RewardConfig("external", low=0, high=10)],
+        blend_alpha=0.0,
+        beta=0.04,
+        kl_horizon=10,
+        **overrides,
+    )
 
 
 def logged(trainer, key):
@@ -92,8 +102,10 @@ def test_grpo_beta_rises_under_a_tiny_target_and_resumes_on_the_same_trajectory(
     # (and, as ever with a random model, that its completions never reached an end-of-sequence token).
     warnings = health.summarise(trainer.state.log_history, 1e-6)["warnings"]
     assert [w["signal"] for w in warnings] == ["no_eos", "kl"]
-    assert warnings[1]["message"].startswith(f"KL to the reference ended at {kls[-1]:.3g} nats per token, over 2× "
-                                             "rl.kl_target (1e-06): the adaptive coefficient is not keeping up")
+    assert warnings[1]["message"].startswith(
+        f"KL to the reference ended at {kls[-1]:.3g} nats per token, over 2× "
+        "rl.kl_target (1e-06): the adaptive coefficient is not keeping up"
+    )
 
     # Killed after step 1: resuming restores beta from checkpoint-1's trainer state, not rl.beta.
     for step in (2, 3):
@@ -114,4 +126,4 @@ def test_beta_falls_under_a_huge_target(tmp_path, tiny_dir, algorithm):
     driver.train(trainer, rl, io)
     assert len(logged(trainer, "kl")) == 2
     assert logged(trainer, "kl_coef") == pytest.approx([0.04, 0.04 * 0.96])
-    assert trainer.beta == pytest.approx(0.04 * 0.96 ** 2)
+    assert trainer.beta == pytest.approx(0.04 * 0.96**2)

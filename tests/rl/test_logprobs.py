@@ -1,13 +1,13 @@
 """The direct completion log-prob path (rl.logprobs) gives TRL's chunked-kernel results and gradients, for GRPO and
 RLOO, and hands large or special cases back to TRL."""
+
 import pytest
 import torch
+from test_algorithms import PROMPTS, SCORED, make_io, small_rl, tiny_dir, write_collect  # noqa: F401 (fixture)
 from trl import GRPOTrainer, RLOOTrainer
 
 from trainpipe.config import ModelConfig, RewardConfig
 from trainpipe.rl import algorithms, logprobs
-
-from test_algorithms import PROMPTS, SCORED, make_io, small_rl, tiny_dir, write_collect  # noqa: F401 (fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -21,8 +21,9 @@ def build(tmp_path, tiny_dir, algorithm):  # noqa: F811 (the fixture)
     tokenizer = load_tokenizer(tiny_dir, ModelConfig())
     model = load_model(tiny_dir, ModelConfig(), dtype=torch.float32)
     collect = write_collect(tmp_path, prompts=PROMPTS, sft=SCORED)
-    rl = small_rl(algorithm=algorithm, temperature=0.7,
-                  rewards=[RewardConfig("task"), RewardConfig("external", low=0, high=10)])
+    rl = small_rl(
+        algorithm=algorithm, temperature=0.7, rewards=[RewardConfig("task"), RewardConfig("external", low=0, high=10)]
+    )
     trainer, _ = algorithms.build_trainer(rl, model, tokenizer, collect, make_io(tmp_path, tiny_dir))
     return trainer
 

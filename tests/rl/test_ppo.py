@@ -1,21 +1,23 @@
 """PPO on the tiny random model: the loss against hand-computed numbers, the rollout's rewards, returns and
 advantages, observation tokens kept out of both losses, and the config checks."""
+
 import math
 import re
 
 import pytest
 import torch
+from test_algorithms import _single_thread, make_io, small_rl, tiny_dir, train, write_collect  # noqa: F401
+from test_environments import VowelEnv, serve
 
 from trainpipe.config import RewardConfig
 from trainpipe.errors import UserError
 from trainpipe.rl import algorithms
 from trainpipe.rl.ppo import PPOTrainer
 
-from test_algorithms import _single_thread, make_io, small_rl, tiny_dir, train, write_collect  # noqa: F401
-from test_environments import VowelEnv, serve
-
-PROMPTS = [{"id": f"p{i}", "source": "t", "prompt": f"What is {i} + 3?", "task": "arithmetic", "answer": str(i + 3)}
-           for i in range(4)]
+PROMPTS = [
+    {"id": f"p{i}", "source": "t", "prompt": f"What is {i} + 3?", "task": "arithmetic", "answer": str(i + 3)}
+    for i in range(4)
+]
 
 
 def build(rl, tiny_dir, collect, root):  # noqa: F811
@@ -42,11 +44,19 @@ def test_loss_is_trls_clipped_surrogate_on_our_advantages_plus_the_clipped_value
         trainer.value_model.head.weight.zero_()
         trainer.value_model.head.bias.fill_(0.5)  # V = 0.5 on every token
     ratios = torch.tensor([[1.5, 0.5, 1.1, 3.0]])
-    inputs = {"prompt_ids": prompt, "prompt_mask": torch.ones_like(prompt), "completion_ids": completion,
-              "completion_mask": torch.ones_like(completion), "tool_mask": tool_mask,
-              "advantages": torch.tensor([[1.0, -1.0, 2.0, 50.0]]), "old_per_token_logps": logps - ratios.log(),
-              "ref_per_token_logps": logps - 1.0, "num_items_in_batch": torch.tensor(3),
-              "old_values": torch.tensor([[0.4, 0.9, 0.5, 9.0]]), "returns": torch.tensor([[1.0, 0.5, 0.2, 9.0]])}
+    inputs = {
+        "prompt_ids": prompt,
+        "prompt_mask": torch.ones_like(prompt),
+        "completion_ids": completion,
+        "completion_mask": torch.ones_like(completion),
+        "tool_mask": tool_mask,
+        "advantages": torch.tensor([[1.0, -1.0, 2.0, 50.0]]),
+        "old_per_token_logps": logps - ratios.log(),
+        "ref_per_token_logps": logps - 1.0,
+        "num_items_in_batch": torch.tensor(3),
+        "old_values": torch.tensor([[0.4, 0.9, 0.5, 9.0]]),
+        "returns": torch.tensor([[1.0, 0.5, 0.2, 9.0]]),
+    }
     loss = trainer._compute_loss(trainer.model, inputs)
     # Surrogate −min(r·A, clip(r, 0.8, 1.2)·A): t0 −min(1.5, 1.2) = −1.2; t1 −min(−0.5, −0.8) = 0.8;
     # t2 −2.2; t3 is masked. dapo: summed over the 3 chosen tokens of the batch, divided by 3.
@@ -63,8 +73,11 @@ def test_loss_is_trls_clipped_surrogate_on_our_advantages_plus_the_clipped_value
     assert trainer.value_model.head.bias.grad.item() == pytest.approx(0.1 * (-0.5 + 0.3) / 3)
 
 
-def test_rollout_returns_are_the_score_at_every_chosen_token_and_advantages_are_whitened(tmp_path, tiny_dir,  # noqa: F811
-                                                                                      monkeypatch):
+def test_rollout_returns_are_the_score_at_every_chosen_token_and_advantages_are_whitened(
+    tmp_path,
+    tiny_dir,  # noqa: F811
+    monkeypatch,
+):
     outs = []
     original = PPOTrainer._generate_and_score_completions
 
@@ -75,8 +88,15 @@ def test_rollout_returns_are_the_score_at_every_chosen_token_and_advantages_are_
     monkeypatch.setattr(PPOTrainer, "_generate_and_score_completions", spy)
     # γ = λ = 1 and beta = 0: every token's return is the completion's score. A random model's completions run
     # the full 6 tokens without EOS: length reward −(6 − 4)/4 = −0.5, missing-EOS penalty −1.
-    rl = small_rl(algorithm="ppo", rewards=[RewardConfig("length", target_length=4)], ppo_gamma=1.0, ppo_lambda=1.0,
-                  max_steps=1, batch_size=4, max_completion_length=6)
+    rl = small_rl(
+        algorithm="ppo",
+        rewards=[RewardConfig("length", target_length=4)],
+        ppo_gamma=1.0,
+        ppo_lambda=1.0,
+        max_steps=1,
+        batch_size=4,
+        max_completion_length=6,
+    )
     metrics, report, delta, trainer = train(rl, tiny_dir, write_collect(tmp_path, prompts=PROMPTS), tmp_path)
     assert metrics["steps"] == 1 and delta > 0 and report["value_parameters"] > 0
     out = outs[0]
@@ -93,8 +113,11 @@ def test_rollout_returns_are_the_score_at_every_chosen_token_and_advantages_are_
     assert {"value/explained_variance", "value/clip_fraction", "value/mean"} <= set(logged)
 
 
-def test_multi_turn_ppo_pays_step_rewards_at_turn_ends_and_keeps_observations_out(tmp_path, tiny_dir,  # noqa: F811
-                                                                                  monkeypatch):
+def test_multi_turn_ppo_pays_step_rewards_at_turn_ends_and_keeps_observations_out(
+    tmp_path,
+    tiny_dir,  # noqa: F811
+    monkeypatch,
+):
     seen = []
     original = PPOTrainer._generate_and_score_completions
 
@@ -104,8 +127,19 @@ def test_multi_turn_ppo_pays_step_rewards_at_turn_ends_and_keeps_observations_ou
 
     monkeypatch.setattr(PPOTrainer, "_generate_and_score_completions", spy)
     server, url, _ = serve(VowelEnv)  # pays each reply the share of vowels among its letters; two turns
-    rl = small_rl(algorithm="ppo", environment="http", env_url=url, rewards=[RewardConfig("env")], env_episodes=4,
-                  env_max_turns=2, env_turn_tokens=3, batch_size=4, max_steps=1, ppo_gamma=1.0, ppo_lambda=1.0)
+    rl = small_rl(
+        algorithm="ppo",
+        environment="http",
+        env_url=url,
+        rewards=[RewardConfig("env")],
+        env_episodes=4,
+        env_max_turns=2,
+        env_turn_tokens=3,
+        batch_size=4,
+        max_steps=1,
+        ppo_gamma=1.0,
+        ppo_lambda=1.0,
+    )
     try:
         metrics, report, delta, trainer = train(rl, tiny_dir, None, tmp_path)
     finally:
@@ -126,13 +160,16 @@ def test_multi_turn_ppo_pays_step_rewards_at_turn_ends_and_keeps_observations_ou
                 assert out["returns"][row, t].item() == pytest.approx(want, abs=1e-5), (row, t)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"loss_type": "cispo"}, "PPO's clipped surrogate averages token losses as one of dapo, bnpo"),
-    ({"ppo_gamma": 1.5}, "rl.ppo_gamma=1.5, rl.ppo_lambda=0.95: each must lie in [0, 1]"),
-    ({"ppo_epochs": 0}, "rl.ppo_epochs and rl.ppo_minibatches must each be ≥ 1"),
-    ({"ppo_value_clip": 0.0}, "rl.ppo_value_clip and rl.ppo_value_lr must be > 0"),
-    ({"batch_size": 3}, "multiple of rl.num_generations"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"loss_type": "cispo"}, "PPO's clipped surrogate averages token losses as one of dapo, bnpo"),
+        ({"ppo_gamma": 1.5}, "rl.ppo_gamma=1.5, rl.ppo_lambda=0.95: each must lie in [0, 1]"),
+        ({"ppo_epochs": 0}, "rl.ppo_epochs and rl.ppo_minibatches must each be ≥ 1"),
+        ({"ppo_value_clip": 0.0}, "rl.ppo_value_clip and rl.ppo_value_lr must be > 0"),
+        ({"batch_size": 3}, "multiple of rl.num_generations"),
+    ],
+)
 def test_ppo_configs_are_checked_before_loading(overrides, message):
     with pytest.raises(UserError, match=re.escape(message)):
         algorithms.check(small_rl(algorithm="ppo", **overrides))

@@ -1,4 +1,5 @@
 """Reward components on hand-written completions, and how the blend weights them."""
+
 import math
 
 import pytest
@@ -6,8 +7,16 @@ import pytest
 from trainpipe.config import RewardConfig, RlConfig
 from trainpipe.errors import UserError
 from trainpipe.rl.rewards import (
-    EnvReward, ExternalReward, FormatReward, LengthReward, TaskReward, build_rewards, char_f1,
-    completion_text, raw_external, scale_score,
+    EnvReward,
+    ExternalReward,
+    FormatReward,
+    LengthReward,
+    TaskReward,
+    build_rewards,
+    char_f1,
+    completion_text,
+    raw_external,
+    scale_score,
 )
 
 
@@ -22,8 +31,11 @@ ROWS = {"task": ["arithmetic"] * 4, "answer": ["5"] * 4}
 
 def test_completion_text_reads_strings_and_assistant_turns():
     assert completion_text("plain") == "plain"
-    turns = [{"role": "assistant", "content": "a"}, {"role": "tool", "content": "x"},
-             {"role": "assistant", "content": "b"}]
+    turns = [
+        {"role": "assistant", "content": "a"},
+        {"role": "tool", "content": "x"},
+        {"role": "assistant", "content": "b"},
+    ]
     assert completion_text(turns) == "ab"
 
 
@@ -96,20 +108,29 @@ def test_env_reward_passes_the_episode_return_through():
 
 
 def test_blend_weights_external_by_one_minus_alpha_and_the_rest_by_alpha():
-    rl = RlConfig(blend_alpha=0.25, rewards=[RewardConfig("task", weight=2.0), RewardConfig("external", weight=1.0),
-                                             RewardConfig("length", weight=0.4)])
+    rl = RlConfig(
+        blend_alpha=0.25,
+        rewards=[
+            RewardConfig("task", weight=2.0),
+            RewardConfig("external", weight=1.0),
+            RewardConfig("length", weight=0.4),
+        ],
+    )
     funcs, weights = build_rewards(rl)
     assert [f.__name__ for f in funcs] == ["task", "external", "length"]
     # TRL sums weight × component: r = 0.75 · external + 0.25 · (2 · task + 0.4 · length).
     assert weights == pytest.approx([0.5, 0.75, 0.1])
 
 
-@pytest.mark.parametrize("rewards, alpha, message", [
-    ([RewardConfig("bleu")], 1.0, "unknown reward 'bleu'"),
-    ([RewardConfig("task"), RewardConfig("task")], 1.0, "once"),
-    ([RewardConfig("task")], 0.5, "no 'external' entry"),
-    ([RewardConfig("external", low=3, high=1)], 0.0, "must be above low"),
-])
+@pytest.mark.parametrize(
+    "rewards, alpha, message",
+    [
+        ([RewardConfig("bleu")], 1.0, "unknown reward 'bleu'"),
+        ([RewardConfig("task"), RewardConfig("task")], 1.0, "once"),
+        ([RewardConfig("task")], 0.5, "no 'external' entry"),
+        ([RewardConfig("external", low=3, high=1)], 0.0, "must be above low"),
+    ],
+)
 def test_bad_reward_configs_are_user_errors(rewards, alpha, message):
     with pytest.raises(UserError, match=message):
         build_rewards(RlConfig(rewards=rewards, blend_alpha=alpha))

@@ -1,6 +1,7 @@
 """Agent SFT end to end on the tiny random model: collect plays grid-world trajectories, SFT trains on them with
 every agent feature combined (multi-turn, observation masking, step weights, chunking, curriculum), and evaluate
 plays held-out grid episodes for base and sft."""
+
 from __future__ import annotations
 
 import json
@@ -11,15 +12,32 @@ import torch
 from trainpipe.evaluation.generate import HFBackend
 from trainpipe.pipeline import run_stage
 
-COMMON = ("data.sources=[{kind: environment, environment: grid, n: 40, difficulty: 1, noise: 0.25}]",
-          # Few held-out trajectories mask little template text, and a 3x3 grid repeats layouts: the n-gram gate
-          # is opened (the environment suite plays its own seeds, not these held-out records).
-          "data.eval_fraction=0.2", "data.contamination_max=1.0", "data.max_length=200")
-AGENT = ("sft.agent.mask_observations=true", "sft.agent.step_weights=true",
-         "sft.agent.chunking=true", "sft.agent.curriculum=true", "sft.agent.start_ratio=0.5", "sft.max_steps=3",
-         "sft.batch_size=8", "sft.save_steps=3")
-EVAL = ("evaluate.tasks=[]", "evaluate.environments=[grid]", "evaluate.max_examples=6", "evaluate.env_turn_tokens=6",
-        "evaluate.retention=false", "evaluate.batch_size=6")
+COMMON = (
+    "data.sources=[{kind: environment, environment: grid, n: 40, difficulty: 1, noise: 0.25}]",
+    # Few held-out trajectories mask little template text, and a 3x3 grid repeats layouts: the n-gram gate
+    # is opened (the environment suite plays its own seeds, not these held-out records).
+    "data.eval_fraction=0.2",
+    "data.contamination_max=1.0",
+    "data.max_length=200",
+)
+AGENT = (
+    "sft.agent.mask_observations=true",
+    "sft.agent.step_weights=true",
+    "sft.agent.chunking=true",
+    "sft.agent.curriculum=true",
+    "sft.agent.start_ratio=0.5",
+    "sft.max_steps=3",
+    "sft.batch_size=8",
+    "sft.save_steps=3",
+)
+EVAL = (
+    "evaluate.tasks=[]",
+    "evaluate.environments=[grid]",
+    "evaluate.max_examples=6",
+    "evaluate.env_turn_tokens=6",
+    "evaluate.retention=false",
+    "evaluate.batch_size=6",
+)
 
 
 @pytest.fixture
@@ -47,6 +65,7 @@ def test_collect_sft_evaluate_on_grid_trajectories(smoke_cfg, tmp_path, monkeypa
     def spy(self, conversations, max_new_tokens):
         batches.append((len(conversations), max_new_tokens))
         return real(self, conversations, max_new_tokens)
+
     monkeypatch.setattr(HFBackend, "generate_chats", spy)
     manifest = run_stage(cfg, "evaluate")
     assert batches[0] == (6, 6) and len(batches) <= 2 * 6  # two models, at most max_turns batches each
@@ -54,7 +73,8 @@ def test_collect_sft_evaluate_on_grid_trajectories(smoke_cfg, tmp_path, monkeypa
     out = tmp_path / "logs" / "evaluate"
     metrics = json.loads((out / "metrics.json").read_text())
     assert [(s["name"], s["kind"], s["group"], s["n"]) for s in metrics["suites"]] == [
-        ("env:grid", "environment", "environment", 6)]
+        ("env:grid", "environment", "environment", 6)
+    ]
     assert metrics["suites"][0]["settings"]["first_seed"] == 10**9
     for model in ("base", "sft"):
         r = metrics["results"][model]["env:grid"]

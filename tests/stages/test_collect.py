@@ -5,20 +5,29 @@ import pytest
 from trainpipe.data.store import load_split
 from trainpipe.evaluation.general_text import PASSAGES
 from trainpipe.evaluation.retention import candidate_items
-
 from trainpipe.pipeline import run_stage
 from trainpipe.tasks import get_task
 
 
 def test_collect_writes_splits_stats_and_contamination(smoke_cfg, tmp_path):
     src = tmp_path / "alpaca.jsonl"
-    src.write_text("\n".join(json.dumps({"instruction": f"Say the word number {i}", "input": "",
-                                         "output": f"word{i} is here"}) for i in range(30)) + "\n")
+    src.write_text(
+        "\n".join(
+            json.dumps({"instruction": f"Say the word number {i}", "input": "", "output": f"word{i} is here"})
+            for i in range(30)
+        )
+        + "\n"
+    )
     cfg = smoke_cfg(f"data.sources=[{{kind: task, task: arithmetic, n: 120}}, {{path: {src}}}]")
     manifest = run_stage(cfg, "collect")
     out = tmp_path / "data_cache" / "collect"
-    assert sorted(p.name for p in out.iterdir()) == ["contamination.json", "manifest.json", "prompts", "sft",
-                                                     "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "contamination.json",
+        "manifest.json",
+        "prompts",
+        "sft",
+        "stats.json",
+    ]
     prompts = {split: load_split(out, "prompts", split) for split in ("train", "eval")}
     sft = {split: load_split(out, "sft", split) for split in ("train", "eval")}
     assert len(prompts["train"]) + len(prompts["eval"]) == 120
@@ -45,8 +54,7 @@ def test_training_data_holding_retention_material_fails_the_contamination_check(
 
     leaked = [{"instruction": i["prompt"], "input": "", "output": i["answer"]} for i in candidate_items()[::8]]
     leaked += [{"instruction": "Write a short passage.", "input": "", "output": p} for p in PASSAGES[:12]]
-    clean = [{"instruction": f"Say the word number {i}", "input": "", "output": f"word{i} is here"}
-             for i in range(30)]
+    clean = [{"instruction": f"Say the word number {i}", "input": "", "output": f"word{i} is here"} for i in range(30)]
     src = tmp_path / "chat.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in leaked + clean))
     with pytest.raises(UserError, match=r"contamination check failed: .*retention:qa: \d+/\d+.*retention:text"):
@@ -86,8 +94,11 @@ def test_record_longer_than_max_length_is_a_clear_error(smoke_cfg, tmp_path):
 def test_cold_start_sources_label_a_prefix_of_the_prompt_pool(smoke_cfg, tmp_path):
     # Few labels, many prompts: a prompt-only pool plus the first items of the same generator with answers.
     # The labelled items must be pool items and follow the pool's split, or held-out answers leak into SFT.
-    cfg = smoke_cfg("data.sources=[{kind: task, task: arithmetic, n: 150, use: prompts}, "
-                    "{kind: task, task: arithmetic, n: 40, use: sft}]", "data.eval_max=40")
+    cfg = smoke_cfg(
+        "data.sources=[{kind: task, task: arithmetic, n: 150, use: prompts}, "
+        "{kind: task, task: arithmetic, n: 40, use: sft}]",
+        "data.eval_max=40",
+    )
     run_stage(cfg, "collect")
     out = tmp_path / "data_cache" / "collect"
     prompts = {split: {r["id"] for r in load_split(out, "prompts", split)} for split in ("train", "eval")}
@@ -101,8 +112,11 @@ def test_cold_start_sources_label_a_prefix_of_the_prompt_pool(smoke_cfg, tmp_pat
 
 def test_a_handful_of_labels_passes_the_contamination_check(smoke_cfg, tmp_path):
     # 12 labels leave one or two held-out SFT records: the check learns their template from the whole source.
-    cfg = smoke_cfg("data.sources=[{kind: task, task: arithmetic, n: 150, use: prompts}, "
-                    "{kind: task, task: arithmetic, n: 12, use: sft}]", "data.eval_max=40")
+    cfg = smoke_cfg(
+        "data.sources=[{kind: task, task: arithmetic, n: 150, use: prompts}, "
+        "{kind: task, task: arithmetic, n: 12, use: sft}]",
+        "data.eval_max=40",
+    )
     run_stage(cfg, "collect")
     report = json.loads((tmp_path / "data_cache" / "collect" / "contamination.json").read_text())
     assert 1 <= report["sft:eval"]["total"] <= 3 and report["sft:eval"]["overlapping"] == 0
@@ -112,8 +126,13 @@ def test_a_handful_of_labels_passes_the_contamination_check(smoke_cfg, tmp_path)
 def test_task_solutions_share_step_facts_but_only_prompts_identify_an_item():
     from trainpipe.stages.collect import _texts
 
-    task = {"source": "task:arithmetic:1", "messages": [{"role": "user", "content": "What is 47 + 38?"},
-                                                        {"role": "assistant", "content": "ones: 7 + 8 = 15"}]}
+    task = {
+        "source": "task:arithmetic:1",
+        "messages": [
+            {"role": "user", "content": "What is 47 + 38?"},
+            {"role": "assistant", "content": "ones: 7 + 8 = 15"},
+        ],
+    }
     user_file = {**task, "source": "file:mine.jsonl"}
     assert _texts("sft", [task, user_file]) == ["What is 47 + 38?", "What is 47 + 38?\nones: 7 + 8 = 15"]
 
@@ -139,8 +158,11 @@ def test_source_weights_shape_the_training_part_for_every_kind_of_source(smoke_c
     folder = tmp_path / "chat_ds"
     rows = [{"instruction": f"Name the colour number {i}", "input": "", "output": f"colour {i}"} for i in range(40)]
     DatasetDict({"extra": Dataset.from_list(rows)}).save_to_disk(str(folder))
-    cfg = smoke_cfg(f"data.sources=[{{kind: datasets, path: {folder}, split: extra, weight: 3}}, "
-                    "{kind: task, task: arithmetic, n: 40, weight: 1}]", "data.eval_fraction=0.25")
+    cfg = smoke_cfg(
+        f"data.sources=[{{kind: datasets, path: {folder}, split: extra, weight: 3}}, "
+        "{kind: task, task: arithmetic, n: 40, weight: 1}]",
+        "data.eval_fraction=0.25",
+    )
     run_stage(cfg, "collect")
     out = tmp_path / "data_cache" / "collect"
     train, held = (load_split(out, "sft", part) for part in ("train", "eval"))
@@ -158,8 +180,10 @@ def test_two_sources_of_one_name_need_one_weight(smoke_cfg):
 
     from trainpipe.errors import UserError
 
-    cfg = smoke_cfg("data.sources=[{kind: task, task: arithmetic, n: 20, weight: 2}, "
-                    "{kind: task, task: arithmetic, n: 20, seed: 5, weight: 1}]")
+    cfg = smoke_cfg(
+        "data.sources=[{kind: task, task: arithmetic, n: 20, weight: 2}, "
+        "{kind: task, task: arithmetic, n: 20, seed: 5, weight: 1}]"
+    )
     with pytest.raises(UserError, match="two sources named task:arithmetic:1 have different weights"):
         run_stage(cfg, "collect")
 
@@ -167,12 +191,16 @@ def test_two_sources_of_one_name_need_one_weight(smoke_cfg):
 def test_upsampled_copies_survive_dedup(smoke_cfg, tmp_path):
     # Mixing used to run before dedup, which removed the very copies a weight above the others asked for.
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    a.write_text("".join(json.dumps({"instruction": f"Spell {i}", "input": "", "output": f"s{i}"}) + "\n"
-                         for i in range(10)))
-    b.write_text("".join(json.dumps({"instruction": f"Count {i}", "input": "", "output": f"c{i}"}) + "\n"
-                         for i in range(30)))
-    run_stage(smoke_cfg(f"data.sources=[{{path: {a}, weight: 3}}, {{path: {b}, weight: 1}}]",
-                        "data.eval_fraction=0"), "collect")
+    a.write_text(
+        "".join(json.dumps({"instruction": f"Spell {i}", "input": "", "output": f"s{i}"}) + "\n" for i in range(10))
+    )
+    b.write_text(
+        "".join(json.dumps({"instruction": f"Count {i}", "input": "", "output": f"c{i}"}) + "\n" for i in range(30))
+    )
+    run_stage(
+        smoke_cfg(f"data.sources=[{{path: {a}, weight: 3}}, {{path: {b}, weight: 1}}]", "data.eval_fraction=0"),
+        "collect",
+    )
     got = _sources(load_split(tmp_path / "data_cache" / "collect", "sft", "train"))
     assert got == {str(a): 30, str(b): 10}
 
@@ -185,14 +213,22 @@ def test_bounded_buffers_change_nothing(smoke_cfg, tmp_path, monkeypatch):
     from trainpipe.data import hygiene, spool, store
 
     src = tmp_path / "a.jsonl"
-    src.write_text("".join(json.dumps({"instruction": f"Spell the word {i} backwards", "input": "",
-                                       "output": f"s{i} t{i} u{i}"}) + "\n" for i in range(300)))
+    src.write_text(
+        "".join(
+            json.dumps({"instruction": f"Spell the word {i} backwards", "input": "", "output": f"s{i} t{i} u{i}"})
+            + "\n"
+            for i in range(300)
+        )
+    )
     sources = f"data.sources=[{{path: {src}, weight: 3}}, {{kind: task, task: arithmetic, n: 200, weight: 1}}]"
     outs = []
     for name in ("default", "small"):
         if name == "small":
-            for module, attr, value in ((store, "ROW_GROUP_BYTES", 4000), (spool, "BUCKET_BYTES", 4000),
-                                        (hygiene, "BOILERPLATE_CHUNK", 200)):
+            for module, attr, value in (
+                (store, "ROW_GROUP_BYTES", 4000),
+                (spool, "BUCKET_BYTES", 4000),
+                (hygiene, "BOILERPLATE_CHUNK", 200),
+            ):
                 monkeypatch.setattr(module, attr, value)
         root = tmp_path / name
         run_stage(smoke_cfg(f"paths.root={root}", sources), "collect")
@@ -200,7 +236,9 @@ def test_bounded_buffers_change_nothing(smoke_cfg, tmp_path, monkeypatch):
     default, small = outs
     for use in ("sft", "prompts"):
         for part in ("train", "eval"):
-            assert pq.read_table(small / use / f"{part}.parquet").equals(pq.read_table(default / use / f"{part}.parquet"))
+            assert pq.read_table(small / use / f"{part}.parquet").equals(
+                pq.read_table(default / use / f"{part}.parquet")
+            )
     assert pq.ParquetFile(default / "sft" / "train.parquet").num_row_groups == 1
     assert pq.ParquetFile(small / "sft" / "train.parquet").num_row_groups > 10
     for name in ("stats.json", "contamination.json"):
@@ -254,10 +292,17 @@ def test_collect_memory_does_not_grow_with_the_file(tmp_path):
     grown = mended.stat().st_size - small.stat().st_size
     assert grown > 9_000_000
     config = REPO / "configs" / "smoke.yaml"
-    runs = [(config, tmp_path / name, src) for name, src in (("warm", small), ("small", small), ("bad", big),
-                                                              ("mended", mended))]
-    proc = subprocess.run([sys.executable, "-c", _STREAM], input="".join(f"{c} {r} {s}\n" for c, r, s in runs),
-                          capture_output=True, text=True, check=True)
+    runs = [
+        (config, tmp_path / name, src)
+        for name, src in (("warm", small), ("small", small), ("bad", big), ("mended", mended))
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", _STREAM],
+        input="".join(f"{c} {r} {s}\n" for c, r, s in runs),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     _, base, bad, good = [json.loads(line) for line in proc.stdout.splitlines()]
     assert bad["error"] == f"{big}:20001: field 'text': expected a string; got number"
     assert not (tmp_path / "bad" / "data_cache" / "collect").exists()

@@ -10,8 +10,15 @@ from trainpipe.errors import UserError
 from trainpipe.pipeline import model_source, run_stage
 from trainpipe.training import losses
 
-MODEL_FILES = {"chat_template.jinja", "config.json", "generation_config.json", "manifest.json",
-               "model.safetensors", "tokenizer.json", "tokenizer_config.json"}
+MODEL_FILES = {
+    "chat_template.jinja",
+    "config.json",
+    "generation_config.json",
+    "manifest.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+}
 
 
 def _corpus(path):
@@ -24,9 +31,17 @@ def _corpus(path):
 
 
 def _cfg(smoke_cfg, tmp_path, *extra):
-    return smoke_cfg(f"data.sources=[{{kind: task, task: arithmetic, n: 40}}, {{path: {_corpus(tmp_path / 'c.txt')}}}]",
-                     "cpt.enabled=true", "cpt.max_length=32", "cpt.batch_size=4", "cpt.learning_rate=5e-3",
-                     "cpt.max_steps=4", "cpt.save_steps=2", "cpt.logging_steps=1", *extra)
+    return smoke_cfg(
+        f"data.sources=[{{kind: task, task: arithmetic, n: 40}}, {{path: {_corpus(tmp_path / 'c.txt')}}}]",
+        "cpt.enabled=true",
+        "cpt.max_length=32",
+        "cpt.batch_size=4",
+        "cpt.learning_rate=5e-3",
+        "cpt.max_steps=4",
+        "cpt.save_steps=2",
+        "cpt.logging_steps=1",
+        *extra,
+    )
 
 
 def test_cpt_trains_publishes_and_feeds_sft(smoke_cfg, tmp_path):

@@ -1,6 +1,7 @@
 """Deploy stage on tiny-random: collect → sft (adapter) → evaluate → deploy (merged + adapter, pushed to an
 emulated Hub); base-only releases, verification failures and bad settings; weights evaluate did not judge are
 refused."""
+
 from __future__ import annotations
 
 import json
@@ -12,15 +13,22 @@ from safetensors.torch import load_file
 
 from deploy.hub_emulator import HubEmulator
 from trainpipe import artifacts
+from trainpipe.cli import with_fresh_inputs
 from trainpipe.deploy import export
 from trainpipe.errors import UserError
-from trainpipe.cli import with_fresh_inputs
 from trainpipe.pipeline import run_stage
 from trainpipe.stages import ORDER
 
 TOKEN = "hf_StageTestTokenAbcdefghijklmnop567"
-MERGED = ["README.md", "chat_template.jinja", "config.json", "generation_config.json", "model.safetensors",
-          "tokenizer.json", "tokenizer_config.json"]
+MERGED = [
+    "README.md",
+    "chat_template.jinja",
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+]
 
 
 def files_under(folder):
@@ -30,9 +38,17 @@ def files_under(folder):
 def test_deploy_after_sft_and_evaluate_builds_verifies_and_pushes(smoke_cfg, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     hub = HubEmulator().start()
-    cfg = smoke_cfg("sft.max_steps=1", "sft.warmup_ratio=0", "sft.merge_adapters=false", "evaluate.max_examples=4",
-                    "deploy.format=both", "deploy.push=true", "deploy.repo_id=me/tiny", f"deploy.endpoint={hub.url}",
-                    "deploy.base_model=me/tiny-base")
+    cfg = smoke_cfg(
+        "sft.max_steps=1",
+        "sft.warmup_ratio=0",
+        "sft.merge_adapters=false",
+        "evaluate.max_examples=4",
+        "deploy.format=both",
+        "deploy.push=true",
+        "deploy.repo_id=me/tiny",
+        f"deploy.endpoint={hub.url}",
+        "deploy.base_model=me/tiny-base",
+    )
     try:
         for stage in ("collect", "sft", "evaluate"):
             run_stage(cfg, stage)
@@ -44,14 +60,23 @@ def test_deploy_after_sft_and_evaluate_builds_verifies_and_pushes(smoke_cfg, tmp
     final, root = tmp_path / "models" / "final", tmp_path
 
     assert result["state"] == "ran"
-    assert files_under(final) == sorted([*MERGED, "manifest.json", "adapter/adapter_config.json",
-                                         "adapter/adapter_model.safetensors"])
+    assert files_under(final) == sorted(
+        [*MERGED, "manifest.json", "adapter/adapter_config.json", "adapter/adapter_model.safetensors"]
+    )
     manifest = artifacts.read_manifest(final)
     evaluation = json.loads((root / "logs" / "evaluate" / "metrics.json").read_text())["results"]["sft"]
     accuracy = round(evaluation["arithmetic"]["mean"], 4)
-    assert {k: manifest["metrics"][k] for k in ("source", "format", "dtype", "verified", "pushed", "url", "shards")} \
-        == {"source": "sft", "format": "both", "dtype": "float32", "verified": True, "pushed": True,
-            "url": f"{hub.url}/me/tiny", "shards": 1}
+    assert {
+        k: manifest["metrics"][k] for k in ("source", "format", "dtype", "verified", "pushed", "url", "shards")
+    } == {
+        "source": "sft",
+        "format": "both",
+        "dtype": "float32",
+        "verified": True,
+        "pushed": True,
+        "url": f"{hub.url}/me/tiny",
+        "shards": 1,
+    }
     assert manifest["metrics"]["key_metric"] == "sft/arithmetic" and manifest["metrics"]["sft/arithmetic"] == accuracy
     assert manifest["upstream"].keys() == {"sft", "evaluate"} and manifest["config"]["deploy"]["repo_id"] == "me/tiny"
 
@@ -98,23 +123,36 @@ def test_base_release_bad_settings_and_failed_verification(smoke_cfg, tmp_path, 
     manifest = run_stage(cfg, "deploy")
     assert files_under(final) == sorted([*MERGED, "manifest.json"])
     assert {k: manifest["metrics"][k] for k in ("source", "format", "dtype", "pushed", "url", "key_metric")} == {
-        "source": "base", "format": "merged", "dtype": "bfloat16", "pushed": False, "url": None,
-        "key_metric": "verified"}
+        "source": "base",
+        "format": "merged",
+        "dtype": "bfloat16",
+        "pushed": False,
+        "url": None,
+        "key_metric": "verified",
+    }
     assert json.loads((final / "config.json").read_text())["dtype"] == "bfloat16"
     assert ModelCard.load(final / "README.md").data.eval_results is None
     assert "Not evaluated (the evaluate stage was disabled)." in (final / "README.md").read_text()
 
 
 def _card_results(final, metric: str | None = None) -> dict:
-    return {r.dataset_type: r.metric_value for r in ModelCard.load(final / "README.md").data.eval_results or []
-            if metric in (None, r.metric_type)}
+    return {
+        r.dataset_type: r.metric_value
+        for r in ModelCard.load(final / "README.md").data.eval_results or []
+        if metric in (None, r.metric_type)
+    }
 
 
 def test_a_release_never_carries_another_models_numbers(smoke_cfg, tmp_path):
     """The stale-release repro: a full run, then `3_train_sft.py sft.learning_rate=1e-2 sft.max_steps=2` and
     `6_deploy.py` with the same overrides, without evaluate in between."""
-    small = ("sft.max_steps=1", "sft.warmup_ratio=0", "evaluate.max_examples=4", "evaluate.max_new_tokens=4",
-             "evaluate.retention_max_new_tokens=4")
+    small = (
+        "sft.max_steps=1",
+        "sft.warmup_ratio=0",
+        "evaluate.max_examples=4",
+        "evaluate.max_new_tokens=4",
+        "evaluate.retention_max_new_tokens=4",
+    )
     for stage in ORDER:
         run_stage(smoke_cfg(*small), stage)
     final, metrics_file = tmp_path / "models" / "final", tmp_path / "logs" / "evaluate" / "metrics.json"
@@ -124,8 +162,11 @@ def test_a_release_never_carries_another_models_numbers(smoke_cfg, tmp_path):
 
     retrained = smoke_cfg(*small, "sft.learning_rate=1e-2", "sft.max_steps=2")
     new_sft = run_stage(retrained, "sft")["fingerprint"]
-    with pytest.raises(UserError, match=r"evaluate judged sft with fingerprint \w+, but .*models/sft now holds "
-                                        f"fingerprint {new_sft}.*rerun evaluate: python scripts/5_evaluate.py") as err:
+    with pytest.raises(
+        UserError,
+        match=r"evaluate judged sft with fingerprint \w+, but .*models/sft now holds "
+        f"fingerprint {new_sft}.*rerun evaluate: python scripts/5_evaluate.py",
+    ) as err:
         run_stage(retrained, "deploy")
     assert err.value.exit_code == 2
     assert {name: (final / name).read_bytes() for name in files_under(final)} == released

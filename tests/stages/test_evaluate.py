@@ -1,5 +1,6 @@
 """The evaluate stage on tiny-random: base, sft and an extra model across arithmetic, SAT and retention;
 the cache reruns only what changed; the gate stops a model that lost to base (exit status 3)."""
+
 import json
 import subprocess
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO
 from trainpipe import artifacts
 from trainpipe.errors import GateFailure
 from trainpipe.evaluation import general_text, runner
@@ -16,11 +18,14 @@ from trainpipe.evaluation.retention import candidate_items, part_of
 from trainpipe.evaluation.suites import retention_suites
 from trainpipe.pipeline import run_stage
 
-from conftest import REPO
-
-SMALL = ("data.sources=[{kind: task, task: arithmetic, n: 40}, {kind: task, task: sat, n: 40}]",
-         "data.eval_fraction=0.25", "evaluate.tasks=[arithmetic, sat]", "evaluate.max_examples=4",
-         "evaluate.max_new_tokens=4", "evaluate.retention_max_new_tokens=4")
+SMALL = (
+    "data.sources=[{kind: task, task: arithmetic, n: 40}, {kind: task, task: sat, n: 40}]",
+    "data.eval_fraction=0.25",
+    "evaluate.tasks=[arithmetic, sat]",
+    "evaluate.max_examples=4",
+    "evaluate.max_new_tokens=4",
+    "evaluate.retention_max_new_tokens=4",
+)
 
 
 def _publish_model(root: Path, stage: str, seed: int, metrics: dict | None = None) -> None:
@@ -42,6 +47,7 @@ def _spy(monkeypatch) -> list[tuple[str, list[str]]]:
     def spy(cfg, path, suites):
         calls.append((Path(path).name, [s.name for s in suites]))
         return real(cfg, path, suites)
+
     monkeypatch.setattr(runner, "evaluate_model", spy)
     return calls
 
@@ -53,15 +59,23 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     _publish_model(tmp_path, "sft", 1)
     ckpt = tmp_path / "checkpoints" / "sft" / "checkpoint-4"
     ckpt.mkdir(parents=True)
-    (ckpt / "trainer_state.json").write_text(json.dumps({"log_history": [{"loss": 3.0, "step": 2},
-                                                                         {"loss": 2.0, "step": 4}]}))
+    (ckpt / "trainer_state.json").write_text(
+        json.dumps({"log_history": [{"loss": 3.0, "step": 2}, {"loss": 2.0, "step": 4}]})
+    )
     (ckpt / "COMPLETE").write_text("")
     calls = _spy(monkeypatch)
     manifest = run_stage(cfg, "evaluate")
 
     out = tmp_path / "logs" / "evaluate"
-    assert {"metrics.json", "report.md", "report.html", "items.jsonl", "accuracy.png", "training_curves.png",
-            "manifest.json"} <= {p.name for p in out.iterdir()}
+    assert {
+        "metrics.json",
+        "report.md",
+        "report.html",
+        "items.jsonl",
+        "accuracy.png",
+        "training_curves.png",
+        "manifest.json",
+    } <= {p.name for p in out.iterdir()}
     text = ["retention_text_dev", "retention_text_test"]
     every = ["arithmetic", "sat", "retention_dev", "retention_test", *text]
     assert calls == [("base", every), ("sft", every), ("mine", every)]
@@ -69,12 +83,19 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     dev, test = retention_suites(cfg)
     dev, test = dev.items, test.items
     assert metrics["schema_version"] == 2
-    assert [(m["name"], m["role"]) for m in metrics["models"]] == [("base", "base"), ("sft", "candidate"),
-                                                                   ("mine", "extra")]
+    assert [(m["name"], m["role"]) for m in metrics["models"]] == [
+        ("base", "base"),
+        ("sft", "candidate"),
+        ("mine", "extra"),
+    ]
     assert [(s["name"], s["kind"], s["group"], s["n"]) for s in metrics["suites"]] == [
-        ("arithmetic", "task", "task", 4), ("sat", "task", "task", 4),
-        ("retention_dev", "task", "retention", len(dev)), ("retention_test", "task", "retention", len(test)),
-        ("retention_text_dev", "text", "retention", 4), ("retention_text_test", "text", "retention", 4)]
+        ("arithmetic", "task", "task", 4),
+        ("sat", "task", "task", 4),
+        ("retention_dev", "task", "retention", len(dev)),
+        ("retention_test", "task", "retention", len(test)),
+        ("retention_text_dev", "text", "retention", 4),
+        ("retention_text_test", "text", "retention", 4),
+    ]
     for model in ("base", "sft", "mine"):
         arith = metrics["results"][model]["arithmetic"]
         assert arith["n"] == 4 and 0 <= arith["lo"] <= arith["mean"] <= arith["hi"] <= 1
@@ -82,18 +103,26 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
         assert metrics["results"][model]["retention_text_test"]["perplexity"] > 1
     # Every built-in everyday prompt is in, though a random model answers none of them.
     notes = [n for n in metrics["notes"] if n.startswith("retention Q&A") or " on retention_" in n]
-    assert notes[0].startswith(f"retention Q&A: {len(candidate_items())} built-in everyday prompts (retention_dev "
-                               f"{len(dev)}, retention_test {len(test)}); base answers 0 correctly (instruct 0/")
-    assert notes[1] == f"sft on retention_dev: keeps 0 of the 0 items base answers correctly and answers 0 of the " \
-                       f"{len(dev)} it gets wrong"
+    assert notes[0].startswith(
+        f"retention Q&A: {len(candidate_items())} built-in everyday prompts (retention_dev "
+        f"{len(dev)}, retention_test {len(test)}); base answers 0 correctly (instruct 0/"
+    )
+    assert (
+        notes[1] == f"sft on retention_dev: keeps 0 of the 0 items base answers correctly and answers 0 of the "
+        f"{len(dev)} it gets wrong"
+    )
     assert len(notes) == 1 + 2 * 2  # sft and mine, dev and test
     # No cpt data was collected, so the perplexity suite reads the built-in general prose, and says so.
     dev_docs = sum(part_of(i["id"]) == "dev" for i in general_text.items())
-    text_note = (f"retention_text_dev: 4 of {dev_docs} (evaluate.max_examples) built-in general-prose passages "
-                 "(collect holds no cpt eval split)")
+    text_note = (
+        f"retention_text_dev: 4 of {dev_docs} (evaluate.max_examples) built-in general-prose passages "
+        "(collect holds no cpt eval split)"
+    )
     assert text_note in metrics["notes"]
     assert [(c["model"], c["baseline"], c["relation"]) for c in metrics["comparisons"]] == [
-        ("sft", "base", "candidate"), ("mine", "base", "extra")]
+        ("sft", "base", "candidate"),
+        ("mine", "base", "extra"),
+    ]
     assert metrics["gate"]["candidate"] == "sft" and metrics["gate"]["enabled"] is False
     assert manifest["metrics"]["key_metric"] == "sft/arithmetic"
     report = (out / "report.md").read_text()
@@ -121,25 +150,31 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
 def test_report_shows_the_rl_stage_health_warnings(smoke_cfg, tmp_path):
     from trainpipe.rl.health import summarise
 
-    history = [{"frac_reward_zero_std": 0.875, "completions/clipped_ratio": 0.25, "entropy": 1.5, "step": 1},
-               {"frac_reward_zero_std": 1.0, "completions/clipped_ratio": 0.0, "entropy": 1.25, "step": 2}]
+    history = [
+        {"frac_reward_zero_std": 0.875, "completions/clipped_ratio": 0.25, "entropy": 1.5, "step": 1},
+        {"frac_reward_zero_std": 1.0, "completions/clipped_ratio": 0.0, "entropy": 1.25, "step": 2},
+    ]
     health = summarise(history)
-    cfg = smoke_cfg(*SMALL, "evaluate.tasks=[arithmetic]", "evaluate.retention=false", "sft.enabled=false",
-                    "rl.enabled=true")
+    cfg = smoke_cfg(
+        *SMALL, "evaluate.tasks=[arithmetic]", "evaluate.retention=false", "sft.enabled=false", "rl.enabled=true"
+    )
     run_stage(cfg, "collect")
     _publish_model(tmp_path, "rl", 1, {"algorithm": "grpo", "health": health})
     run_stage(cfg, "evaluate")
     out = tmp_path / "logs" / "evaluate"
     assert json.loads((out / "metrics.json").read_text())["rl_health"] == health
     report = (out / "report.md").read_text()
-    section = report[report.index("## RL health"):]
+    section = report[report.index("## RL health") :]
     assert section.splitlines()[4:10] == [
         "- **Warning** (zero_std_groups): 94% of prompt groups had identical rewards, so their advantages were 0 "
         "and they taught nothing (why the loss sits at 0): raise rl.num_generations or rl.temperature, use easier "
         "prompts or SFT first, or add a graded reward (format, length) beside the task's right/wrong.",
-        "", "| signal | logged as | first | last | mean | logged steps |", "|---|---|---|---|---|---|",
+        "",
+        "| signal | logged as | first | last | mean | logged steps |",
+        "|---|---|---|---|---|---|",
         "| entropy | `entropy` | 1.5 | 1.25 | 1.375 | 2 |",
-        "| no_eos | `completions/clipped_ratio` | 0.25 | 0 | 0.125 | 2 |"]
+        "| no_eos | `completions/clipped_ratio` | 0.25 | 0 | 0.125 | 2 |",
+    ]
 
 
 def _fake_evaluate(cfg, path, suites):
@@ -151,8 +186,9 @@ def _fake_evaluate(cfg, path, suites):
             nll = [((1.0 if good else 3.0) + 0.1 * (i % 3)) * 10 for i in range(len(s.items))]
             out[s.name] = runner.text_result(s.items, [(v, 10) for v in nll], cfg.evaluate.level)
             continue
-        texts = [(i["answer"] if i["task"] in CHECKS else f"Answer: {i['answer']}") if good else "no idea"
-                 for i in s.items]
+        texts = [
+            (i["answer"] if i["task"] in CHECKS else f"Answer: {i['answer']}") if good else "no idea" for i in s.items
+        ]
         out[s.name] = runner.task_result(s.items, [[Completion(t, 3)] for t in texts], cfg.evaluate.level)
     return out
 
@@ -169,8 +205,7 @@ def test_gate_stops_a_model_that_lost_to_base(smoke_cfg, tmp_path, monkeypatch):
     dev = [i for i in candidate_items() if part_of(i["id"]) == "dev"]
     # Every built-in prompt is in, split by the stable hash of its id.
     assert (sizes["retention_dev"], sizes["retention_test"]) == (len(dev), len(candidate_items()) - len(dev))
-    assert f"sft on retention_dev: keeps 0 of the {len(dev)} items base answers correctly" in " ".join(
-        metrics["notes"])
+    assert f"sft on retention_dev: keeps 0 of the {len(dev)} items base answers correctly" in " ".join(metrics["notes"])
     for part in ("retention_dev", "retention_test"):
         assert metrics["results"]["base"][part]["mean"] == 1.0
         assert metrics["results"]["sft"][part]["mean"] == 0.0
@@ -189,10 +224,21 @@ def test_gate_failure_exits_3_from_cached_results(smoke_cfg, tmp_path, monkeypat
     _publish_model(tmp_path, "sft", 1)
     monkeypatch.setattr(runner, "evaluate_model", _fake_evaluate)
     run_stage(cfg, "evaluate")  # fills the cache with the broken model's results
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "5_evaluate.py"), "--config",
-                           str(REPO / "configs" / "smoke.yaml"), f"paths.root={tmp_path}", *SMALL,
-                           "evaluate.tasks=[arithmetic]", "evaluate.gate=true"],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "5_evaluate.py"),
+            "--config",
+            str(REPO / "configs" / "smoke.yaml"),
+            f"paths.root={tmp_path}",
+            *SMALL,
+            "evaluate.tasks=[arithmetic]",
+            "evaluate.gate=true",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 3, proc.stderr
     assert "evaluate gate rejected sft" in proc.stderr and "sft loses suite retention_" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -207,8 +253,7 @@ def test_settings_that_would_fail_late_are_refused_up_front(smoke_cfg):
     _check_settings(smoke_cfg("evaluate.gate_margin=0.05"))
 
 
-def test_kl_to_base_is_zero_for_a_copy_of_base_positive_for_another_model_and_cached(smoke_cfg, tmp_path,
-                                                                                      monkeypatch):
+def test_kl_to_base_is_zero_for_a_copy_of_base_positive_for_another_model_and_cached(smoke_cfg, tmp_path, monkeypatch):
     import shutil
 
     from trainpipe.evaluation import divergence

@@ -1,4 +1,5 @@
 """The rl stage on the tiny random model: reads the SFT model, publishes models/rl/, logs rewards, resumes."""
+
 import json
 import shutil
 
@@ -9,8 +10,15 @@ from safetensors.torch import load_file
 from trainpipe import artifacts
 from trainpipe.pipeline import run_stage
 
-MODEL_FILES = {"chat_template.jinja", "config.json", "generation_config.json", "manifest.json",
-               "model.safetensors", "tokenizer.json", "tokenizer_config.json"}
+MODEL_FILES = {
+    "chat_template.jinja",
+    "config.json",
+    "generation_config.json",
+    "manifest.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -25,21 +33,40 @@ def write_jsonl(path, rows):
 
 def scored_file(tmp_path):
     colours = ["red", "green", "blue", "gold", "pink", "grey", "teal", "navy", "plum", "lime", "rose", "sand"]
-    return write_jsonl(tmp_path / "scored.jsonl", [
-        {"conversation": [{"role": "user", "content": f"Describe the colour {c}."},
-                          {"role": "assistant", "content": f"{c.title()} is a colour; many things are {c}."}],
-         "meta_eval_score": 2 + i % 8} for i, c in enumerate(colours)])
+    return write_jsonl(
+        tmp_path / "scored.jsonl",
+        [
+            {
+                "conversation": [
+                    {"role": "user", "content": f"Describe the colour {c}."},
+                    {"role": "assistant", "content": f"{c.title()} is a colour; many things are {c}."},
+                ],
+                "meta_eval_score": 2 + i % 8,
+            }
+            for i, c in enumerate(colours)
+        ],
+    )
 
 
 def test_grpo_stage_trains_sft_model_publishes_and_resumes(smoke_cfg, tmp_path):
     # Scored conversations feed both SFT and the external reward, whose completion-dependent similarity term
     # gives a random model's completions different rewards (a task score would be 0 for all of them).
     source = f"{{kind: file, path: {scored_file(tmp_path)}, format: scored_conversation}}"
-    cfg = smoke_cfg(f"data.sources=[{source}]", "sft.max_steps=1", "rl.enabled=true", "rl.max_steps=2",
-                    "rl.save_steps=1", "rl.logging_steps=1", "rl.batch_size=4", "rl.num_generations=2",
-                    "rl.max_completion_length=6", "rl.learning_rate=1e-3", "rl.warmup_ratio=0",
-                    "rl.rewards=[{name: external, low: 0, high: 10}, {name: length, target_length: 4}]",
-                    "rl.blend_alpha=0.5")
+    cfg = smoke_cfg(
+        f"data.sources=[{source}]",
+        "sft.max_steps=1",
+        "rl.enabled=true",
+        "rl.max_steps=2",
+        "rl.save_steps=1",
+        "rl.logging_steps=1",
+        "rl.batch_size=4",
+        "rl.num_generations=2",
+        "rl.max_completion_length=6",
+        "rl.learning_rate=1e-3",
+        "rl.warmup_ratio=0",
+        "rl.rewards=[{name: external, low: 0, high: 10}, {name: length, target_length: 4}]",
+        "rl.blend_alpha=0.5",
+    )
     run_stage(cfg, "collect")
     run_stage(cfg, "sft")
     manifest = run_stage(cfg, "rl")
@@ -58,8 +85,10 @@ def test_grpo_stage_trains_sft_model_publishes_and_resumes(smoke_cfg, tmp_path):
     # A random model never ends a completion within 6 tokens: the health summary warns of it, in the log too.
     assert [w["signal"] for w in m["health"]["warnings"]] == ["no_eos"]
     assert m["health"]["signals"]["no_eos"]["mean"] == 1.0 and m["health"]["signals"]["zero_std_groups"]["mean"] == 0
-    assert "rl health: 100% of completions stopped at rl.max_completion_length" in (
-        tmp_path / "logs" / "rl" / "run.log").read_text()
+    assert (
+        "rl health: 100% of completions stopped at rl.max_completion_length"
+        in (tmp_path / "logs" / "rl" / "run.log").read_text()
+    )
     sft, rl = load_file(tmp_path / "models" / "sft" / "model.safetensors"), load_file(out / "model.safetensors")
     assert any(not torch.equal(sft[k], rl[k]) for k in sft)
     assert (tmp_path / "logs" / "rl" / "tensorboard").is_dir()
@@ -75,12 +104,23 @@ def test_grpo_stage_trains_sft_model_publishes_and_resumes(smoke_cfg, tmp_path):
 
 
 def test_dpo_stage_reads_a_preference_file_and_can_keep_the_adapter(smoke_cfg, tmp_path):
-    pairs = write_jsonl(tmp_path / "pairs.jsonl", [
-        {"prompt": f"What is {i} + 2?", "chosen": f"Answer: {i + 2}", "rejected": f"Answer: {i + 9}"}
-        for i in range(10)])
-    cfg = smoke_cfg(f"data.sources=[{{kind: file, path: {pairs}, format: preference}}]", "sft.enabled=false",
-                    "rl.enabled=true", "rl.algorithm=dpo", "rl.max_steps=1", "rl.batch_size=2",
-                    "rl.merge_adapters=false", "rl.warmup_ratio=0")
+    pairs = write_jsonl(
+        tmp_path / "pairs.jsonl",
+        [
+            {"prompt": f"What is {i} + 2?", "chosen": f"Answer: {i + 2}", "rejected": f"Answer: {i + 9}"}
+            for i in range(10)
+        ],
+    )
+    cfg = smoke_cfg(
+        f"data.sources=[{{kind: file, path: {pairs}, format: preference}}]",
+        "sft.enabled=false",
+        "rl.enabled=true",
+        "rl.algorithm=dpo",
+        "rl.max_steps=1",
+        "rl.batch_size=2",
+        "rl.merge_adapters=false",
+        "rl.warmup_ratio=0",
+    )
     run_stage(cfg, "collect")
     manifest = run_stage(cfg, "rl")
     m = manifest["metrics"]
@@ -96,17 +136,34 @@ def load_pairs(root):
     return load_split(root / "data_cache" / "collect", "preference", "train")
 
 
-PPO = ("sft.enabled=false", "rl.enabled=true", "rl.algorithm=ppo", "rl.batch_size=4", "rl.num_generations=2",
-       "rl.logging_steps=1", "rl.warmup_ratio=0", "rl.ppo_epochs=2")
+PPO = (
+    "sft.enabled=false",
+    "rl.enabled=true",
+    "rl.algorithm=ppo",
+    "rl.batch_size=4",
+    "rl.num_generations=2",
+    "rl.logging_steps=1",
+    "rl.warmup_ratio=0",
+    "rl.ppo_epochs=2",
+)
 
 
 def test_ppo_value_model_learns_a_deterministic_return(smoke_cfg, tmp_path):
     # Two-token completions never reach EOS and score 0 on length (target 4), so each return is fixed: −1 (the
     # missing-EOS penalty) on the second token and γ·−1 = −0.5 on the first. The value model has to tell the state
     # after the generation prompt from the state after a sampled token; the policy barely moves (lr 1e-6).
-    cfg = smoke_cfg(*PPO, "rl.max_steps=24", "rl.save_steps=24", "rl.max_completion_length=2",
-                    "rl.rewards=[{name: length, target_length: 4}]", "rl.learning_rate=1e-6", "rl.ppo_value_lr=1e-2",
-                    "rl.lr_scheduler=constant", "rl.ppo_gamma=0.5", "rl.ppo_lambda=1.0")
+    cfg = smoke_cfg(
+        *PPO,
+        "rl.max_steps=24",
+        "rl.save_steps=24",
+        "rl.max_completion_length=2",
+        "rl.rewards=[{name: length, target_length: 4}]",
+        "rl.learning_rate=1e-6",
+        "rl.ppo_value_lr=1e-2",
+        "rl.lr_scheduler=constant",
+        "rl.ppo_gamma=0.5",
+        "rl.ppo_lambda=1.0",
+    )
     run_stage(cfg, "collect")
     m = run_stage(cfg, "rl")["metrics"]
     assert m["algorithm"] == "ppo" and m["steps"] == 24 and m["key_metric"] == "last_reward"
@@ -129,9 +186,17 @@ def test_ppo_value_model_learns_a_deterministic_return(smoke_cfg, tmp_path):
 
 def test_ppo_stopped_and_rerun_from_its_checkpoint_equals_the_uninterrupted_run(smoke_cfg, tmp_path):
     # beta > 0 with adaptive KL: the reference's log-probs, the KL reward and the coefficient all resume too.
-    cfg = smoke_cfg(*PPO, "rl.max_steps=4", "rl.save_steps=2", "rl.max_completion_length=4", "rl.learning_rate=1e-3",
-                    "rl.beta=0.1", "rl.kl_target=0.05", "rl.kl_horizon=100",
-                    "rl.rewards=[{name: length, target_length: 2}]")
+    cfg = smoke_cfg(
+        *PPO,
+        "rl.max_steps=4",
+        "rl.save_steps=2",
+        "rl.max_completion_length=4",
+        "rl.learning_rate=1e-3",
+        "rl.beta=0.1",
+        "rl.kl_target=0.05",
+        "rl.kl_horizon=100",
+        "rl.rewards=[{name: length, target_length: 2}]",
+    )
     run_stage(cfg, "collect")
     first = run_stage(cfg, "rl")["metrics"]
     out, ckpts = tmp_path / "models" / "rl", tmp_path / "checkpoints" / "rl"
@@ -154,5 +219,6 @@ def test_ppo_stopped_and_rerun_from_its_checkpoint_equals_the_uninterrupted_run(
 
 
 def _scalars(history: list[dict]) -> list[tuple]:
-    return [(h["step"], k, h[k]) for h in history if "loss" in h for k in ("loss", "value/loss", "kl_coef", "kl")
-            if k in h]
+    return [
+        (h["step"], k, h[k]) for h in history if "loss" in h for k in ("loss", "value/loss", "kl_coef", "kl") if k in h
+    ]

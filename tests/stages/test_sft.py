@@ -8,13 +8,19 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
+from conftest import REPO
 from trainpipe import artifacts
 from trainpipe.pipeline import run_stage
 
-from conftest import REPO
-
-MODEL_FILES = {"chat_template.jinja", "config.json", "generation_config.json", "manifest.json",
-               "model.safetensors", "tokenizer.json", "tokenizer_config.json"}
+MODEL_FILES = {
+    "chat_template.jinja",
+    "config.json",
+    "generation_config.json",
+    "manifest.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+}
 
 
 def test_sft_trains_publishes_plain_hf_folder(smoke_cfg, tmp_path):
@@ -45,8 +51,17 @@ def test_sft_keeps_adapter_when_asked(smoke_cfg, tmp_path):
 
 
 def _sft_cmd(root, *extra):
-    return [sys.executable, str(REPO / "scripts" / "3_train_sft.py"), "--config", str(REPO / "configs" / "smoke.yaml"),
-            f"paths.root={root}", "sft.max_steps=12", "sft.save_steps=3", "sft.logging_steps=1", *extra]
+    return [
+        sys.executable,
+        str(REPO / "scripts" / "3_train_sft.py"),
+        "--config",
+        str(REPO / "configs" / "smoke.yaml"),
+        f"paths.root={root}",
+        "sft.max_steps=12",
+        "sft.save_steps=3",
+        "sft.logging_steps=1",
+        *extra,
+    ]
 
 
 def test_sigkill_then_rerun_resumes_and_matches_uninterrupted_run(smoke_cfg, tmp_path):
@@ -92,12 +107,31 @@ def test_sft_score_prefix_and_filter_condition_the_published_model_on_the_top_sc
 
     colours = ["red", "green", "blue", "gold", "pink", "grey", "teal", "navy", "plum", "lime", "rose", "sand"]
     src = tmp_path / "scored.jsonl"
-    src.write_text("".join(json.dumps({
-        "conversation": [{"role": "user", "content": f"Describe the colour {c}."},
-                         {"role": "assistant", "content": f"{c.title()} is a colour; many things are {c}."}],
-        "meta_eval_score": 1 + i % 5, "score_reason": "r"}) + "\n" for i, c in enumerate(colours)), encoding="utf-8")
-    cfg = smoke_cfg(f"data.sources=[{{path: {src}}}]", "data.eval_fraction=0", "sft.max_steps=1",
-                    "sft.score.mode=prefix", "sft.score.min_score=2", "sft.score.high=5")
+    src.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "conversation": [
+                        {"role": "user", "content": f"Describe the colour {c}."},
+                        {"role": "assistant", "content": f"{c.title()} is a colour; many things are {c}."},
+                    ],
+                    "meta_eval_score": 1 + i % 5,
+                    "score_reason": "r",
+                }
+            )
+            + "\n"
+            for i, c in enumerate(colours)
+        ),
+        encoding="utf-8",
+    )
+    cfg = smoke_cfg(
+        f"data.sources=[{{path: {src}}}]",
+        "data.eval_fraction=0",
+        "sft.max_steps=1",
+        "sft.score.mode=prefix",
+        "sft.score.min_score=2",
+        "sft.score.high=5",
+    )
     run_stage(cfg, "collect")
     m = run_stage(cfg, "sft")["metrics"]
     trained = sum(1 + i % 5 >= 2 for i in range(len(colours)))

@@ -1,5 +1,6 @@
 """SFT loss choices on the tiny model: DFT (TRL's loss_type="dft") weights each token's CE by its own probability,
 so from the same start its training loss is below the plain CE's, and it still trains the weights."""
+
 import pytest
 
 from trainpipe.errors import UserError
@@ -20,8 +21,13 @@ def test_dft_loss_is_probability_weighted_ce(smoke_cfg, tmp_path):
 
 
 def test_dft_refuses_token_weights(smoke_cfg, tmp_path):
-    cfg = smoke_cfg("sft.max_steps=1", "sft.loss=dft", "sft.agent.step_weights=true",
-                    "data.sources=[{kind: environment, environment: grid, n: 20, difficulty: 1}]", "evaluate.tasks=[]")
+    cfg = smoke_cfg(
+        "sft.max_steps=1",
+        "sft.loss=dft",
+        "sft.agent.step_weights=true",
+        "data.sources=[{kind: environment, environment: grid, n: 20, difficulty: 1}]",
+        "evaluate.tasks=[]",
+    )
     run_stage(cfg, "collect")
     with pytest.raises(UserError, match="sft.loss=dft takes no token weights"):
         run_stage(cfg, "sft")

@@ -42,18 +42,21 @@ def test_difficulty_sets_pipeline_length():
         assert pipelines >= least
 
 
-@pytest.mark.parametrize("completion, expected", [
-    ("<INPUT>vlwsa</INPUT>", 1.0),
-    ("The input was:\n<INPUT>\nvlwsa\n</INPUT>\n", 1.0),
-    ("<input>\n  vlwsa  \n\n</input>", 1.0),  # the program strips its input line
-    ("<INPUT>vwals</INPUT>", 0.0),
-    ("<INPUT>wrong</INPUT>\n<INPUT>vlwsa</INPUT>", 1.0),
-    ("<INPUT>vlwsa</INPUT>\n<INPUT>wrong</INPUT>", 0.0),
-    ("<think><INPUT>vlwsa</INPUT></think>", 0.0),
-    ("vlwsa", 0.0),
-    ("<INPUT>vlwsa", 0.0),
-    ("<INPUT>" + "a" * 20_000 + "</INPUT>", 0.0),
-])
+@pytest.mark.parametrize(
+    "completion, expected",
+    [
+        ("<INPUT>vlwsa</INPUT>", 1.0),
+        ("The input was:\n<INPUT>\nvlwsa\n</INPUT>\n", 1.0),
+        ("<input>\n  vlwsa  \n\n</input>", 1.0),  # the program strips its input line
+        ("<INPUT>vwals</INPUT>", 0.0),
+        ("<INPUT>wrong</INPUT>\n<INPUT>vlwsa</INPUT>", 1.0),
+        ("<INPUT>vlwsa</INPUT>\n<INPUT>wrong</INPUT>", 0.0),
+        ("<think><INPUT>vlwsa</INPUT></think>", 0.0),
+        ("vlwsa", 0.0),
+        ("<INPUT>vlwsa", 0.0),
+        ("<INPUT>" + "a" * 20_000 + "</INPUT>", 0.0),
+    ],
+)
 def test_score(completion, expected):
     assert TASK.score(completion, PINNED_ANSWER) == expected
 

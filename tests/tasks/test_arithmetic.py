@@ -28,30 +28,49 @@ def test_rendering_and_worked_steps():
     assert render(expr) == "(47 + 38) * (5 - 9)"
     assert evaluate(expr) == -340
     assert worked_solution(expr).split("\n") == [
-        "tens: 40 + 30 = 70", "ones: 7 + 8 = 15", "70 + 15 = 85", "(47 + 38) * (5 - 9) = 85 * (5 - 9)",
-        "flip: 9 - 5", "tens: 0 - 0 = 0", "ones: 9 - 5 = 4", "0 + 4 = 4", "85 * (5 - 9) = 85 * (-4)",
-        "85 * (-4) = -340", "Answer: -340"]
+        "tens: 40 + 30 = 70",
+        "ones: 7 + 8 = 15",
+        "70 + 15 = 85",
+        "(47 + 38) * (5 - 9) = 85 * (5 - 9)",
+        "flip: 9 - 5",
+        "tens: 0 - 0 = 0",
+        "ones: 9 - 5 = 4",
+        "0 + 4 = 4",
+        "85 * (5 - 9) = 85 * (-4)",
+        "85 * (-4) = -340",
+        "Answer: -340",
+    ]
 
 
-@pytest.mark.parametrize("op, a, b, lines", [
-    ("+", 54, 41, ["tens: 50 + 40 = 90", "ones: 4 + 1 = 5", "90 + 5 = 95"]),
-    ("+", 99, 99, ["tens: 90 + 90 = 180", "ones: 9 + 9 = 18", "180 + 18 = 198"]),
-    ("+", 5, 38, ["tens: 0 + 30 = 30", "ones: 5 + 8 = 13", "30 + 13 = 43"]),
-    ("-", 56, 28, ["tens: 50 - 20 = 30", "ones: 6 - 8 = -2", "30 - 2 = 28"]),
-    ("-", 65, 78, ["flip: 78 - 65", "tens: 70 - 60 = 10", "ones: 8 - 5 = 3", "10 + 3 = 13"]),
-    ("-", 7, 92, ["flip: 92 - 7", "tens: 90 - 0 = 90", "ones: 2 - 7 = -5", "90 - 5 = 85"]),
-    ("*", 12, 3, []),
-    ("+", 100, 3, []),  # three digits: no tens-and-ones working
-    ("+", -4, 3, []),  # a negative operand: none either
-])
+@pytest.mark.parametrize(
+    "op, a, b, lines",
+    [
+        ("+", 54, 41, ["tens: 50 + 40 = 90", "ones: 4 + 1 = 5", "90 + 5 = 95"]),
+        ("+", 99, 99, ["tens: 90 + 90 = 180", "ones: 9 + 9 = 18", "180 + 18 = 198"]),
+        ("+", 5, 38, ["tens: 0 + 30 = 30", "ones: 5 + 8 = 13", "30 + 13 = 43"]),
+        ("-", 56, 28, ["tens: 50 - 20 = 30", "ones: 6 - 8 = -2", "30 - 2 = 28"]),
+        ("-", 65, 78, ["flip: 78 - 65", "tens: 70 - 60 = 10", "ones: 8 - 5 = 3", "10 + 3 = 13"]),
+        ("-", 7, 92, ["flip: 92 - 7", "tens: 90 - 0 = 90", "ones: 2 - 7 = -5", "90 - 5 = 85"]),
+        ("*", 12, 3, []),
+        ("+", 100, 3, []),  # three digits: no tens-and-ones working
+        ("+", -4, 3, []),  # a negative operand: none either
+    ],
+)
 def test_tens_and_ones_working(op, a, b, lines):
     value = evaluate((op, a, b))
     assert worked_solution((op, a, b)).split("\n") == [*lines, f"{render((op, a, b))} = {value}", f"Answer: {value}"]
 
 
-@pytest.mark.parametrize("difficulty, count, top, ops", [
-    (1, 2, 99, "+-"), (2, 2, 999, "+-*"), (3, 3, 999, "+-*"), (4, 4, 9999, "+-*"), (5, 5, 99999, "+-*"),
-])
+@pytest.mark.parametrize(
+    "difficulty, count, top, ops",
+    [
+        (1, 2, 99, "+-"),
+        (2, 2, 999, "+-*"),
+        (3, 3, 999, "+-*"),
+        (4, 4, 9999, "+-*"),
+        (5, 5, 99999, "+-*"),
+    ],
+)
 def test_difficulty_shapes(difficulty, count, top, ops):
     items = TASK.generate(seed=3, n=40, difficulty=difficulty)
     for item in items:
@@ -68,12 +87,24 @@ def test_difficulty_shapes(difficulty, count, top, ops):
         assert all("(" in item.prompt for item in items)
 
 
-@pytest.mark.parametrize("completion, expected", [
-    ("85", 1.0), ("Answer: 85", 1.0), ("answer: 85.", 1.0), ("Answer:  85 ", 1.0), ("**Answer:** 85", 1.0),
-    ("47 + 38 = 85\nAnswer: 86", 0.0), ("Answer: 86\nAnswer: 85", 1.0), ("I get 85, not 84", 0.0),
-    ("<think>85</think>Answer: 84", 0.0), ("<think>84</think>Answer: 85", 1.0), ("Answer: 85.0", 0.0),
-    ("eighty-five", 0.0), ("", 0.0),
-])
+@pytest.mark.parametrize(
+    "completion, expected",
+    [
+        ("85", 1.0),
+        ("Answer: 85", 1.0),
+        ("answer: 85.", 1.0),
+        ("Answer:  85 ", 1.0),
+        ("**Answer:** 85", 1.0),
+        ("47 + 38 = 85\nAnswer: 86", 0.0),
+        ("Answer: 86\nAnswer: 85", 1.0),
+        ("I get 85, not 84", 0.0),
+        ("<think>85</think>Answer: 84", 0.0),
+        ("<think>84</think>Answer: 85", 1.0),
+        ("Answer: 85.0", 0.0),
+        ("eighty-five", 0.0),
+        ("", 0.0),
+    ],
+)
 def test_score(completion, expected):
     assert TASK.score(completion, "85") == expected
 

@@ -10,8 +10,12 @@ from trainpipe.tasks.ded import DeductionTask
 TASK = DeductionTask()
 
 VOWELS = "s = input()\nprint(sum(1 for c in s.lower() if c in 'aeiou'))"
-PINNED_TESTS = [{"input": "N RzH Z", "output": "0\n"}, {"input": "dCTxlZ KfU GPxYUCa", "output": "3\n"},
-                {"input": "GbdcN", "output": "0\n"}, {"input": "WByC bV GiIBZk", "output": "2\n"}]
+PINNED_TESTS = [
+    {"input": "N RzH Z", "output": "0\n"},
+    {"input": "dCTxlZ KfU GPxYUCa", "output": "3\n"},
+    {"input": "GbdcN", "output": "0\n"},
+    {"input": "WByC bV GiIBZk", "output": "2\n"},
+]
 PINNED_ANSWER = json.dumps({"tests": PINNED_TESTS})
 
 
@@ -50,8 +54,10 @@ def test_generated_solutions_score_one(difficulty):
 
 def test_fizz_reference_output():
     statement, code, _ = ded._fizz(random.Random(0), 1)
-    assert statement == ("The input is one integer N. For each i from 1 to N print one line: FizzPing if i is "
-                         "divisible by both 3 and 4, Fizz if only by 3, Ping if only by 4, otherwise i itself.")
+    assert statement == (
+        "The input is one integer N. For each i from 1 to N print one line: FizzPing if i is "
+        "divisible by both 3 and 4, Fizz if only by 3, Ping if only by 4, otherwise i itself."
+    )
     assert ded.run_trusted(code, "12\n") == "1\n2\nFizz\nPing\n5\nFizz\n7\nPing\nFizz\n10\n11\nFizzPing\n"
 
 
@@ -60,18 +66,21 @@ def test_pairs_reference_output():
     assert ded.run_trusted(code, "3\n5 -2\n7 7\n0 9\n") == "-2\n7\n0\n"
 
 
-@pytest.mark.parametrize("completion, expected", [
-    (f"```python\n{VOWELS}\n```", 1.0),
-    (f"Here you go:\n```python\n{VOWELS}\n```\nDone.", 1.0),
-    (f"```python\nprint(0)\n```\n```python\n{VOWELS}\n```", 1.0),  # the last block counts
-    (f"```python\n{VOWELS}\n```\n```python\nprint(0)\n```", 0.0),
-    (f"<think>```python\n{VOWELS}\n```</think>", 0.0),
-    (VOWELS, 0.0),
-    ("```python\nprint(0)\n```", 0.0),  # passes two tests, fails the rest
-    ("```python\nimport sys\nsys.exit(1)\n```", 0.0),
-    (f"```python\n{VOWELS}\nraise SystemExit(2)\n```", 0.0),  # right output, bad exit status
-    ("```python\nimport os\nos.system('echo 0')\n```", 0.0),
-])
+@pytest.mark.parametrize(
+    "completion, expected",
+    [
+        (f"```python\n{VOWELS}\n```", 1.0),
+        (f"Here you go:\n```python\n{VOWELS}\n```\nDone.", 1.0),
+        (f"```python\nprint(0)\n```\n```python\n{VOWELS}\n```", 1.0),  # the last block counts
+        (f"```python\n{VOWELS}\n```\n```python\nprint(0)\n```", 0.0),
+        (f"<think>```python\n{VOWELS}\n```</think>", 0.0),
+        (VOWELS, 0.0),
+        ("```python\nprint(0)\n```", 0.0),  # passes two tests, fails the rest
+        ("```python\nimport sys\nsys.exit(1)\n```", 0.0),
+        (f"```python\n{VOWELS}\nraise SystemExit(2)\n```", 0.0),  # right output, bad exit status
+        ("```python\nimport os\nos.system('echo 0')\n```", 0.0),
+    ],
+)
 def test_score(completion, expected):
     assert TASK.score(completion, PINNED_ANSWER) == expected
 

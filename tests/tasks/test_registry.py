@@ -39,8 +39,19 @@ def test_bad_requests_are_user_errors(name):
 
 
 @pytest.mark.parametrize("name", list(TASKS))
-@pytest.mark.parametrize("completion", ["", "garbage \x00 ```python", "<think>", "Answer:", "<INPUT></INPUT>",
-                                        "```python\n\n```", "x99999999999999999999=True", "\ud800"])
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "",
+        "garbage \x00 ```python",
+        "<think>",
+        "Answer:",
+        "<INPUT></INPUT>",
+        "```python\n\n```",
+        "x99999999999999999999=True",
+        "\ud800",
+    ],
+)
 def test_score_never_raises_and_rejects_junk(name, completion):
     task = get_task(name)
     item = task.generate(seed=1, n=1, difficulty=1)[0]

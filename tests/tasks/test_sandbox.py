@@ -70,17 +70,20 @@ def test_fork_bomb_is_refused_and_leaves_no_processes():
     assert _group_alive(int(result.stdout)) == []
 
 
-@pytest.mark.parametrize("code, refusal", [
-    ("import subprocess\nsubprocess.run(['true'])", "import of subprocess"),
-    ("import os\nos.system('true')", "os.system"),
-    ("import os\nos.execv('/bin/true', ['true'])", "os.exec"),
-    ("import os\nos.posix_spawn('/bin/true', ['true'], {})", "os.posix_spawn"),
-    ("import os\nos.kill(os.getppid(), 0)", "os.kill"),
-    ("import socket\nsocket.socket()", "import of socket"),
-    ("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9')", "import of socket"),
-    ("import ctypes", "import of ctypes"),
-    ("import resource\nresource.setrlimit(resource.RLIMIT_AS, (-1, -1))", "resource.setrlimit"),
-])
+@pytest.mark.parametrize(
+    "code, refusal",
+    [
+        ("import subprocess\nsubprocess.run(['true'])", "import of subprocess"),
+        ("import os\nos.system('true')", "os.system"),
+        ("import os\nos.execv('/bin/true', ['true'])", "os.exec"),
+        ("import os\nos.posix_spawn('/bin/true', ['true'], {})", "os.posix_spawn"),
+        ("import os\nos.kill(os.getppid(), 0)", "os.kill"),
+        ("import socket\nsocket.socket()", "import of socket"),
+        ("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9')", "import of socket"),
+        ("import ctypes", "import of ctypes"),
+        ("import resource\nresource.setrlimit(resource.RLIMIT_AS, (-1, -1))", "resource.setrlimit"),
+    ],
+)
 def test_processes_signals_network_and_native_code_are_refused(code, refusal):
     result = run_python(code, "")
     assert result.returncode == 1
@@ -90,12 +93,14 @@ def test_processes_signals_network_and_native_code_are_refused(code, refusal):
 def test_reading_outside_files_is_refused(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("SECRET-123")
-    for code in (f"print(open({str(secret)!r}).read())", "print(open('/etc/passwd').read())",
-                 "import os\nprint(os.read(os.open('/etc/passwd', os.O_RDONLY), 100))",
-                 "import os\nprint(os.listdir('/'))",
-                 "import sys, os\nsp = os.path.join(os.path.dirname(os.__file__), 'site-packages')\n"
-                 "print(os.listdir(sp))",
-                 f"import os\nos.symlink({str(secret)!r}, 'link')\nprint(open('link').read())"):
+    for code in (
+        f"print(open({str(secret)!r}).read())",
+        "print(open('/etc/passwd').read())",
+        "import os\nprint(os.read(os.open('/etc/passwd', os.O_RDONLY), 100))",
+        "import os\nprint(os.listdir('/'))",
+        "import sys, os\nsp = os.path.join(os.path.dirname(os.__file__), 'site-packages')\nprint(os.listdir(sp))",
+        f"import os\nos.symlink({str(secret)!r}, 'link')\nprint(open('link').read())",
+    ):
         result = run_python(code, "")
         assert result.returncode == 1 and result.stdout == ""
         assert "PermissionError: sandbox:" in result.stderr
@@ -103,30 +108,37 @@ def test_reading_outside_files_is_refused(tmp_path):
 
 def test_writing_outside_is_refused(tmp_path):
     target = tmp_path / "out.txt"
-    for code in (f"open({str(target)!r}, 'w').write('x')", "open('../escaped.txt', 'w').write('x')",
-                 f"import os\nos.close(os.open({str(target)!r}, os.O_WRONLY | os.O_CREAT))",
-                 f"import os\nos.mkdir({str(tmp_path / 'dir')!r})"):
+    for code in (
+        f"open({str(target)!r}, 'w').write('x')",
+        "open('../escaped.txt', 'w').write('x')",
+        f"import os\nos.close(os.open({str(target)!r}, os.O_WRONLY | os.O_CREAT))",
+        f"import os\nos.mkdir({str(tmp_path / 'dir')!r})",
+    ):
         result = run_python(code, "")
         assert "PermissionError: sandbox:" in result.stderr
     assert sorted(os.listdir(tmp_path)) == []
 
 
 def test_patching_python_helpers_does_not_open_the_sandbox():
-    code = ("import builtins, posixpath, os\n"
-            "posixpath.realpath = lambda p, **k: os.getcwd()\n"
-            "builtins.isinstance = lambda *a: True\n"
-            "print(open('/etc/passwd').read())")
+    code = (
+        "import builtins, posixpath, os\n"
+        "posixpath.realpath = lambda p, **k: os.getcwd()\n"
+        "builtins.isinstance = lambda *a: True\n"
+        "print(open('/etc/passwd').read())"
+    )
     result = run_python(code, "")
     assert result.returncode == 1 and result.stdout == ""
     assert "outside the sandbox directory" in result.stderr
 
 
 def test_sandbox_helpers_cannot_be_rewritten_from_a_traceback():
-    code = ("import os\n"
-            "try:\n    os.open('/etc/passwd', 0)\n"
-            "except PermissionError as e:\n"
-            "    check = e.__traceback__.tb_next.tb_frame.f_locals['check']\n"
-            "    check.__defaults__ = (lambda p: '/',) + check.__defaults__[1:]\n")
+    code = (
+        "import os\n"
+        "try:\n    os.open('/etc/passwd', 0)\n"
+        "except PermissionError as e:\n"
+        "    check = e.__traceback__.tb_next.tb_frame.f_locals['check']\n"
+        "    check.__defaults__ = (lambda p: '/',) + check.__defaults__[1:]\n"
+    )
     result = run_python(code, "")
     assert "changing the sandbox's own functions is not allowed" in result.stderr
 

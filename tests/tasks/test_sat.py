@@ -4,8 +4,7 @@ import random
 
 import pytest
 
-from trainpipe.tasks.sat import (SatTask, constant_solvable, planted_instance, render_clause, sat_shape,
-                                 satisfies)
+from trainpipe.tasks.sat import SatTask, constant_solvable, planted_instance, render_clause, sat_shape, satisfies
 
 TASK = SatTask()
 
@@ -26,9 +25,16 @@ def test_pinned_first_item():
     assert item.solution == "Answer: x1=False, x2=False, x3=True, x4=True"
 
 
-@pytest.mark.parametrize("difficulty, shape", [
-    (1, (4, 2, 6)), (2, (6, 3, 12)), (3, (10, 3, 42)), (4, (15, 10, 63)), (5, (20, 3, 85)),
-])
+@pytest.mark.parametrize(
+    "difficulty, shape",
+    [
+        (1, (4, 2, 6)),
+        (2, (6, 3, 12)),
+        (3, (10, 3, 42)),
+        (4, (15, 10, 63)),
+        (5, (20, 3, 85)),
+    ],
+)
 def test_shapes_and_planted_solutions(difficulty, shape):
     assert sat_shape(difficulty) == shape
     n, k, m = shape
@@ -69,17 +75,20 @@ def test_any_satisfying_assignment_scores():
     assert TASK.score("Answer: x1=True, x2=True, x3=True, x4=True", answer) == 0.0
 
 
-@pytest.mark.parametrize("completion, expected", [
-    ("x1 = false\nx4 = 1\nx2=0 X3=true", 1.0),
-    ("Answer: x3=1, x4=1", 1.0),  # unassigned x1, x2 are False
-    ("x1=True, x2=True, x4=True\nAnswer: x3=True, x4=True", 1.0),  # only the part after Answer: counts
-    ("Answer: x1=False, x2=False, x3=True, x4=True, x4=False", 0.0),  # later overrides earlier
-    ("<think>Answer: x3=True, x4=True</think>", 0.0),
-    ("Answer: x2=True", 0.0),
-    ("Answer: x4=True", 1.0),  # FFFT happens to satisfy it
-    ("", 0.0),
-    ("Answer: none", 0.0),
-])
+@pytest.mark.parametrize(
+    "completion, expected",
+    [
+        ("x1 = false\nx4 = 1\nx2=0 X3=true", 1.0),
+        ("Answer: x3=1, x4=1", 1.0),  # unassigned x1, x2 are False
+        ("x1=True, x2=True, x4=True\nAnswer: x3=True, x4=True", 1.0),  # only the part after Answer: counts
+        ("Answer: x1=False, x2=False, x3=True, x4=True, x4=False", 0.0),  # later overrides earlier
+        ("<think>Answer: x3=True, x4=True</think>", 0.0),
+        ("Answer: x2=True", 0.0),
+        ("Answer: x4=True", 1.0),  # FFFT happens to satisfy it
+        ("", 0.0),
+        ("Answer: none", 0.0),
+    ],
+)
 def test_score_parsing(completion, expected):
     assert TASK.score(completion, json.dumps({"n": 4, "clauses": PINNED_CLAUSES})) == expected
 

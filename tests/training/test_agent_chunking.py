@@ -1,12 +1,13 @@
 """Chunking long trajectories at step boundaries with the real template: layout, context masks, weights, budgets."""
+
 from __future__ import annotations
 
 import pytest
 
 from trainpipe.config import SftConfig
 from trainpipe.errors import DataError
-from trainpipe.training.agent import chunk_trajectory, split_steps, token_count
 from trainpipe.models.chat import IGNORE
+from trainpipe.training.agent import chunk_trajectory, split_steps, token_count
 from trainpipe.training.sft_data import build_examples
 
 INSTRUCTION = [{"role": "system", "content": "You are an agent."}, {"role": "user", "content": "Open the vault."}]
@@ -46,11 +47,14 @@ def layout(chunks):
     return [(c.first_step, c.steps, sorted(c.trained_turns)) for c in chunks]
 
 
-@pytest.mark.parametrize("overlap, expected", [
-    (0, [(0, 3, [0, 1, 2]), (3, 3, [0, 1, 2])]),
-    (1, [(0, 3, [0, 1, 2]), (2, 3, [1, 2]), (4, 2, [1])]),
-    (2, [(0, 3, [0, 1, 2]), (1, 3, [2]), (2, 3, [2]), (3, 3, [2])]),
-])
+@pytest.mark.parametrize(
+    "overlap, expected",
+    [
+        (0, [(0, 3, [0, 1, 2]), (3, 3, [0, 1, 2])]),
+        (1, [(0, 3, [0, 1, 2]), (2, 3, [1, 2]), (4, 2, [1])]),
+        (2, [(0, 3, [0, 1, 2]), (1, 3, [2]), (2, 3, [2]), (3, 3, [2])]),
+    ],
+)
 def test_chunks_hold_instruction_overlap_context_and_new_steps(tokenizer, sizes, overlap, expected):
     h, s = sizes
     budget = h + 3 * s
@@ -58,8 +62,12 @@ def test_chunks_hold_instruction_overlap_context_and_new_steps(tokenizer, sizes,
     chunks = chunk_trajectory(tokenizer, msgs, budget, overlap)
     assert layout(chunks) == expected
     examples, report = build_examples([{"messages": msgs}], tokenizer, cfg(overlap_steps=overlap), budget)
-    assert report == {"examples": len(expected), "skipped": 0, "chunked_records": 1,
-                      "trained_tokens": sum(sum(lab != IGNORE for lab in e["labels"]) for e in examples)}
+    assert report == {
+        "examples": len(expected),
+        "skipped": 0,
+        "chunked_records": 1,
+        "trained_tokens": sum(sum(lab != IGNORE for lab in e["labels"]) for e in examples),
+    }
     trained_steps = []
     for chunk, ex in zip(chunks, examples):
         assert chunk.messages[:2] == INSTRUCTION and len(ex["input_ids"]) <= budget
@@ -102,20 +110,26 @@ def test_chunk_weights_come_from_the_whole_trajectory(tokenizer, sizes):
                 got.setdefault(w, []).append(t)
         new = [chunk.first_step + t for t in sorted(chunk.trained_turns)]
         assert {w: tokenizer.decode(ids) for w, ids in got.items()} == {
-            rewards[j] / 3.5: turn(j) + "<|im_end|>" for j in new}
+            rewards[j] / 3.5: turn(j) + "<|im_end|>" for j in new
+        }
 
 
 def test_a_step_over_budget_is_an_error_or_a_skip(tokenizer, sizes):
     h, s = sizes
     bad = {"id": "bad1", "source": "traj.jsonl", "messages": trajectory(long_observation_at=1)}
     good = {"messages": trajectory()}
-    with pytest.raises(DataError, match=r"traj.jsonl\): field 'messages': step 2 with the instruction is over "
-                                        rf"{h + 3 * s} tokens; raise data.max_length"):
+    with pytest.raises(
+        DataError,
+        match=r"traj.jsonl\): field 'messages': step 2 with the instruction is over "
+        rf"{h + 3 * s} tokens; raise data.max_length",
+    ):
         build_examples([good, bad], tokenizer, cfg(), h + 3 * s)
     examples, report = build_examples([good, bad], tokenizer, cfg(), h + 3 * s, on_bad_record="skip")
     assert (len(examples), report["skipped"], report["chunked_records"]) == (3, 1, 1)
-    assert report["skip_examples"] == [f"sft record bad1 (source traj.jsonl): field 'messages': step 2 with the "
-                                       f"instruction is over {h + 3 * s} tokens; raise data.max_length"]
+    assert report["skip_examples"] == [
+        f"sft record bad1 (source traj.jsonl): field 'messages': step 2 with the "
+        f"instruction is over {h + 3 * s} tokens; raise data.max_length"
+    ]
 
 
 def test_without_chunking_a_long_trajectory_is_a_bad_record(tokenizer, sizes):
@@ -128,8 +142,10 @@ def test_unmasked_observations_of_context_steps_stay_masked(tokenizer, sizes):
     h, s = sizes
     sft = cfg(overlap_steps=1, mask_observations=False)
     examples, _ = build_examples([{"messages": trajectory()}], tokenizer, sft, h + 3 * s)
-    trained = [tokenizer.decode([t for t, lab in zip(e["input_ids"], e["labels"]) if lab != IGNORE])
-               for e in examples]
+    trained = [tokenizer.decode([t for t, lab in zip(e["input_ids"], e["labels"]) if lab != IGNORE]) for e in examples]
     step = "{}<|im_end|>Observation: o{}<|im_end|>".format
-    assert trained == ["".join(step(turn(j), j) for j in (0, 1, 2)), "".join(step(turn(j), j) for j in (3, 4)),
-                       step(turn(5), 5)]
+    assert trained == [
+        "".join(step(turn(j), j) for j in (0, 1, 2)),
+        "".join(step(turn(j), j) for j in (3, 4)),
+        step(turn(5), 5),
+    ]

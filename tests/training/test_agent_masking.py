@@ -1,12 +1,13 @@
 """With observation masking the model does not learn to predict observations: a short SFT run on repeated
 synthetic trajectories (tiny random model) lowers action-token loss but not observation-token loss."""
+
 from __future__ import annotations
 
 import torch
 
 from trainpipe.config import SftConfig
-from trainpipe.training.agent import encode_turns
 from trainpipe.models.chat import IGNORE
+from trainpipe.training.agent import encode_turns
 from trainpipe.training.losses import token_ce
 from trainpipe.training.sft_data import build_examples
 
@@ -17,8 +18,10 @@ OBSERVATIONS = ["crimson velvet", "marble thunder", "silver harbor", "amber mead
 def trajectory(k: int) -> dict:
     msgs = [{"role": "system", "content": "Agent."}, {"role": "user", "content": f"Room {k}"}]
     for s in range(2):
-        msgs += [{"role": "assistant", "content": f"Action: {ACTIONS[(k + s) % 4]}"},
-                 {"role": "user", "content": f"Observation: {OBSERVATIONS[(3 * k + s) % 4]}"}]
+        msgs += [
+            {"role": "assistant", "content": f"Action: {ACTIONS[(k + s) % 4]}"},
+            {"role": "user", "content": f"Observation: {OBSERVATIONS[(3 * k + s) % 4]}"},
+        ]
     return {"messages": msgs + [{"role": "assistant", "content": "Action: finish"}]}
 
 
@@ -67,17 +70,32 @@ def train(tokenizer, tmp_path, mask: bool):
     model.config.tie_word_embeddings = False
     model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone())
     before = mean_losses(model, tokenizer)
-    args = SFTConfig(output_dir=str(tmp_path / str(mask)), max_steps=6, per_device_train_batch_size=4,
-                     learning_rate=1e-2, lr_scheduler_type="constant", warmup_steps=0, save_strategy="no",
-                     report_to=[], use_cpu=True, max_length=None, remove_unused_columns=False, seed=0,
-                     disable_tqdm=True, logging_steps=100)
-    trainer = TrainpipeSFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples),
-                                  processing_class=tokenizer, data_collator=WeightedCollator(
-                                      pad_token_id=tokenizer.pad_token_id))
+    args = SFTConfig(
+        output_dir=str(tmp_path / str(mask)),
+        max_steps=6,
+        per_device_train_batch_size=4,
+        learning_rate=1e-2,
+        lr_scheduler_type="constant",
+        warmup_steps=0,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        max_length=None,
+        remove_unused_columns=False,
+        seed=0,
+        disable_tqdm=True,
+        logging_steps=100,
+    )
+    trainer = TrainpipeSFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(examples),
+        processing_class=tokenizer,
+        data_collator=WeightedCollator(pad_token_id=tokenizer.pad_token_id),
+    )
     trainer.train()
     assert trainer.model.lm_head.weight.data_ptr() != trainer.model.model.embed_tokens.weight.data_ptr()
     return before, mean_losses(trainer.model, tokenizer)
-
 
 
 def test_masked_observations_are_not_learned_while_actions_are(tokenizer, tmp_path, one_thread):

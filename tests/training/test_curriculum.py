@@ -1,4 +1,5 @@
 """Curriculum: difficulty keys per example, the growing-pool sampler, and exact resume through the HF Trainer."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,11 @@ def test_difficulty_field_from_record_or_meta(tokenizer):
     examples, _ = build_examples(recs, tokenizer, curriculum_cfg("level"), 512)
     assert [e["difficulty"] for e in examples] == [[7.0], [1.0], [0.5]]
     assert difficulty_key({"weight": 2.0}, {"weight": 9}, 1, "weight") == [2.0]  # the record's own column wins
-    with pytest.raises(DataError, match=r"field 'level': expected a finite number in 'level' \(record or meta\); "
-                                        r"got 'hard'"):
+    with pytest.raises(
+        DataError,
+        match=r"field 'level': expected a finite number in 'level' \(record or meta\); "
+        r"got 'hard'",
+    ):
         build_examples([rec(1, meta={"level": "hard"})], tokenizer, curriculum_cfg("level"), 512)
     _, report = build_examples([rec(1), rec(1, meta={"level": 2})], tokenizer, curriculum_cfg("level"), 512, "skip")
     assert (report["examples"], report["skipped"]) == (1, 1)
@@ -94,15 +98,31 @@ def _recording_trainer(tokenizer, examples, out, steps):
             return super().compute_loss(model, inputs, *args, **kwargs)
 
     index = {tuple(e["input_ids"]): i for i, e in enumerate(examples)}
-    args = SFTConfig(output_dir=str(out), max_steps=steps, per_device_train_batch_size=2, learning_rate=1e-3,
-                     save_strategy="steps", save_steps=3, report_to=[], use_cpu=True, max_length=None,
-                     remove_unused_columns=False, seed=3, disable_tqdm=True, logging_steps=100)
-    trainer = Recording(model=build_tiny_random(tokenizer, 0), args=args, train_dataset=Dataset.from_list(examples),
-                        processing_class=tokenizer, data_collator=WeightedCollator(pad_token_id=tokenizer.pad_token_id),
-                        curriculum={"start_ratio": 0.25, "warmup_epochs": 1.5})
+    args = SFTConfig(
+        output_dir=str(out),
+        max_steps=steps,
+        per_device_train_batch_size=2,
+        learning_rate=1e-3,
+        save_strategy="steps",
+        save_steps=3,
+        report_to=[],
+        use_cpu=True,
+        max_length=None,
+        remove_unused_columns=False,
+        seed=3,
+        disable_tqdm=True,
+        logging_steps=100,
+    )
+    trainer = Recording(
+        model=build_tiny_random(tokenizer, 0),
+        args=args,
+        train_dataset=Dataset.from_list(examples),
+        processing_class=tokenizer,
+        data_collator=WeightedCollator(pad_token_id=tokenizer.pad_token_id),
+        curriculum={"start_ratio": 0.25, "warmup_epochs": 1.5},
+    )
     trainer.seen = []
     return trainer
-
 
 
 def test_trainer_follows_the_sampler_and_resumes_exactly(tokenizer, tmp_path, one_thread):
@@ -115,7 +135,7 @@ def test_trainer_follows_the_sampler_and_resumes_exactly(tokenizer, tmp_path, on
     for epoch in (0, 1):
         sampler.set_epoch(epoch)
         order = list(sampler)
-        expected += [order[i:i + 2] for i in range(0, 8, 2)]
+        expected += [order[i : i + 2] for i in range(0, 8, 2)]
     full.train()
     assert full.seen == expected
     # Resume mid-epoch 1 from checkpoint-6: the last two batches and the final weights are the same.

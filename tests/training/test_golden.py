@@ -7,6 +7,7 @@ silently. Runs are fp32 on CPU with one thread, so the numbers do not depend on 
 To regenerate after an intended change: run this file (`pytest tests/training/test_golden.py`); each failing
 test prints the values it got, as a dict to paste over its GOLDEN entry.
 """
+
 import json
 
 import pytest
@@ -18,18 +19,26 @@ STEPS = 3  # each step is logged (logging_steps=1); the last one saves the check
 RUN = ("max_steps=3", "save_steps=3", "logging_steps=1", "precision=fp32", "num_threads=1", "warmup_ratio=0")
 
 GOLDEN = {
-    "sft": {"loss": [10.843050003051758, 10.795364379882812, 10.752117156982422],
-            "grad_norm": [0.8108111619949341, 0.7721397280693054, 0.8079556822776794]},
-    "cpt": {"loss": [10.779562950134277, 10.612278938293457, 10.533827781677246],
-            "grad_norm": [0.9593897461891174, 0.5836268067359924, 0.7031034827232361]},
+    "sft": {
+        "loss": [10.843050003051758, 10.795364379882812, 10.752117156982422],
+        "grad_norm": [0.8108111619949341, 0.7721397280693054, 0.8079556822776794],
+    },
+    "cpt": {
+        "loss": [10.779562950134277, 10.612278938293457, 10.533827781677246],
+        "grad_norm": [0.9593897461891174, 0.5836268067359924, 0.7031034827232361],
+    },
     # GRPO's loss is zero up to rounding (on-policy ratios of 1, group advantages summing to zero); its gradient
     # is not, so grad_norm carries the loss computation.
-    "grpo": {"reward": [-0.22070938348770142, -0.1908462941646576, -0.2593562602996826],
-             "rewards/external/mean": [0.05858122929930687, 0.11830741912126541, -0.0187124852091074],
-             "grad_norm": [0.5928114056587219, 0.572985827922821, 0.38460302352905273],
-             "entropy": [10.78989028930664, 10.789898872375488, 10.789864540100098]},
-    "dpo": {"loss": [0.6931471824645996, 0.6906208992004395, 0.6932779550552368],
-            "grad_norm": [0.22568480670452118, 0.21023063361644745, 0.2144613265991211]},
+    "grpo": {
+        "reward": [-0.22070938348770142, -0.1908462941646576, -0.2593562602996826],
+        "rewards/external/mean": [0.05858122929930687, 0.11830741912126541, -0.0187124852091074],
+        "grad_norm": [0.5928114056587219, 0.572985827922821, 0.38460302352905273],
+        "entropy": [10.78989028930664, 10.789898872375488, 10.789864540100098],
+    },
+    "dpo": {
+        "loss": [0.6931471824645996, 0.6906208992004395, 0.6932779550552368],
+        "grad_norm": [0.22568480670452118, 0.21023063361644745, 0.2144613265991211],
+    },
 }
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="the golden numbers are CPU ones")
@@ -71,8 +80,14 @@ def test_cpt_losses(smoke_cfg, tmp_path):
     words = ["bana", "keso", "limta", "dor", "pimo", "vasu", "telr", "gonta"]
     text = tmp_path / "c.txt"
     text.write_text("\n\n".join(" ".join(words[(i * 7 + j * 3) % 8] for j in range(12 + i)) for i in range(20)) + "\n")
-    cfg = smoke_cfg(f"data.sources=[{{kind: task, task: arithmetic, n: 20}}, {{path: {text}}}]", "cpt.enabled=true",
-                    "cpt.max_length=32", "cpt.batch_size=4", "cpt.learning_rate=5e-3", *run_args("cpt"))
+    cfg = smoke_cfg(
+        f"data.sources=[{{kind: task, task: arithmetic, n: 20}}, {{path: {text}}}]",
+        "cpt.enabled=true",
+        "cpt.max_length=32",
+        "cpt.batch_size=4",
+        "cpt.learning_rate=5e-3",
+        *run_args("cpt"),
+    )
     run_stage(cfg, "collect")
     run_stage(cfg, "cpt")
     assert_golden(history(tmp_path, "cpt"), GOLDEN["cpt"])
@@ -82,14 +97,31 @@ def test_grpo_rewards_and_gradients(smoke_cfg, tmp_path):
     # The external reward's completion-dependent similarity term gives a random model's completions different
     # rewards, so the group advantages (and the gradient) are not zero.
     colours = ["red", "green", "blue", "gold", "pink", "grey", "teal", "navy", "plum", "lime", "rose", "sand"]
-    scored = write_jsonl(tmp_path / "scored.jsonl", [
-        {"conversation": [{"role": "user", "content": f"Describe the colour {c}."},
-                          {"role": "assistant", "content": f"{c.title()} is a colour; many things are {c}."}],
-         "meta_eval_score": 2 + i % 8} for i, c in enumerate(colours)])
-    cfg = smoke_cfg(f"data.sources=[{{kind: file, path: {scored}, format: scored_conversation}}]", "sft.enabled=false",
-                    "rl.enabled=true", "rl.batch_size=4", "rl.num_generations=2", "rl.max_completion_length=6",
-                    "rl.learning_rate=1e-3", "rl.rewards=[{name: external, low: 0, high: 10}, "
-                    "{name: length, target_length: 4}]", "rl.blend_alpha=0.5", *run_args("rl"))
+    scored = write_jsonl(
+        tmp_path / "scored.jsonl",
+        [
+            {
+                "conversation": [
+                    {"role": "user", "content": f"Describe the colour {c}."},
+                    {"role": "assistant", "content": f"{c.title()} is a colour; many things are {c}."},
+                ],
+                "meta_eval_score": 2 + i % 8,
+            }
+            for i, c in enumerate(colours)
+        ],
+    )
+    cfg = smoke_cfg(
+        f"data.sources=[{{kind: file, path: {scored}, format: scored_conversation}}]",
+        "sft.enabled=false",
+        "rl.enabled=true",
+        "rl.batch_size=4",
+        "rl.num_generations=2",
+        "rl.max_completion_length=6",
+        "rl.learning_rate=1e-3",
+        "rl.rewards=[{name: external, low: 0, high: 10}, {name: length, target_length: 4}]",
+        "rl.blend_alpha=0.5",
+        *run_args("rl"),
+    )
     run_stage(cfg, "collect")
     run_stage(cfg, "rl")
     logs = history(tmp_path, "rl")
@@ -98,11 +130,22 @@ def test_grpo_rewards_and_gradients(smoke_cfg, tmp_path):
 
 
 def test_dpo_losses(smoke_cfg, tmp_path):
-    pairs = write_jsonl(tmp_path / "pairs.jsonl", [
-        {"prompt": f"What is {i} + 2?", "chosen": f"Answer: {i + 2}", "rejected": f"Answer: {i + 9}"}
-        for i in range(10)])
-    cfg = smoke_cfg(f"data.sources=[{{kind: file, path: {pairs}, format: preference}}]", "sft.enabled=false",
-                    "rl.enabled=true", "rl.algorithm=dpo", "rl.batch_size=2", "rl.learning_rate=1e-3", *run_args("rl"))
+    pairs = write_jsonl(
+        tmp_path / "pairs.jsonl",
+        [
+            {"prompt": f"What is {i} + 2?", "chosen": f"Answer: {i + 2}", "rejected": f"Answer: {i + 9}"}
+            for i in range(10)
+        ],
+    )
+    cfg = smoke_cfg(
+        f"data.sources=[{{kind: file, path: {pairs}, format: preference}}]",
+        "sft.enabled=false",
+        "rl.enabled=true",
+        "rl.algorithm=dpo",
+        "rl.batch_size=2",
+        "rl.learning_rate=1e-3",
+        *run_args("rl"),
+    )
     run_stage(cfg, "collect")
     run_stage(cfg, "rl")
     logs = history(tmp_path, "rl")

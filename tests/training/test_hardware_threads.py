@@ -1,5 +1,6 @@
 """Thread choice on a CPU: an instantaneous runnable count (not the lagging load average) decides how many
 intra-op threads a stage takes; explicit settings always win."""
+
 from pathlib import Path
 
 import pytest

@@ -1,4 +1,5 @@
 """Tests for training.losses against cross-entropies, sigmoids and softmaxes computed by hand with math."""
+
 import math
 
 import pytest
@@ -154,7 +155,8 @@ def test_nlirg_loss_multiplies_token_weights_and_keeps_its_denominator():
     row1 = sum(w_nlirg(v) * v for (b, _), v in CE.items() if b == 1)
     assert loss.item() == pytest.approx(row1 / 4, rel=1e-5)  # D: the 4 tokens NLIRG keeps, as without weights
     assert nlirg_loss(logits, labels, "sft", token_weights=torch.ones(2, 4)).item() == pytest.approx(
-        nlirg_loss(logits, labels, "sft").item(), rel=1e-6)
+        nlirg_loss(logits, labels, "sft").item(), rel=1e-6
+    )
 
 
 def test_nlirg_loss_rejects_bad_mode():

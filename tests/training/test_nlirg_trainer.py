@@ -1,4 +1,5 @@
 """sft.loss=nlirg end to end: the trainer's loss is losses.nlirg_loss, and the SFT stage trains with it."""
+
 import math
 
 import torch
@@ -6,23 +7,33 @@ from datasets import Dataset
 from safetensors.torch import load_file
 from trl import SFTConfig
 
+from trainpipe.models.chat import encode_chat
 from trainpipe.models.load import build_tiny_random
 from trainpipe.pipeline import run_stage
 from trainpipe.training import losses
-from trainpipe.models.chat import encode_chat
 from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
 
 
 def test_compute_loss_is_the_nlirg_loss_of_the_model_logits(tokenizer, tmp_path):
     model = build_tiny_random(tokenizer, seed=3).eval()
-    convs = [[{"role": "user", "content": "What is 2 + 3?"}, {"role": "assistant", "content": "2 + 3 = 5\nAnswer: 5"}],
-             [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."}]]
+    convs = [
+        [{"role": "user", "content": "What is 2 + 3?"}, {"role": "assistant", "content": "2 + 3 = 5\nAnswer: 5"}],
+        [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."}],
+    ]
     examples = [{"input_ids": e.input_ids, "labels": e.labels} for e in (encode_chat(tokenizer, c) for c in convs)]
-    args = SFTConfig(output_dir=str(tmp_path), use_cpu=True, report_to=[], max_length=None, bf16=False,
-                     remove_unused_columns=False)
-    trainer = TrainpipeSFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples),
-                                  processing_class=tokenizer, data_collator=WeightedCollator(pad_token_id=0),
-                                  loss="nlirg", nlirg={"high_center": 9.0}, loss_mode="sft")
+    args = SFTConfig(
+        output_dir=str(tmp_path), use_cpu=True, report_to=[], max_length=None, bf16=False, remove_unused_columns=False
+    )
+    trainer = TrainpipeSFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(examples),
+        processing_class=tokenizer,
+        data_collator=WeightedCollator(pad_token_id=0),
+        loss="nlirg",
+        nlirg={"high_center": 9.0},
+        loss_mode="sft",
+    )
     batch = WeightedCollator(pad_token_id=0)([dict(e) for e in examples])
     with torch.no_grad():
         got = trainer.compute_loss(model, dict(batch))
@@ -37,8 +48,13 @@ def test_sft_stage_trains_with_nlirg(smoke_cfg, tmp_path, monkeypatch):
     modes = []
     real = losses.nlirg_loss
     monkeypatch.setattr(losses, "nlirg_loss", lambda *a, **k: modes.append(a[2]) or real(*a, **k))
-    cfg = smoke_cfg("sft.loss=nlirg", "sft.max_steps=3", "sft.logging_steps=1", "sft.learning_rate=5e-3",
-                    "data.sources=[{kind: task, task: arithmetic, n: 40}]")
+    cfg = smoke_cfg(
+        "sft.loss=nlirg",
+        "sft.max_steps=3",
+        "sft.logging_steps=1",
+        "sft.learning_rate=5e-3",
+        "data.sources=[{kind: task, task: arithmetic, n: 40}]",
+    )
     run_stage(cfg, "collect")
     m = run_stage(cfg, "sft")["metrics"]
     assert modes == ["sft"] * 3 and m["steps"] == 3

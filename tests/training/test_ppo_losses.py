@@ -1,4 +1,5 @@
 """PPO arithmetic against values worked out by hand (in the comments), padding and observation tokens included."""
+
 import math
 
 import pytest
@@ -18,8 +19,10 @@ def test_token_rewards_put_the_kl_penalty_on_every_chosen_token_and_the_score_on
     want = torch.tensor([[-0.05, 0.1, 1.0, 0.0], [-0.02, 0.0, -0.48, 0.0]])
     torch.testing.assert_close(got, want)
     # Without a reference (rl.beta = 0) only the score remains.
-    torch.testing.assert_close(ppo_losses.token_rewards(torch.tensor([1.0, -0.5]), logps, None, MASK, 0.0),
-                               torch.tensor([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, -0.5, 0.0]]))
+    torch.testing.assert_close(
+        ppo_losses.token_rewards(torch.tensor([1.0, -0.5]), logps, None, MASK, 0.0),
+        torch.tensor([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, -0.5, 0.0]]),
+    )
 
 
 def test_turn_end_rewards_pay_each_turn_on_its_last_token():
@@ -38,8 +41,9 @@ def test_gae_runs_backwards_over_chosen_tokens_and_skips_observations_and_paddin
     want = torch.tensor([[-0.3625, 0.15, 0.6, 0.0], [-0.375, 0.0, 1.5, 0.0]])
     torch.testing.assert_close(got, want)
     # γ = λ = 1: each advantage is the reward still to come minus the value (the Monte-Carlo return).
-    torch.testing.assert_close(ppo_losses.gae(rewards, values, MASK, 1.0, 1.0),
-                               torch.tensor([[0.5, 0.8, 0.6, 0.0], [1.0, 0.0, 1.5, 0.0]]))
+    torch.testing.assert_close(
+        ppo_losses.gae(rewards, values, MASK, 1.0, 1.0), torch.tensor([[0.5, 0.8, 0.6, 0.0], [1.0, 0.0, 1.5, 0.0]])
+    )
 
 
 def test_whiten_uses_only_chosen_tokens():

@@ -1,5 +1,6 @@
 """QLoRA through bitsandbytes on the machine at hand (0.50 runs 4-bit and 8-bit on CPU): SFT trains an adapter on
 a quantized base and publishes it merged into the full-precision base; without LoRA, and in rl, it is refused."""
+
 import json
 
 import pytest

@@ -1,12 +1,13 @@
 """Quality scorer: smoothing, z-scores, flags and record scores on hand-computed tensors, then end to end in SFT."""
+
 import json
 import math
 from types import SimpleNamespace
 
 import pytest
 import torch
-from trainpipe.data.store import load_split
 
+from trainpipe.data.store import load_split
 from trainpipe.pipeline import run_stage
 from trainpipe.training.losses import token_ce
 from trainpipe.training.quality import (
@@ -34,7 +35,7 @@ def test_zscore_uses_population_std_and_is_zero_without_spread():
 
 def _by_hand(loss, ent):
     def smooth(x):
-        return [sum(x[max(0, i - 1):i + 2]) / len(x[max(0, i - 1):i + 2]) for i in range(len(x))]
+        return [sum(x[max(0, i - 1) : i + 2]) / len(x[max(0, i - 1) : i + 2]) for i in range(len(x))]
 
     def z(x):
         m = sum(x) / len(x)
@@ -58,8 +59,9 @@ def test_confident_disagreement_is_flagged_and_scored():
 
 
 def test_uncertain_errors_and_flat_records_are_not_flagged():
-    unsure = score_tokens(torch.tensor([1.0, 1.0, 1.0, 8.0, 1.0, 1.0, 1.0]),
-                          torch.tensor([1.0, 1.0, 1.0, 6.0, 1.0, 1.0, 1.0]))  # high loss, but high entropy too
+    unsure = score_tokens(
+        torch.tensor([1.0, 1.0, 1.0, 8.0, 1.0, 1.0, 1.0]), torch.tensor([1.0, 1.0, 1.0, 6.0, 1.0, 1.0, 1.0])
+    )  # high loss, but high entropy too
     assert not unsure.flags.any() and unsure.score == 0.0
     flat = score_tokens(torch.tensor([2.0, 2.0, 2.0]), torch.tensor([1.0, 1.0, 1.0]))
     assert not flat.flags.any() and flat.score == 0.0
@@ -109,8 +111,10 @@ def test_score_examples_ranks_the_planted_label_error_first(tokenizer):
     wrong = truth[:7] + [30] + truth[8:]  # label error at position 7 where the model is confident
     model = OracleLM(truth, unsure={3, 4, 10})
     prompt = [-100] * 2
-    examples = [{"id": "clean", "input_ids": truth, "labels": prompt + truth[2:]},
-                {"id": "noisy", "input_ids": wrong, "labels": prompt + wrong[2:]}]
+    examples = [
+        {"id": "clean", "input_ids": truth, "labels": prompt + truth[2:]},
+        {"id": "noisy", "input_ids": wrong, "labels": prompt + wrong[2:]},
+    ]
     fake_tok = SimpleNamespace(pad_token_id=0, decode=lambda ids: " ".join(map(str, ids)))
     rows = score_examples(model, fake_tok, examples, batch_size=2)
     assert [r["id"] for r in rows] == ["noisy", "clean"] and [r["rank"] for r in rows] == [1, 2]
@@ -132,8 +136,10 @@ def test_per_token_stats_match_the_loss_functions_under_padding():
         def forward(self, input_ids, attention_mask=None, use_cache=False):
             return SimpleNamespace(logits=table[input_ids])
 
-    batch = [{"input_ids": [1, 2, 3, 4, 5, 6], "labels": [-100, -100, 3, 4, -100, 6]},
-             {"input_ids": [7, 8, 9], "labels": [-100, 8, 9]}]
+    batch = [
+        {"input_ids": [1, 2, 3, 4, 5, 6], "labels": [-100, -100, 3, 4, -100, 6]},
+        {"input_ids": [7, 8, 9], "labels": [-100, 8, 9]},
+    ]
     got = per_token_stats(TableLM(), batch, pad_id=0)
     for ex, (loss, ent, ids) in zip(batch, got):
         logits, labels = table[torch.tensor([ex["input_ids"]])], torch.tensor([ex["labels"]])
@@ -153,13 +159,17 @@ def test_per_token_entropy_with_masked_vocab_is_finite():
         def forward(self, input_ids, attention_mask=None, use_cache=False):
             return SimpleNamespace(logits=torch.tensor([[[0.0, float("-inf"), 0.0], [0.0, 0.0, 0.0]]]))
 
-    (_, ent, _), = per_token_stats(MaskedLM(), [{"input_ids": [0, 1], "labels": [-100, 0]}], pad_id=0)
+    ((_, ent, _),) = per_token_stats(MaskedLM(), [{"input_ids": [0, 1], "labels": [-100, 0]}], pad_id=0)
     assert ent.tolist() == [pytest.approx(math.log(2))]
 
 
 def test_sft_stage_writes_ranked_report_and_drops_worst(smoke_cfg, tmp_path):
-    cfg = smoke_cfg("data.quality.score=true", "data.quality.drop_top=0.25", "sft.max_steps=1",
-                    "data.sources=[{kind: task, task: arithmetic, n: 40}]")
+    cfg = smoke_cfg(
+        "data.quality.score=true",
+        "data.quality.drop_top=0.25",
+        "sft.max_steps=1",
+        "data.sources=[{kind: task, task: arithmetic, n: 40}]",
+    )
     run_stage(cfg, "collect")
     n_train = len(load_split(tmp_path / "data_cache" / "collect", "sft", "train"))
     manifest = run_stage(cfg, "sft")

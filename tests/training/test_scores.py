@@ -1,5 +1,6 @@
 """sft.score on scored conversations: the weight mapping, the min-score filter, the score prefix and its served
 chat template, and (tiny model, real tokenizer) that a low-rated copy of a conversation moves the model less."""
+
 import pytest
 import torch
 from datasets import Dataset
@@ -9,9 +10,9 @@ from trainpipe.config import ScoreConfig, SftConfig
 from trainpipe.data.formats import Ctx, normalise
 from trainpipe.data.records import sft_record
 from trainpipe.errors import UserError
+from trainpipe.models.chat import IGNORE, encode_chat, encode_prompt
 from trainpipe.models.load import build_tiny_random
 from trainpipe.training import scores
-from trainpipe.models.chat import IGNORE, encode_chat, encode_prompt
 from trainpipe.training.sft_data import build_examples
 from trainpipe.training.sft_trainer import TrainpipeSFTTrainer, WeightedCollator
 
@@ -26,8 +27,10 @@ def scored(conversation, score):
 
 
 def plain(conversation):
-    return sft_record("p.jsonl", [{"role": "user" if m["role"] != "assistant" else "assistant",
-                                   "content": m["content"]} for m in conversation])
+    return sft_record(
+        "p.jsonl",
+        [{"role": "user" if m["role"] != "assistant" else "assistant", "content": m["content"]} for m in conversation],
+    )
 
 
 def sft_cfg(**score):
@@ -57,8 +60,9 @@ def test_min_score_drops_only_scored_records_below_it_and_reports_the_count(toke
 def test_default_leaves_every_record_as_today(tokenizer):
     recs = [scored(COLOUR, 1), scored(SUM, 5)]
     examples, report = build_examples(recs, tokenizer, SftConfig(), 256)
-    assert examples == [{"input_ids": e.input_ids, "labels": e.labels}
-                        for e in (encode_chat(tokenizer, r["messages"]) for r in recs)]
+    assert examples == [
+        {"input_ids": e.input_ids, "labels": e.labels} for e in (encode_chat(tokenizer, r["messages"]) for r in recs)
+    ]
     assert not any(k.startswith("score") for k in report)
 
 
@@ -104,10 +108,18 @@ def test_prefix_mode_trains_on_the_records_own_score(tokenizer):
     assert report["score_high"] == 2.0 and "token_weights" not in examples[0]
 
 
-@pytest.mark.parametrize("prompt", [[{"role": "user", "content": "Hi"}],
-                                    [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
-                                    [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"},
-                                     {"role": "user", "content": "Bye"}]])
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        [{"role": "user", "content": "Hi"}],
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+        [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello"},
+            {"role": "user", "content": "Bye"},
+        ],
+    ],
+)
 def test_served_template_renders_prompts_as_training_renders_the_top_score(tokenizer, prompt):
     served = _copy(tokenizer)
     scores.serve_top_score(served, ScoreConfig(mode="prefix"), {"score_high": 5.0})
@@ -144,11 +156,28 @@ def _train(tokenizer, tmp_path, colour_score, sum_score, mode):
     recs = [scored(COLOUR, colour_score), scored(SUM, sum_score)]
     examples, _ = build_examples(recs, tokenizer, sft_cfg(mode=mode, low=0, high=5), 256)
     model = build_tiny_random(tokenizer, seed=0)
-    args = TrlSFTConfig(output_dir=str(tmp_path), use_cpu=True, report_to=[], max_length=None, bf16=False,
-                        remove_unused_columns=False, per_device_train_batch_size=2, max_steps=4, learning_rate=1e-3,
-                        lr_scheduler_type="constant", save_strategy="no", seed=0, logging_steps=1)
-    trainer = TrainpipeSFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(examples),
-                                  processing_class=tokenizer, data_collator=WeightedCollator(pad_token_id=0))
+    args = TrlSFTConfig(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        report_to=[],
+        max_length=None,
+        bf16=False,
+        remove_unused_columns=False,
+        per_device_train_batch_size=2,
+        max_steps=4,
+        learning_rate=1e-3,
+        lr_scheduler_type="constant",
+        save_strategy="no",
+        seed=0,
+        logging_steps=1,
+    )
+    trainer = TrainpipeSFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(examples),
+        processing_class=tokenizer,
+        data_collator=WeightedCollator(pad_token_id=0),
+    )
     trainer.train()
     return _losses(model.eval(), tokenizer)
 
@@ -156,8 +185,9 @@ def _train(tokenizer, tmp_path, colour_score, sum_score, mode):
 def _losses(model, tokenizer):
     out = []
     for conv in (COLOUR, SUM):
-        enc = encode_chat(tokenizer, [{"role": "user" if m["role"] == "human" else m["role"], "content": m["content"]}
-                                      for m in conv])
+        enc = encode_chat(
+            tokenizer, [{"role": "user" if m["role"] == "human" else m["role"], "content": m["content"]} for m in conv]
+        )
         with torch.no_grad():
             out.append(model(input_ids=torch.tensor([enc.input_ids]), labels=torch.tensor([enc.labels])).loss.item())
     return out

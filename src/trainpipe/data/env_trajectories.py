@@ -2,6 +2,7 @@
 becomes a canonical sft trajectory record through the trajectory format, with every observation and reward as
 the environment returned it. Reads a `kind: environment` source; returns sft records.
 """
+
 from __future__ import annotations
 
 import random
@@ -9,7 +10,8 @@ import random
 from trainpipe.config import SourceConfig
 from trainpipe.data import formats
 from trainpipe.errors import UserError
-from trainpipe.tasks.environments import COLLECT_SEEDS_START, EVAL_SEEDS_START, ENVIRONMENTS
+from trainpipe.tasks.environments import COLLECT_SEEDS_START, ENVIRONMENTS, EVAL_SEEDS_START
+
 
 def episode_seeds(seed: int, n: int) -> list[int]:
     """n distinct episode seeds in [COLLECT_SEEDS_START, EVAL_SEEDS_START), drawn one by one, so the first k
@@ -33,11 +35,14 @@ def environment_records(src: SourceConfig, data_seed: int) -> list[dict]:
     """The canonical sft trajectory records of one environment source, in episode-seed order."""
     players = [name for name, spec in ENVIRONMENTS.items() if spec.expert]
     if src.environment not in players:
-        raise UserError(f"data.sources: a source with kind=environment needs 'environment' "
-                        f"({', '.join(players)}); got {src.environment!r}")
+        raise UserError(
+            f"data.sources: a source with kind=environment needs 'environment' "
+            f"({', '.join(players)}); got {src.environment!r}"
+        )
     if src.difficulty < 1:
-        raise UserError(f"data.sources ({source_label(src)}): difficulty: expected an integer ≥ 1; "
-                        f"got {src.difficulty}")
+        raise UserError(
+            f"data.sources ({source_label(src)}): difficulty: expected an integer ≥ 1; got {src.difficulty}"
+        )
     spec = ENVIRONMENTS[src.environment]
     turns = src.max_turns or spec.default_turns(src.difficulty)
     seed = data_seed if src.seed is None else src.seed

@@ -2,6 +2,7 @@
 
 Every check raises DataError naming the file, line, field (as the file spells it) and what was expected.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,13 +14,30 @@ from trainpipe.data.readers import Where, type_name
 from trainpipe.data.trajectory import looks_like_trajectory, parse_steps, trajectory_messages
 from trainpipe.errors import DataError
 
-FORMATS = ("alpaca", "chat", "sharegpt", "text", "scored_conversation", "cpt", "preference", "kto", "prompts", "trajectory")
+FORMATS = (
+    "alpaca",
+    "chat",
+    "sharegpt",
+    "text",
+    "scored_conversation",
+    "cpt",
+    "preference",
+    "kto",
+    "prompts",
+    "trajectory",
+)
 # The use each format feeds; text-like formats may also feed sft (the whole text is one assistant turn).
 DEFAULT_USE = {"text": "cpt", "cpt": "cpt", "preference": "preference", "kto": "kto", "prompts": "prompts"}
 ALLOWED_USES = {"text": ("cpt", "sft"), "cpt": ("cpt", "sft")}
 # Speaker names seen in ShareGPT-style and scored conversations, mapped to canonical roles.
-SPEAKERS = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "model": "assistant",
-            "system": "system"}
+SPEAKERS = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "model": "assistant",
+    "system": "system",
+}
 
 
 @dataclass
@@ -65,8 +83,12 @@ def rename_columns(row: dict, columns: dict[str, str]) -> dict:
 def detect_format(row: dict) -> Optional[str]:
     """The format a row's keys say it is in; None when no format fits."""
     keys = set(row)
-    by_key = (("steps", "trajectory"), ("conversation", "scored_conversation"), ("conversations", "sharegpt"),
-              ("messages", "chat"))
+    by_key = (
+        ("steps", "trajectory"),
+        ("conversation", "scored_conversation"),
+        ("conversations", "sharegpt"),
+        ("messages", "chat"),
+    )
     for key, fmt in by_key:
         if key in keys:
             return fmt
@@ -92,8 +114,11 @@ def check_same_format(row: dict, fmt: str, ctx: Ctx) -> None:
     # An instruction/response row is alpaca or a text trajectory depending on its content; both may mix.
     if {found, fmt} == {"alpaca", "trajectory"} and "steps" not in row:
         return
-    ctx.fail(None, f"expected a record in the file's format ({fmt}, from its first record); got one in the "
-                   f"{found} format", "mixed_format")
+    ctx.fail(
+        None,
+        f"expected a record in the file's format ({fmt}, from its first record); got one in the {found} format",
+        "mixed_format",
+    )
 
 
 # ---- field checks ---------------------------------------------------------------------------------
@@ -139,8 +164,14 @@ def boolean(value: Any, name: str, ctx: Ctx) -> bool:
     ctx.fail(name, f"expected true or false; got {type_name(value)} {value!r:.40}", "wrong_type")
 
 
-def messages(value: Any, name: str, ctx: Ctx, role_key: str = "role", content_key: str = "content",
-             speakers: Optional[dict] = None) -> list[dict]:
+def messages(
+    value: Any,
+    name: str,
+    ctx: Ctx,
+    role_key: str = "role",
+    content_key: str = "content",
+    speakers: Optional[dict] = None,
+) -> list[dict]:
     """A list of turns -> canonical messages; assistant turns must carry text."""
     if not isinstance(value, list):
         ctx.fail(name, f"expected a list of messages; got {type_name(value)}", "wrong_type")
@@ -149,7 +180,9 @@ def messages(value: Any, name: str, ctx: Ctx, role_key: str = "role", content_ke
     for i, turn in enumerate(value):
         where = f"{name}[{i}]"
         if not isinstance(turn, dict):
-            ctx.fail(where, f"expected an object with {role_key} and {content_key}; got {type_name(turn)}", "wrong_type")
+            ctx.fail(
+                where, f"expected an object with {role_key} and {content_key}; got {type_name(turn)}", "wrong_type"
+            )
         role = turn.get(role_key)
         if role not in roles:
             ctx.fail(f"{where}.{role_key}", f"expected one of {', '.join(roles)}; got {role!r:.40}", "unknown_role")
@@ -295,8 +328,16 @@ def _trajectory(row: dict, use: str, ctx: Ctx) -> dict:
 
 
 NORMALISERS: dict[str, Callable[[dict, str, Ctx], dict]] = {
-    "alpaca": _alpaca, "chat": _chat, "sharegpt": _sharegpt, "text": _text, "scored_conversation": _scored,
-    "cpt": _cpt, "preference": _preference, "kto": _kto, "prompts": _prompts, "trajectory": _trajectory,
+    "alpaca": _alpaca,
+    "chat": _chat,
+    "sharegpt": _sharegpt,
+    "text": _text,
+    "scored_conversation": _scored,
+    "cpt": _cpt,
+    "preference": _preference,
+    "kto": _kto,
+    "prompts": _prompts,
+    "trajectory": _trajectory,
 }
 
 

@@ -4,9 +4,8 @@ a train/eval word n-gram contamination report, and weighted mixing of sources.
 Each step also runs one record at a time in bounded memory, so collect can stream data larger than memory: the split
 keeps eval_max candidates per group, mixing orders row numbers, and contamination indexes the (small) eval side.
 """
-from __future__ import annotations
 
-from collections import Counter
+from __future__ import annotations
 
 import functools
 import hashlib
@@ -15,6 +14,7 @@ import random
 import re
 import sys
 import unicodedata
+from collections import Counter
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
@@ -120,7 +120,10 @@ class HeldOut:
 
 
 def split_records(
-    records: list[dict], eval_fraction: float, eval_max: int, seed: int,
+    records: list[dict],
+    eval_fraction: float,
+    eval_max: int,
+    seed: int,
     group: Optional[Callable[[dict], Any]] = None,
 ) -> tuple[list[dict], list[dict]]:
     """(train, eval) in input order. At most `eval_max` eval records per group (e.g. per task): those with
@@ -140,7 +143,7 @@ def split_records(
 
 def _grams(words: list[str], n: int) -> set[int]:
     # Python hashes of the gram tuples: a set of ints is far smaller than a set of tuples of strings.
-    return {hash(tuple(words[i:i + n])) for i in range(len(words) - n + 1)}
+    return {hash(tuple(words[i : i + n])) for i in range(len(words) - n + 1)}
 
 
 def _tokens(text: str) -> list[str]:
@@ -242,8 +245,9 @@ class Overlap:
                     elif run and min(min_tokens, len(toks)) <= len(run):  # a text without tokens matches nothing
                         self._short[name].setdefault(len(run), {}).setdefault(tuple(run), []).append(i)
         self._gram_sets = {name: set(grams) for name, grams in self._grams.items()}
-        self._short_sets = {name: {k: set(runs) for k, runs in by_length.items()}
-                            for name, by_length in self._short.items()}
+        self._short_sets = {
+            name: {k: set(runs) for k, runs in by_length.items()} for name, by_length in self._short.items()
+        }
 
     def add(self, text: str, names: Optional[Iterable[str]] = None) -> None:
         """One training text, matched against every eval set (or those in `names`)."""
@@ -261,8 +265,14 @@ class Overlap:
                         hit.update(self._short[name][k][found])
 
     def report(self) -> dict[str, dict]:
-        return {name: {"overlapping": len(self._hit[name]), "total": total,
-                       "share": len(self._hit[name]) / total if total else 0.0} for name, total in self.totals.items()}
+        return {
+            name: {
+                "overlapping": len(self._hit[name]),
+                "total": total,
+                "share": len(self._hit[name]) / total if total else 0.0,
+            }
+            for name, total in self.totals.items()
+        }
 
 
 def eval_boilerplate(texts: list[str], groups: Iterable[list[str]] = ()) -> set[tuple[str, str]]:
@@ -270,9 +280,13 @@ def eval_boilerplate(texts: list[str], groups: Iterable[list[str]] = ()) -> set[
     return _boilerplate(texts).union(*(_boilerplate(group) for group in groups))
 
 
-def contamination_report(train_texts: Iterable[str], eval_sets: dict[str, list[str]], n: int,
-                         min_tokens: int = 3, templates: Optional[dict[str, list[list[str]]]] = None
-                         ) -> dict[str, dict]:
+def contamination_report(
+    train_texts: Iterable[str],
+    eval_sets: dict[str, list[str]],
+    n: int,
+    min_tokens: int = 3,
+    templates: Optional[dict[str, list[list[str]]]] = None,
+) -> dict[str, dict]:
     """{eval set: {"overlapping", "total", "share"}}. Template boilerplate is masked first (generated
     prompts all repeat their instructions): bigrams shared by many texts of the eval set, and by many texts
     of each group in `templates[eval set]` (e.g. all records, train and held-out, of each source the eval

@@ -5,6 +5,7 @@ A record that cannot be read comes back as a Row carrying its DataError, so the 
 JSONL, CSV/TSV and parquet are read lazily (a line, a CSV record, a batch of 1,024 rows at a time), so a file of any
 size streams through; a .json list and .txt are read whole.
 """
+
 from __future__ import annotations
 
 import csv
@@ -62,7 +63,9 @@ def expand_paths(path: str, base_dir: str) -> list[str]:
         found = [os.path.join(d, f) for d, _, files in os.walk(full) for f in files if not f.startswith(".")]
     elif os.path.isfile(full):
         if not full.lower().endswith(EXTENSIONS):
-            raise DataError(path, None, None, f"unsupported file type; expected one of {' '.join(EXTENSIONS)}", "unsupported")
+            raise DataError(
+                path, None, None, f"unsupported file type; expected one of {' '.join(EXTENSIONS)}", "unsupported"
+            )
         return [full]
     else:
         raise DataError(path, None, None, "no such file or folder", "missing")
@@ -281,7 +284,9 @@ def _open_dataset(path: str, base_dir: str, split: str, subset: Optional[str], r
     return ds
 
 
-def read_datasets(path: str, base_dir: str, split: str, subset: Optional[str], revision: Optional[str]) -> Iterator[Row]:
+def read_datasets(
+    path: str, base_dir: str, split: str, subset: Optional[str], revision: Optional[str]
+) -> Iterator[Row]:
     """Rows of a `save_to_disk` folder (tried first for local paths), a local dataset folder or a Hub id."""
     ds = _open_dataset(path, base_dir, split, subset, revision)
     for number, data in enumerate(ds, start=1):

@@ -2,6 +2,7 @@
 
 Records are plain dicts so a list of them saves as one Arrow table; `id` is a content hash.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ Records stream one at a time from the readers to a sink (stream_sources), so no 
 load_sources gathers them into lists. Bad records raise DataError (`on_bad_record: error`) or are skipped and counted
 per reason with examples.
 """
+
 from __future__ import annotations
 
 import os
@@ -115,8 +116,10 @@ class _SourceLoad:
         use = formats.resolve_use(fmt, wanted)
         if use is None:
             # A config problem, not a bad record: never skipped.
-            raise UserError(f"{ctx.file}: {fmt} records feed '{formats.default_use(fmt)}'; this source's use is "
-                            f"'{wanted}' (set `use:` or split the source)")
+            raise UserError(
+                f"{ctx.file}: {fmt} records feed '{formats.default_use(fmt)}'; this source's use is "
+                f"'{wanted}' (set `use:` or split the source)"
+            )
         state.fmt, state.use, self.use = fmt, use, use
         self.formats.add(fmt)
 
@@ -125,8 +128,9 @@ def _check_source(src: SourceConfig) -> None:
     if not src.path:
         raise UserError(f"data.sources: a '{src.kind}' source needs a path")
     if src.format != "auto" and src.format not in formats.FORMATS:
-        raise UserError(f"data.sources ({src.path}): format '{src.format}'; expected auto or one of "
-                        f"{', '.join(formats.FORMATS)}")
+        raise UserError(
+            f"data.sources ({src.path}): format '{src.format}'; expected auto or one of {', '.join(formats.FORMATS)}"
+        )
 
 
 def _streams(src: SourceConfig, base_dir: str) -> Iterator[tuple[str, Iterator[Row]]]:
@@ -140,8 +144,13 @@ def _streams(src: SourceConfig, base_dir: str) -> Iterator[tuple[str, Iterator[R
         yield name, read_file(file, name, src.txt_mode)
 
 
-def stream_sources(sources: list[SourceConfig], data_cfg: DataConfig, base_dir: str,
-                   sink: Callable[[str, dict], None], count_tokens: Optional[Callable[[dict], int]] = None) -> LoadResult:
+def stream_sources(
+    sources: list[SourceConfig],
+    data_cfg: DataConfig,
+    base_dir: str,
+    sink: Callable[[str, dict], None],
+    count_tokens: Optional[Callable[[dict], int]] = None,
+) -> LoadResult:
     """Read every file/datasets source (task and environment sources are the caller's), passing each canonical record
     to `sink(use, record)` as it is read; the result holds the per-source counts and skips, not the records.
 
@@ -158,19 +167,31 @@ def stream_sources(sources: list[SourceConfig], data_cfg: DataConfig, base_dir: 
                 break
             load.read(file, rows)
         if not load.kept and load.skipped:
-            raise DataError(load.name, None, None, f"no usable records ({load.skipped} skipped; first: {load.first_error})",
-                            "empty")
-        result.per_source.append({"source": load.name, "format": "+".join(sorted(load.formats)),
-                                  "use": load.use or src.use,
-                                  "records": load.kept, "skipped": load.skipped})
+            raise DataError(
+                load.name, None, None, f"no usable records ({load.skipped} skipped; first: {load.first_error})", "empty"
+            )
+        result.per_source.append(
+            {
+                "source": load.name,
+                "format": "+".join(sorted(load.formats)),
+                "use": load.use or src.use,
+                "records": load.kept,
+                "skipped": load.skipped,
+            }
+        )
     return result
 
 
-def load_sources(sources: list[SourceConfig], data_cfg: DataConfig, base_dir: str,
-                 count_tokens: Optional[Callable[[dict], int]] = None) -> LoadResult:
+def load_sources(
+    sources: list[SourceConfig],
+    data_cfg: DataConfig,
+    base_dir: str,
+    count_tokens: Optional[Callable[[dict], int]] = None,
+) -> LoadResult:
     """stream_sources with the records gathered into `records` (use -> list), for sources that fit in memory."""
     records: dict[str, list[dict]] = {}
-    result = stream_sources(sources, data_cfg, base_dir, lambda use, r: records.setdefault(use, []).append(r),
-                            count_tokens)
+    result = stream_sources(
+        sources, data_cfg, base_dir, lambda use, r: records.setdefault(use, []).append(r), count_tokens
+    )
     result.records = records
     return result

@@ -2,6 +2,7 @@
 then split into train/eval and mixed from there, so memory holds digests, row numbers and the held-out records, never a
 dataset. Reads records from sources.stream_sources; writes <use>/{train,eval}.parquet through store.SplitWriter.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,14 +50,20 @@ def write_split(spool: Spool, folder: Path, held: set[int], tied: Optional[set[s
 
     held_rows = np.array(sorted(held), dtype=np.int64)
     sources: dict[str, int] = {}
-    with SplitWriter(folder / "train.parquet", spool.use) as train, SplitWriter(folder / "eval.parquet", spool.use) as ev:
+    with (
+        SplitWriter(folder / "train.parquet", spool.use) as train,
+        SplitWriter(folder / "eval.parquet", spool.use) as ev,
+    ):
         for part in (True, False) if tied is not None else (None,):
             start = 0
             for batch in read_batches(spool.path):
                 is_held = np.isin(np.arange(start, start + batch.num_rows), held_rows)
                 start += batch.num_rows
-                keep = np.ones(batch.num_rows, dtype=bool) if part is None else np.array(
-                    [(t in tied) == part for t in batch.column("task_id").to_pylist()], dtype=bool)
+                keep = (
+                    np.ones(batch.num_rows, dtype=bool)
+                    if part is None
+                    else np.array([(t in tied) == part for t in batch.column("task_id").to_pylist()], dtype=bool)
+                )
                 kept = batch.filter(pa.array(keep & ~is_held))
                 for source in kept.column("source").to_pylist():
                     sources[source] = sources.get(source, 0) + 1
@@ -87,8 +94,10 @@ def _mixed_rows(path: Path, weights: dict[str, float], seed: int) -> np.ndarray:
             rows.setdefault(source, array("q")).append(i)
             hashes.setdefault(source, array("d")).append(mix_hash(record_id, seed))
         start += batch.num_rows
-    pools = [(np.frombuffer(rows[s], dtype=np.int64), np.frombuffer(hashes[s], dtype=np.float64), weights.get(s, 1.0))
-             for s in rows]
+    pools = [
+        (np.frombuffer(rows[s], dtype=np.int64), np.frombuffer(hashes[s], dtype=np.float64), weights.get(s, 1.0))
+        for s in rows
+    ]
     return mix_order(pools, seed)
 
 
@@ -110,8 +119,8 @@ def _gather(src: Path, order: np.ndarray, out: SplitWriter, work: Path) -> None:
     writers = [ipc.new_stream(str(p), out.schema.append(pa.field(_POSITION, pa.int64()))) for p in paths]
     start = 0
     for batch in read_batches(src, batch_size=8192):
-        positions = by_row[bounds[start]:bounds[start + batch.num_rows]]
-        local = np.repeat(np.arange(batch.num_rows), np.diff(bounds[start:start + batch.num_rows + 1]))
+        positions = by_row[bounds[start] : bounds[start + batch.num_rows]]
+        local = np.repeat(np.arange(batch.num_rows), np.diff(bounds[start : start + batch.num_rows + 1]))
         start += batch.num_rows
         bucket = positions // per_bucket
         for b in np.unique(bucket):

@@ -3,12 +3,14 @@
 Parquet rather than save_to_disk because an empty split (a tiny dataset, eval_fraction 0) must round-trip.
 Splits are written incrementally (SplitWriter) and read back in batches, so their size is bounded by disk, not memory.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import Iterator, Optional
 
+from trainpipe.data.readers import parquet_batches
 from trainpipe.errors import UserError
 
 SPLITS = ("train", "eval")
@@ -102,7 +104,6 @@ def save_splits(folder: Path, use: str, splits: dict[str, list[dict]]) -> None:
 
 def read_batches(path: Path, columns: Optional[list[str]] = None, batch_size: int = BATCH_ROWS) -> Iterator:
     """A parquet file's Arrow record batches in order, `batch_size` rows each (only `columns` when given)."""
-    from trainpipe.data.readers import parquet_batches
 
     return parquet_batches(path, batch_size, columns)
 
@@ -134,5 +135,6 @@ def load_split(collect_dir: Path, use: str, split: str):
     try:
         return Dataset(pq.read_table(path))
     except (pa.ArrowException, OSError) as exc:
-        raise UserError(f"{path} is damaged ({exc}); rerun stage collect with --force "
-                        "(python scripts/1_collect_data.py --force)") from None
+        raise UserError(
+            f"{path} is damaged ({exc}); rerun stage collect with --force (python scripts/1_collect_data.py --force)"
+        ) from None

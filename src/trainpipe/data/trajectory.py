@@ -1,6 +1,7 @@
 """Agent trajectories: parse plain-text "Step N: Thought/Action/Observation" responses into steps,
 and render steps as a conversation (assistant Thought/Action turns, user Observation turns).
 """
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,13 @@ _LABEL = re.compile(
     r"\s*(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s?(.*)$",
     re.IGNORECASE,
 )
-_TARGET = {"thought": "thought", "thinking": "thought", "action": "action", "observation": "observation", "obs": "observation"}
+_TARGET = {
+    "thought": "thought",
+    "thinking": "thought",
+    "action": "action",
+    "observation": "observation",
+    "obs": "observation",
+}
 _FINAL = "Final Answer:"
 
 

@@ -3,6 +3,7 @@
 Reads the upstream stage manifests and logs/evaluate/metrics.json; writes README.md with huggingface_hub's
 ModelCard tools. Every string passes through trainpipe.secrets.redact before it reaches disk.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,9 +42,18 @@ def eval_results(metrics: dict | None, model: str):
         if value is None:
             continue
         metric = "perplexity" if text else "success rate" if r.get("kind") == "environment" else "accuracy"
-        out.append(EvalResult(task_type="text-generation", task_name="Text Generation", dataset_type=suite,
-                              dataset_name=suite, dataset_split="eval", metric_type=metric, metric_name=metric,
-                              metric_value=round(float(value), 4)))
+        out.append(
+            EvalResult(
+                task_type="text-generation",
+                task_name="Text Generation",
+                dataset_type=suite,
+                dataset_name=suite,
+                dataset_split="eval",
+                metric_type=metric,
+                metric_name=metric,
+                metric_value=round(float(value), 4),
+            )
+        )
     return out
 
 
@@ -55,10 +65,15 @@ def card_data(cfg: Config, source: str, fmt: str, manifests: dict[str, dict], me
     base = base_model_id(cfg)
     return ModelCardData(
         # The Hub rejects a card whose base_model is not a repo id (owner/name); the body still names the base.
-        base_model=base if "/" in base else None, license=cfg.deploy.license, tags=_tags(manifests),
-        datasets=_hub_datasets(manifests.get("collect")) or None, pipeline_tag="text-generation",
-        library_name="peft" if fmt == "adapter" else "transformers", model_name=name,
-        eval_results=results or None)
+        base_model=base if "/" in base else None,
+        license=cfg.deploy.license,
+        tags=_tags(manifests),
+        datasets=_hub_datasets(manifests.get("collect")) or None,
+        pipeline_tag="text-generation",
+        library_name="peft" if fmt == "adapter" else "transformers",
+        model_name=name,
+        eval_results=results or None,
+    )
 
 
 def _trained(manifests: dict[str, dict]) -> list[str]:
@@ -79,8 +94,9 @@ def _tags(manifests: dict[str, dict]) -> list[str]:
 def _hub_datasets(collect: dict | None) -> list[str]:
     """Hub dataset ids among the collected sources (local files and generated tasks have none)."""
     sources = (((collect or {}).get("config") or {}).get("data") or {}).get("sources") or []
-    return sorted({s["path"] for s in sources
-                   if s.get("kind") == "datasets" and s.get("path") and not os.path.exists(s["path"])})
+    return sorted(
+        {s["path"] for s in sources if s.get("kind") == "datasets" and s.get("path") and not os.path.exists(s["path"])}
+    )
 
 
 def _source_name(source: dict) -> str:
@@ -117,8 +133,10 @@ def training_rows(manifests: dict[str, dict]) -> list[str]:
         data = "; ".join(f"{use}: {c.get('train', 0)} train / {c.get('eval', 0)} eval" for use, c in counts.items())
         sources = (collect.get("config") or {}).get("data", {}).get("sources") or []
         what = ", ".join(_source_name(s) for s in sources)
-        rows.append(f"| collect | sources: {what or '–'} | {data or '–'} "
-                    f"| {_num(collect.get('metrics'), 'records')} records | {collect.get('seconds', '–')} s |")
+        rows.append(
+            f"| collect | sources: {what or '–'} | {data or '–'} "
+            f"| {_num(collect.get('metrics'), 'records')} records | {collect.get('seconds', '–')} s |"
+        )
     rows += [_train_row(stage, manifests[stage]) for stage in _trained(manifests)]
     return rows
 
@@ -130,13 +148,28 @@ def _train_row(stage: str, manifest: dict) -> str:
     if c.get("algorithm"):  # rl
         method = f"{c['algorithm']}, {method}"
     length = f"max_steps {c['max_steps']}" if (c.get("max_steps") or -1) > 0 else f"epochs {c.get('epochs')}"
-    settings = _join([(method, ""), ("lr", c.get("learning_rate")), (length, ""),
-                      ("batch", c.get("batch_size")), ("grad_accum", c.get("grad_accum")), ("loss", c.get("loss"))])
-    data = _join([("examples", _num(m, "examples")), ("trained tokens", _num(m, "trained_tokens")),
-                  ("tokens seen", _num(m, "tokens_seen"))])
+    settings = _join(
+        [
+            (method, ""),
+            ("lr", c.get("learning_rate")),
+            (length, ""),
+            ("batch", c.get("batch_size")),
+            ("grad_accum", c.get("grad_accum")),
+            ("loss", c.get("loss")),
+        ]
+    )
+    data = _join(
+        [
+            ("examples", _num(m, "examples")),
+            ("trained tokens", _num(m, "trained_tokens")),
+            ("tokens seen", _num(m, "tokens_seen")),
+        ]
+    )
     result = _join([("steps", _num(m, "steps")), ("train loss", _num(m, "train_loss"))])
-    return f"| {stage} (from {manifest.get('model_in') or 'base'}) | {settings} | {data} | {result} " \
-           f"| {manifest.get('seconds', '–')} s |"
+    return (
+        f"| {stage} (from {manifest.get('model_in') or 'base'}) | {settings} | {data} | {result} "
+        f"| {manifest.get('seconds', '–')} s |"
+    )
 
 
 def evaluation_section(metrics: dict | None) -> list[str]:
@@ -144,63 +177,107 @@ def evaluation_section(metrics: dict | None) -> list[str]:
     if not results:
         return ["Not evaluated (the evaluate stage was disabled)."]
     pct = int(round(float(metrics.get("level", 0.8)) * 100))
-    lines = [f"Held-out suites: accuracy with its {pct}% interval, or perplexity for text suites "
-             "(`base` is the model before training).", "",
-             "| model | suite | score | interval | n |", "|---|---|---|---|---|"]
+    lines = [
+        f"Held-out suites: accuracy with its {pct}% interval, or perplexity for text suites "
+        "(`base` is the model before training).",
+        "",
+        "| model | suite | score | interval | n |",
+        "|---|---|---|---|---|",
+    ]
     for model, suites in results.items():
         for suite, r in suites.items():
             if r.get("kind") == "text":
                 ppl = r.get("perplexity")
-                lines.append(f"| {model} | {suite} | perplexity {'–' if ppl is None else f'{ppl:.2f}'} | – "
-                             f"| {r['n']} |")
+                lines.append(
+                    f"| {model} | {suite} | perplexity {'–' if ppl is None else f'{ppl:.2f}'} | – | {r['n']} |"
+                )
             else:
                 what = "success" if r.get("kind") == "environment" else "accuracy"
-                lines.append(f"| {model} | {suite} | {what} {r['mean']:.3f} | [{r['lo']:.3f}, {r['hi']:.3f}] "
-                             f"| {r['n']} |")
+                lines.append(
+                    f"| {model} | {suite} | {what} {r['mean']:.3f} | [{r['lo']:.3f}, {r['hi']:.3f}] | {r['n']} |"
+                )
     return lines
 
 
 def usage_section(repo: str, fmt: str, base_id: str) -> list[str]:
     if fmt == "adapter":
-        code = ["from peft import AutoPeftModelForCausalLM", "from transformers import AutoTokenizer", "",
-                f'model = AutoPeftModelForCausalLM.from_pretrained("{repo}")',
-                f'tokenizer = AutoTokenizer.from_pretrained("{repo}")']
+        code = [
+            "from peft import AutoPeftModelForCausalLM",
+            "from transformers import AutoTokenizer",
+            "",
+            f'model = AutoPeftModelForCausalLM.from_pretrained("{repo}")',
+            f'tokenizer = AutoTokenizer.from_pretrained("{repo}")',
+        ]
     else:
-        code = ["from transformers import AutoModelForCausalLM, AutoTokenizer", "",
-                f'model = AutoModelForCausalLM.from_pretrained("{repo}")',
-                f'tokenizer = AutoTokenizer.from_pretrained("{repo}")']
-    code += ['messages = [{"role": "user", "content": "What is 12 + 30?"}]',
-             "inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors=\"pt\","
-             " return_dict=True)",
-             "print(tokenizer.decode(model.generate(**inputs, max_new_tokens=64)[0]))"]
-    extra = ["", f"The LoRA adapter alone (base `{base_id}`) is in `adapter/`: "
-             f'`PeftModel.from_pretrained(base, "{repo}", subfolder="adapter")`.'] if fmt == "both" else []
+        code = [
+            "from transformers import AutoModelForCausalLM, AutoTokenizer",
+            "",
+            f'model = AutoModelForCausalLM.from_pretrained("{repo}")',
+            f'tokenizer = AutoTokenizer.from_pretrained("{repo}")',
+        ]
+    code += [
+        'messages = [{"role": "user", "content": "What is 12 + 30?"}]',
+        'inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",'
+        " return_dict=True)",
+        "print(tokenizer.decode(model.generate(**inputs, max_new_tokens=64)[0]))",
+    ]
+    extra = (
+        [
+            "",
+            f"The LoRA adapter alone (base `{base_id}`) is in `adapter/`: "
+            f'`PeftModel.from_pretrained(base, "{repo}", subfolder="adapter")`.',
+        ]
+        if fmt == "both"
+        else []
+    )
     return ["```python", *code, "```", *extra]
 
 
-def card_text(cfg: Config, source: str, fmt: str, dtype: str, manifests: dict[str, dict],
-              metrics: dict | None) -> str:
+def card_text(cfg: Config, source: str, fmt: str, dtype: str, manifests: dict[str, dict], metrics: dict | None) -> str:
     data = card_data(cfg, source, fmt, manifests, metrics)
     repo = cfg.deploy.repo_id or data.model_name
     base = base_model_id(cfg)
     versions = (manifests.get(source) or {}).get("versions") or {}
-    origin = (f"Fine-tuned from `{base}` with trainpipe; released from stage **{source}**"
-              if source != "base" else f"The base model `{base}` without further training")
+    origin = (
+        f"Fine-tuned from `{base}` with trainpipe; released from stage **{source}**"
+        if source != "base"
+        else f"The base model `{base}` without further training"
+    )
     weights = "a LoRA adapter" if fmt == "adapter" else f"{dtype} safetensors weights"
-    body = [f"# {data.model_name}", "", f"{origin}, as {weights}.", "",
-            "## Training", "", "| stage | settings | data | result | time |", "|---|---|---|---|---|",
-            *training_rows(manifests), "", "## Evaluation", "", *evaluation_section(metrics), "",
-            *harness.table(metrics or {}),
-            "## Usage", "", *usage_section(repo, fmt, base), "",
-            "## Reproducibility", "",
-            *[f"- {s}: fingerprint `{m.get('fingerprint')}`, finished {m.get('finished_at', '–')}"
-              for s, m in manifests.items()],
-            "- versions: " + (", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "–")]
+    body = [
+        f"# {data.model_name}",
+        "",
+        f"{origin}, as {weights}.",
+        "",
+        "## Training",
+        "",
+        "| stage | settings | data | result | time |",
+        "|---|---|---|---|---|",
+        *training_rows(manifests),
+        "",
+        "## Evaluation",
+        "",
+        *evaluation_section(metrics),
+        "",
+        *harness.table(metrics or {}),
+        "## Usage",
+        "",
+        *usage_section(repo, fmt, base),
+        "",
+        "## Reproducibility",
+        "",
+        *[
+            f"- {s}: fingerprint `{m.get('fingerprint')}`, finished {m.get('finished_at', '–')}"
+            for s, m in manifests.items()
+        ],
+        "- versions: " + (", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "–"),
+    ]
     return redact(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(body) + "\n")
 
 
-def write_card(out: Path, cfg: Config, source: str, fmt: str, dtype: str, manifests: dict[str, dict],
-               metrics: dict | None) -> Path:
+def write_card(
+    out: Path, cfg: Config, source: str, fmt: str, dtype: str, manifests: dict[str, dict], metrics: dict | None
+) -> Path:
     from huggingface_hub import ModelCard
 
     path = Path(out) / "README.md"

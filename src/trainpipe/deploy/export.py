@@ -3,6 +3,7 @@
 Reads a model stage's folder (full model or PEFT adapter) and the folders of the models beneath it;
 writes safetensors (sharded), config, generation config and tokenizer with its chat template.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,8 +45,10 @@ def adapter_base(folder: Path, models: dict[str, Path | str | None]) -> Path | s
     recorded = json.loads((Path(folder) / ADAPTER_CONFIG).read_text()).get("base_model_name_or_path")
     if recorded and os.path.isdir(recorded):
         return Path(recorded)
-    raise UserError(f"{folder}: cannot find the base model of this adapter (stage input {stage_in!r}, "
-                    f"adapter_config.json base_model_name_or_path {recorded!r}); run the upstream stages again")
+    raise UserError(
+        f"{folder}: cannot find the base model of this adapter (stage input {stage_in!r}, "
+        f"adapter_config.json base_model_name_or_path {recorded!r}); run the upstream stages again"
+    )
 
 
 def load_source(folder: Path | str, models: dict, mcfg: ModelConfig):
@@ -62,8 +65,10 @@ def load_source(folder: Path | str, models: dict, mcfg: ModelConfig):
         base = base.merge_and_unload()
     if getattr(base.config, "quantization_config", None):
         # Merging into quantised weights rounds the LoRA delta away; the merge must happen in full precision.
-        raise UserError(f"{folder}: the base model is quantised; set deploy.format=adapter to ship the adapter "
-                        "alone, or use an unquantised base model")
+        raise UserError(
+            f"{folder}: the base model is quantised; set deploy.format=adapter to ship the adapter "
+            "alone, or use an unquantised base model"
+        )
     return PeftModel.from_pretrained(base, str(folder), is_trainable=False)
 
 
@@ -117,9 +122,16 @@ def probe(model, tokenizer, n: int = VERIFY_TOKENS) -> Probe:
     enc = tokenizer(text, return_tensors="pt", add_special_tokens=not tokenizer.chat_template)
     model.eval()
     with torch.no_grad():
-        out = model.generate(**enc, max_new_tokens=n, do_sample=False, num_beams=1, output_logits=True,
-                             return_dict_in_generate=True, pad_token_id=model.generation_config.pad_token_id)
-    return Probe(out.sequences[0, enc["input_ids"].shape[1]:].tolist(), out.logits[0][0].float())
+        out = model.generate(
+            **enc,
+            max_new_tokens=n,
+            do_sample=False,
+            num_beams=1,
+            output_logits=True,
+            return_dict_in_generate=True,
+            pad_token_id=model.generation_config.pad_token_id,
+        )
+    return Probe(out.sequences[0, enc["input_ids"].shape[1] :].tolist(), out.logits[0][0].float())
 
 
 def save_tokenizer(tokenizer, out: Path) -> None:
@@ -127,8 +139,10 @@ def save_tokenizer(tokenizer, out: Path) -> None:
     path = Path(out) / "tokenizer_config.json"
     conf = json.loads(path.read_text(encoding="utf-8"))
     if any(k in conf for k in LOAD_TIME_KEYS):
-        path.write_text(json.dumps({k: v for k, v in conf.items() if k not in LOAD_TIME_KEYS}, indent=2,
-                                   ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(
+            json.dumps({k: v for k, v in conf.items() if k not in LOAD_TIME_KEYS}, indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
 
 
 def export_merged(model, tokenizer, out: Path, dtype: torch.dtype, max_shard_size: str) -> dict:
@@ -165,8 +179,10 @@ def export_adapter(model, tokenizer, out: Path, base_id: str, with_tokenizer: bo
     from transformers import AutoTokenizer
 
     if not isinstance(model, PeftModel):
-        raise UserError("deploy.format=adapter|both needs a LoRA adapter, but the source is a full model; "
-                        "train with lora.enabled=true and <stage>.merge_adapters=false, or use deploy.format=merged")
+        raise UserError(
+            "deploy.format=adapter|both needs a LoRA adapter, but the source is a full model; "
+            "train with lora.enabled=true and <stage>.merge_adapters=false, or use deploy.format=merged"
+        )
     set_generation_ids(model.get_base_model(), tokenizer)
     expected = probe(model, tokenizer)
     out.mkdir(parents=True, exist_ok=True)
@@ -192,7 +208,9 @@ def _rewrite_adapter_base(out: Path, base_id: str) -> None:
 def check_probe(folder: Path, expected: Probe, got: Probe) -> None:
     gap = (got.logits - expected.logits).abs().max().item()
     if got.tokens != expected.tokens or not torch.allclose(got.logits, expected.logits, atol=1e-3, rtol=1e-3):
-        raise VerificationError(f"verification failed for {folder}: the reloaded model generated {got.tokens} "
-                                f"(logits off by up to {gap:.3g}), the in-memory model {expected.tokens}; "
-                                "nothing was published")
+        raise VerificationError(
+            f"verification failed for {folder}: the reloaded model generated {got.tokens} "
+            f"(logits off by up to {gap:.3g}), the in-memory model {expected.tokens}; "
+            "nothing was published"
+        )
     log.info("deploy: verified %s: %d greedy tokens and logits match after reload", folder, len(expected.tokens))

@@ -5,6 +5,7 @@ the architecture metadata, the tokenizer (tokens, types, merges, special ids) an
 file; tensor names come from gguf-py's own name map. llama.cpp applies rotary embeddings to interleaved pairs
 where HF Llama rotates halves, so the q and k projections are permuted on the way out (readers undo it).
 """
+
 from __future__ import annotations
 
 import json
@@ -114,24 +115,30 @@ def _tokenizer(writer, folder: Path) -> None:
 
 # llama.cpp does not read the pre-tokenizer from the file: it names one of its built-in splits. These are the
 # tokenizers.json pre-tokenizers whose split it reproduces exactly (others would tokenize prompts differently).
-LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+LLAMA3_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 
 
 def pre_tokenizer(spec: dict | None) -> str:
     """llama.cpp's name for the tokenizer.json pre-tokenizer `spec`: GPT-2's byte-level regex ('gpt-2'), single
     digits then GPT-2's ('smollm'), or Llama 3's split ('llama-bpe'); any other is refused by name."""
     steps = (spec or {}).get("pretokenizers") if (spec or {}).get("type") == "Sequence" else [spec or {}]
-    kinds = [(s.get("type"), s.get("use_regex"), s.get("individual_digits"),
-              (s.get("pattern") or {}).get("Regex")) for s in steps]
+    kinds = [
+        (s.get("type"), s.get("use_regex"), s.get("individual_digits"), (s.get("pattern") or {}).get("Regex"))
+        for s in steps
+    ]
     if kinds == [("ByteLevel", True, None, None)]:
         return "gpt-2"
     if kinds == [("Digits", None, True, None), ("ByteLevel", True, None, None)]:
         return "smollm"
     if kinds == [("Split", None, None, LLAMA3_SPLIT), ("ByteLevel", False, None, None)]:
         return "llama-bpe"
-    raise UserError(f"deploy.gguf: the tokenizer's pre-tokenizer {json.dumps(spec)} has no llama.cpp counterpart "
-                    "(GPT-2, SmolLM and Llama 3 byte-level splits are exported); llama.cpp would split text differently")
+    raise UserError(
+        f"deploy.gguf: the tokenizer's pre-tokenizer {json.dumps(spec)} has no llama.cpp counterpart "
+        "(GPT-2, SmolLM and Llama 3 byte-level splits are exported); llama.cpp would split text differently"
+    )
 
 
 def _read_json(path: Path) -> dict:
@@ -192,6 +199,10 @@ def card_section(files: list[Path]) -> str:
         qtype = path.stem.rsplit("-", 1)[-1]
         lines.append(f"| {path.name} | {qtype} | {path.stat().st_size / 2**20:.0f} MiB |")
     first = files[0].name
-    lines += ["", f"llama.cpp: `llama-cli -m {first}`; Ollama: a Modelfile with `FROM ./{first}`, then "
-              "`ollama create`. The chat template is in the file.", ""]
+    lines += [
+        "",
+        f"llama.cpp: `llama-cli -m {first}`; Ollama: a Modelfile with `FROM ./{first}`, then "
+        "`ollama create`. The chat template is in the file.",
+        "",
+    ]
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 Reads the token from HF_TOKEN or the standard token file (huggingface_hub.get_token); the token is handed
 to HfApi only, never logged or written. Failures the user can fix become UserErrors with one clear message.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,10 @@ def hub_token() -> str:
 
     token = get_token()
     if not token:
-        raise UserError("deploy.push=true needs a Hugging Face token with write access: set HF_TOKEN "
-                        "or run `hf auth login` (or set deploy.push=false)")
+        raise UserError(
+            "deploy.push=true needs a Hugging Face token with write access: set HF_TOKEN "
+            "or run `hf auth login` (or set deploy.push=false)"
+        )
     return token
 
 
@@ -35,13 +38,16 @@ def preflight(dcfg: DeployConfig) -> str:
     if not dcfg.repo_id:
         raise UserError("deploy.push=true needs deploy.repo_id (e.g. deploy.repo_id=your-name/your-model)")
     if constants.is_offline_mode():
-        raise UserError("deploy.push=true but Hugging Face offline mode is on (HF_HUB_OFFLINE or "
-                        "TRANSFORMERS_OFFLINE is set); unset it to publish, or set deploy.push=false")
+        raise UserError(
+            "deploy.push=true but Hugging Face offline mode is on (HF_HUB_OFFLINE or "
+            "TRANSFORMERS_OFFLINE is set); unset it to publish, or set deploy.push=false"
+        )
     return hub_token()
 
 
-def push_folder(folder: Path, dcfg: DeployConfig, base_delay: float = 2.0,
-                sleep: Callable[[float], None] = time.sleep) -> str:
+def push_folder(
+    folder: Path, dcfg: DeployConfig, base_delay: float = 2.0, sleep: Callable[[float], None] = time.sleep
+) -> str:
     """Create the repo (if missing) and upload `folder`; returns the repo URL (with /tree/<revision> if set)."""
     from huggingface_hub import HfApi
 
@@ -51,9 +57,12 @@ def push_folder(folder: Path, dcfg: DeployConfig, base_delay: float = 2.0,
     repo_url = retry("create repo", lambda: api.create_repo(dcfg.repo_id, private=dcfg.private, exist_ok=True))
     if dcfg.revision and dcfg.revision != "main":
         retry("create branch", lambda: api.create_branch(dcfg.repo_id, branch=dcfg.revision, exist_ok=True))
-    commit = retry("upload", lambda: api.upload_folder(
-        repo_id=dcfg.repo_id, folder_path=str(folder), revision=dcfg.revision,
-        commit_message=dcfg.commit_message))
+    commit = retry(
+        "upload",
+        lambda: api.upload_folder(
+            repo_id=dcfg.repo_id, folder_path=str(folder), revision=dcfg.revision, commit_message=dcfg.commit_message
+        ),
+    )
     url = str(repo_url).rstrip("/") + (f"/tree/{dcfg.revision}" if dcfg.revision else "")
     files = sum(1 for p in Path(folder).rglob("*") if p.is_file())
     log.info("deploy: uploaded %d files to %s (commit %s)", files, url, getattr(commit, "oid", None))
@@ -80,8 +89,15 @@ class _Retry:
                         raise
                     raise error from None
                 delay = self.base_delay * 2 ** (attempt - 1)
-                log.warning("deploy: %s on %s failed (%s); retry %d/%d in %.1f s", what, self.endpoint,
-                            _short(exc), attempt, self.retries, delay)
+                log.warning(
+                    "deploy: %s on %s failed (%s); retry %d/%d in %.1f s",
+                    what,
+                    self.endpoint,
+                    _short(exc),
+                    attempt,
+                    self.retries,
+                    delay,
+                )
                 self.sleep(delay)
 
 
@@ -105,22 +121,32 @@ def user_error(exc: BaseException, what: str, endpoint: str, repo_id: str, attem
     if isinstance(exc, HFValidationError):
         return UserError(f"deploy.repo_id={repo_id!r} is not a valid Hub repo id: {exc}")
     if status == 401:
-        return UserError(f"deploy: {what} on {endpoint} was refused (401): the Hugging Face token is invalid or "
-                         "expired; create a write token and set HF_TOKEN or run `hf auth login`")
+        return UserError(
+            f"deploy: {what} on {endpoint} was refused (401): the Hugging Face token is invalid or "
+            "expired; create a write token and set HF_TOKEN or run `hf auth login`"
+        )
     if status == 403:
-        return UserError(f"deploy: {what} for {repo_id} was forbidden (403): the token has no write access to "
-                         f"this repo or namespace; use a write token that owns '{repo_id.split('/')[0]}' "
-                         "or change deploy.repo_id")
+        return UserError(
+            f"deploy: {what} for {repo_id} was forbidden (403): the token has no write access to "
+            f"this repo or namespace; use a write token that owns '{repo_id.split('/')[0]}' "
+            "or change deploy.repo_id"
+        )
     if status == 404:
-        return UserError(f"deploy: {what}: repo {repo_id} (or revision) was not found on {endpoint}, or the token "
-                         "cannot see it; check deploy.repo_id and deploy.revision")
+        return UserError(
+            f"deploy: {what}: repo {repo_id} (or revision) was not found on {endpoint}, or the token "
+            "cannot see it; check deploy.repo_id and deploy.revision"
+        )
     if isinstance(exc, ValueError) and "README.md" in str(exc):
-        return UserError(f"deploy: the Hub rejected the metadata of the model card (README.md) for {repo_id}: "
-                         f"{' '.join(redact(str(exc)).split())}; check deploy.base_model and deploy.license")
+        return UserError(
+            f"deploy: the Hub rejected the metadata of the model card (README.md) for {repo_id}: "
+            f"{' '.join(redact(str(exc)).split())}; check deploy.base_model and deploy.license"
+        )
     if is_transient(exc):
         kind = f"the Hub answered {status}" if status else "no connection"
-        return UserError(f"deploy: cannot reach the Hub at {endpoint} ({kind}: {_short(exc)}) after {attempts} "
-                         "attempt(s); check the network (or deploy.endpoint) and retry, or set deploy.push=false")
+        return UserError(
+            f"deploy: cannot reach the Hub at {endpoint} ({kind}: {_short(exc)}) after {attempts} "
+            "attempt(s); check the network (or deploy.endpoint) and retry, or set deploy.push=false"
+        )
     return None
 
 

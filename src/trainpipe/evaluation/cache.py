@@ -1,11 +1,11 @@
 """Results cached per (model fingerprint, suite fingerprint) in logs/evaluate/cache/, so re-evaluating after one
 stage changes only runs the pairs that changed. A cache file is one JSON result, written atomically."""
+
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import logging
+from pathlib import Path
 
 from trainpipe import artifacts
 
@@ -42,8 +42,9 @@ def for_config(folder: Path, cfg) -> ResultCache:
     resolved dtype ('auto' differs by machine) and the machine's kernels (CPU model and instruction set, GPU)."""
     from trainpipe.models.hardware import describe, model_dtype
 
-    return ResultCache(folder, {"backend": cfg.evaluate.backend, "dtype": str(model_dtype(cfg.model.dtype)),
-                                "hardware": describe()})
+    return ResultCache(
+        folder, {"backend": cfg.evaluate.backend, "dtype": str(model_dtype(cfg.model.dtype)), "hardware": describe()}
+    )
 
 
 def evaluate_cached(cfg, cache: ResultCache, name: str, path: Path, model_fp: str, suites) -> dict:

@@ -1,5 +1,6 @@
 """Answer checkers for items outside the task families (retention Q&A, user eval files) and the scorer
 that routes an item to its task family or checker. Pure functions; nothing here touches disk."""
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,11 @@ def check_json(completion: str, answer: str) -> float:
 
 def _first_of(text: str, options: list[str]) -> str | None:
     """The option mentioned first in the text (whole words, ignoring case, a plural 's' allowed)."""
-    found = [(m.start(), o) for o in options
-             if (m := re.search(rf"(?<!\w){re.escape(o)}(?:e?s)?(?!\w)", text, re.IGNORECASE))]
+    found = [
+        (m.start(), o)
+        for o in options
+        if (m := re.search(rf"(?<!\w){re.escape(o)}(?:e?s)?(?!\w)", text, re.IGNORECASE))
+    ]
     return min(found)[1] if found else None
 
 
@@ -86,8 +90,13 @@ def check_choice(completion: str, answer: str) -> float:
 
 
 CHECKS: dict[str, Callable[[str, str], float]] = {
-    "exact": check_exact, "word": check_word, "word_case": check_word_case,
-    "number": check_number, "json": check_json, "choice": check_choice, "letter": check_letter,
+    "exact": check_exact,
+    "word": check_word,
+    "word_case": check_word_case,
+    "number": check_number,
+    "json": check_json,
+    "choice": check_choice,
+    "letter": check_letter,
 }
 
 

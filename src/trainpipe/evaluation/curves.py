@@ -1,5 +1,6 @@
 """Training curves of each model stage, read back from its logs: TensorBoard event files under
 logs/<stage>/tensorboard, else the log_history of the newest complete checkpoints/<stage>/checkpoint-N."""
+
 from __future__ import annotations
 
 import json

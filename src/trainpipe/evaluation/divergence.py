@@ -1,6 +1,7 @@
 """KL(trained ‖ base) on held-out task prompts, a forgetting predictor: both models teacher-forced over each prompt
 plus the trained model's own completion (from its task result records), full-vocabulary KL per completion token.
 Reads the task results and both model folders; caches per (model, base, suite) in logs/evaluate/cache/kl_to_base/."""
+
 from __future__ import annotations
 
 import logging
@@ -8,6 +9,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from trainpipe import artifacts
+from trainpipe.evaluation.cache import ResultCache
+from trainpipe.models.chat import encode_prompt
 
 log = logging.getLogger("trainpipe.evaluate")
 KL_ITEMS = 64  # first items of each suite: a stable mean in seconds on CPU
@@ -24,11 +29,11 @@ def token_kl(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def completion_kl(model, base, tokenizer, chats: list[list[dict]], completions: list[str],
-                  batch_size: int = 16) -> list[tuple[float, int]]:
+def completion_kl(
+    model, base, tokenizer, chats: list[list[dict]], completions: list[str], batch_size: int = 16
+) -> list[tuple[float, int]]:
     """(summed KL in nats, completion tokens) per chat (messages ending in the user turn the completion answers),
     over the positions that predict completion tokens."""
-    from trainpipe.models.chat import encode_prompt
 
     seqs = []
     for chat, completion in zip(chats, completions):
@@ -37,7 +42,7 @@ def completion_kl(model, base, tokenizer, chats: list[list[dict]], completions: 
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     out = []
     for start in range(0, len(seqs), batch_size):
-        out += _batch_kl(model, base, seqs[start:start + batch_size], pad_id)
+        out += _batch_kl(model, base, seqs[start : start + batch_size], pad_id)
     return out
 
 
@@ -48,9 +53,9 @@ def _batch_kl(model, base, seqs: list[tuple[list[int], int]], pad_id: int) -> li
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
     target = torch.zeros((len(seqs), width), dtype=torch.bool)  # position t predicts token t + 1
     for r, (seq, head) in enumerate(seqs):
-        ids[r, :len(seq)] = torch.tensor(seq, dtype=torch.long)
-        mask[r, :len(seq)] = 1
-        target[r, head - 1:len(seq) - 1] = True
+        ids[r, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[r, : len(seq)] = 1
+        target[r, head - 1 : len(seq) - 1] = True
     ids, mask = ids.to(model.device), mask.to(model.device)
     p = model(input_ids=ids, attention_mask=mask).logits
     q = base(input_ids=ids.to(base.device), attention_mask=mask.to(base.device)).logits
@@ -62,10 +67,9 @@ def _batch_kl(model, base, seqs: list[tuple[list[int], int]], pad_id: int) -> li
 def add_kl_to_base(cfg, folder: Path, models: dict[str, tuple[Path, str]], suites, results: dict) -> None:
     """Set results[model][suite]["kl_to_base"] (mean nats per completion token) for every non-base model on every
     held-out task suite; only (model, suite) pairs missing from the cache load the models."""
-    from trainpipe import artifacts
-    from trainpipe.evaluation.cache import ResultCache
 
     from trainpipe.models.hardware import model_dtype  # the resolved dtype: 'auto' differs by machine
+
     cache = ResultCache(folder, {"backend": cfg.evaluate.backend, "dtype": str(model_dtype(cfg.model.dtype))})
     base_path, base_fp = models["base"]
     held_out = [s for s in suites if s.kind == "task" and s.group in HELD_OUT]
@@ -99,13 +103,24 @@ def _model_kl(cfg, path: Path, base, suites, results: dict) -> list[dict]:
         done = {r["id"]: r.get("completion") for r in results[suite.name]["items"]}
         if any(done.get(i["id"]) is None for i in items):
             raise RuntimeError(f"evaluate: {suite.name} results hold no completions to score KL on")
-        found = completion_kl(model, base, tokenizer, [item_messages(i) for i in items],
-                              [done[i["id"]] for i in items], cfg.evaluate.batch_size)
+        found = completion_kl(
+            model,
+            base,
+            tokenizer,
+            [item_messages(i) for i in items],
+            [done[i["id"]] for i in items],
+            cfg.evaluate.batch_size,
+        )
         records = [{"id": i["id"], "kl": kl, "tokens": n} for i, (kl, n) in zip(items, found)]
         tokens = sum(r["tokens"] for r in records)
         mean = sum(r["kl"] for r in records) / tokens if tokens else None
-        log.info("evaluate: KL(%s ‖ base) on %s: %s nats/token over %d tokens", path.name, suite.name,
-                 "–" if mean is None else f"{mean:.4f}", tokens)
+        log.info(
+            "evaluate: KL(%s ‖ base) on %s: %s nats/token over %d tokens",
+            path.name,
+            suite.name,
+            "–" if mean is None else f"{mean:.4f}",
+            tokens,
+        )
         out.append({"kl_to_base": mean, "tokens": tokens, "items": records})
     return out
 

@@ -3,6 +3,7 @@
 all episodes' turn t generated as one batch. Scored by success (goal reached; Jeffreys interval) and by return
 clipped to [−1, 1] (t interval). Reads evaluate.environments; the runner caches the results.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,11 +15,12 @@ from typing import Callable, Sequence
 
 from trainpipe.config import Config
 from trainpipe.data.records import message
+from trainpipe.data.store import has_use, load_split
 from trainpipe.data.trajectory import observation_message
 from trainpipe.errors import UserError
 from trainpipe.evaluation.results import EXAMPLES, Suite, summarize_items
 from trainpipe.evaluation.stats import mean_interval
-from trainpipe.tasks.environments import ENVIRONMENTS, EVAL_SEEDS_START, EnvSpec, Environment, parse_move
+from trainpipe.tasks.environments import ENVIRONMENTS, EVAL_SEEDS_START, Environment, EnvSpec, parse_move
 
 log = logging.getLogger("trainpipe.evaluate")
 KIND = GROUP = "environment"
@@ -39,18 +41,34 @@ def environment_suites(cfg: Config) -> list:
         if name not in PLAYABLE:
             raise UserError(f"evaluate.environments: unknown environment {name!r}; known: {', '.join(PLAYABLE)}")
         if PREFIX + name in ev.sampling:
-            raise UserError(f"evaluate.sampling.{PREFIX}{name}: environment suites always play greedily; "
-                            f"remove that entry (the turn budget is evaluate.env_turn_tokens)")
+            raise UserError(
+                f"evaluate.sampling.{PREFIX}{name}: environment suites always play greedily; "
+                f"remove that entry (the turn budget is evaluate.env_turn_tokens)"
+            )
         spec = ENVIRONMENTS[name]
         turns = ev.env_max_turns or spec.default_turns(ev.env_difficulty)
         env = spec.make(ev.env_difficulty, turns)
         items = []
         for seed in range(EVAL_SEEDS_START, EVAL_SEEDS_START + ev.max_examples):
             prompt = env.reset(seed)
-            items.append({"id": f"{name}-{seed}", "seed": seed, "prompt": prompt, "answer": None,
-                          "task": PREFIX + name, "layout": spec.layout(env)})
-        settings = {"environment": name, "difficulty": ev.env_difficulty, "max_turns": turns,
-                    "turn_tokens": ev.env_turn_tokens, "temperature": 0.0, "first_seed": EVAL_SEEDS_START}
+            items.append(
+                {
+                    "id": f"{name}-{seed}",
+                    "seed": seed,
+                    "prompt": prompt,
+                    "answer": None,
+                    "task": PREFIX + name,
+                    "layout": spec.layout(env),
+                }
+            )
+        settings = {
+            "environment": name,
+            "difficulty": ev.env_difficulty,
+            "max_turns": turns,
+            "turn_tokens": ev.env_turn_tokens,
+            "temperature": 0.0,
+            "first_seed": EVAL_SEEDS_START,
+        }
         suites.append(Suite(PREFIX + name, KIND, items, settings, GROUP))
     return suites
 
@@ -85,8 +103,9 @@ def play(suite, generate_turns: Callable[[Sequence[Sequence[dict]], int], list])
         active = [e for e in episodes if not e.done]
         if not active:
             break
-        log.info("evaluate: %s turn %d: %d of %d episodes still playing", suite.name, turn + 1, len(active),
-                 len(episodes))
+        log.info(
+            "evaluate: %s turn %d: %d of %d episodes still playing", suite.name, turn + 1, len(active), len(episodes)
+        )
         replies = generate_turns([e.messages for e in active], settings["turn_tokens"])
         for episode, completion in zip(active, replies):
             _advance(episode, completion, spec)
@@ -111,12 +130,31 @@ def environment_result(suite, episodes: list[Episode], level: float) -> dict:
     for item, ep in zip(suite.items, episodes):
         ret = max(-1.0, min(1.0, math.fsum(ep.rewards)))
         transcript = "\n".join(f"[{m['role']}] {m['content']}" for m in ep.messages[1:])
-        records.append({"id": item["id"], "seed": item["seed"], "score": 1.0 if ep.solved else 0.0, "return": ret,
-                        "turns": len(ep.rewards), "samples": 1, "correct": int(ep.solved), "tokens": ep.tokens,
-                        "format_ok": ep.named_moves == len(ep.rewards), "completion": transcript})
+        records.append(
+            {
+                "id": item["id"],
+                "seed": item["seed"],
+                "score": 1.0 if ep.solved else 0.0,
+                "return": ret,
+                "turns": len(ep.rewards),
+                "samples": 1,
+                "correct": int(ep.solved),
+                "tokens": ep.tokens,
+                "format_ok": ep.named_moves == len(ep.rewards),
+                "completion": transcript,
+            }
+        )
         if len(examples) < EXAMPLES:
-            examples.append({"id": item["id"], "prompt": item["prompt"], "answer": None, "completion": transcript,
-                             "score": records[-1]["score"], "return": ret})
+            examples.append(
+                {
+                    "id": item["id"],
+                    "prompt": item["prompt"],
+                    "answer": None,
+                    "completion": transcript,
+                    "score": records[-1]["score"],
+                    "return": ret,
+                }
+            )
     return {**environment_summary(records, level), "examples": examples}
 
 
@@ -125,15 +163,18 @@ def environment_summary(records: list[dict], level: float) -> dict:
     reply named a move) plus the mean return with its t interval, clipped to the return's range [−1, 1]."""
     returns = [r["return"] for r in records]
     lo, hi = mean_interval(returns, level)
-    return {**summarize_items(records, level), "kind": KIND,
-            "mean_return": math.fsum(returns) / len(returns) if returns else 0.0,
-            "return_lo": max(-1.0, lo), "return_hi": min(1.0, hi)}
+    return {
+        **summarize_items(records, level),
+        "kind": KIND,
+        "mean_return": math.fsum(returns) / len(returns) if returns else 0.0,
+        "return_lo": max(-1.0, lo),
+        "return_hi": min(1.0, hi),
+    }
 
 
 def layout_notes(suites, collect_dir: Path) -> list[str]:
     """For each environment suite, how many held-out episodes start from a layout that also starts a collect
     training trajectory: seeds are disjoint, but a small grid has few layouts (72 on 3x3), so they repeat."""
-    from trainpipe.data.store import has_use, load_split
     from trainpipe.data.records import record_meta
 
     env_suites = [s for s in suites if s.kind == KIND]
@@ -149,7 +190,9 @@ def layout_notes(suites, collect_dir: Path) -> list[str]:
     for suite in env_suites:
         s = suite.settings
         repeated = sum((s["environment"], s["difficulty"], tuple(i["layout"])) in seen for i in suite.items)
-        notes.append(f"{suite.name}: {repeated} of {len(suite.items)} held-out episodes (seeds {s['first_seed']}.."
-                     f"{s['first_seed'] + len(suite.items) - 1}, disjoint from collect and RL) start from a layout "
-                     f"that also starts a collect training trajectory")
+        notes.append(
+            f"{suite.name}: {repeated} of {len(suite.items)} held-out episodes (seeds {s['first_seed']}.."
+            f"{s['first_seed'] + len(suite.items) - 1}, disjoint from collect and RL) start from a layout "
+            f"that also starts a collect training trajectory"
+        )
     return notes

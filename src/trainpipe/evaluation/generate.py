@@ -2,6 +2,7 @@
 
 `HFBackend` wraps a loaded model; the batched generation itself lives in training.generation.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,9 +32,16 @@ class HFBackend:
 
     def generate(self, prompts: Sequence[str | Sequence[dict]], settings: dict) -> list[list[Completion]]:
         """`settings["samples"]` completions per prompt: a user message, or chat messages ending in a user turn."""
-        return chat_completions(self.model, self.tokenizer, as_chats(prompts), int(settings["max_new_tokens"]),
-                                self.batch_size, float(settings["temperature"]), int(settings["samples"]),
-                                int(settings.get("seed", 0)))
+        return chat_completions(
+            self.model,
+            self.tokenizer,
+            as_chats(prompts),
+            int(settings["max_new_tokens"]),
+            self.batch_size,
+            float(settings["temperature"]),
+            int(settings["samples"]),
+            int(settings.get("seed", 0)),
+        )
 
     def generate_chats(self, conversations: Sequence[Sequence[dict]], max_new_tokens: int) -> list[Completion]:
         """One greedy next assistant turn per conversation."""

@@ -14,6 +14,7 @@ are left out; the YAML says how many.
 Import: `evaluate.harness_tasks` runs lm-eval tasks offline on every model evaluate scores (see `resolve` for the
 entry forms); the scores go beside trainpipe's own in metrics.json, the report and the model card.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -21,6 +22,7 @@ import json
 import logging
 import os
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 from trainpipe import artifacts
@@ -53,36 +55,42 @@ def export(suites, folder: Path, stop: str, published: Path) -> list[str]:
             continue
         items = [i for i in suite.items if not i.get("history")]
         data = folder / f"{suite.name}.jsonl"
-        data.write_text("".join(json.dumps({k: i[k] for k in ("id", "prompt", "answer", "task")}) + "\n"
-                                for i in items), encoding="utf-8")
+        data.write_text(
+            "".join(json.dumps({k: i[k] for k in ("id", "prompt", "answer", "task")}) + "\n" for i in items),
+            encoding="utf-8",
+        )
         name = PREFIX + suite.name
-        (folder / f"{suite.name}.yaml").write_text(_task_yaml(name, published.resolve() / data.name, suite, stop,
-                                                             len(suite.items) - len(items)), encoding="utf-8")
+        (folder / f"{suite.name}.yaml").write_text(
+            _task_yaml(name, published.resolve() / data.name, suite, stop, len(suite.items) - len(items)),
+            encoding="utf-8",
+        )
         names.append(name)
     return names
 
 
 def _task_yaml(name: str, data_file: Path, suite, stop: str, left_out: int) -> str:
     note = f"# {left_out} multi-turn item(s) of {suite.name} are left out (no single-turn form)\n" if left_out else ""
-    return (f"# {suite.name} from trainpipe's evaluate stage; run with --apply_chat_template\n{note}"
-            f"task: {name}\n"
-            "dataset_path: json\n"
-            "dataset_kwargs:\n"
-            "  data_files:\n"
-            f"    test: {json.dumps(str(data_file))}\n"
-            "test_split: test\n"
-            "output_type: generate_until\n"
-            "doc_to_text: \"{{prompt}}\"\n"
-            "doc_to_target: \"{{answer}}\"\n"
-            "generation_kwargs:\n"
-            f"  until: [{json.dumps(stop)}]\n"
-            f"  max_gen_toks: {int(suite.settings.get('max_new_tokens', 64))}\n"
-            "  do_sample: false\n"
-            "process_results: !function utils.process_results\n"
-            "metric_list:\n"
-            "  - metric: acc\n"
-            "    aggregation: mean\n"
-            "    higher_is_better: true\n")
+    return (
+        f"# {suite.name} from trainpipe's evaluate stage; run with --apply_chat_template\n{note}"
+        f"task: {name}\n"
+        "dataset_path: json\n"
+        "dataset_kwargs:\n"
+        "  data_files:\n"
+        f"    test: {json.dumps(str(data_file))}\n"
+        "test_split: test\n"
+        "output_type: generate_until\n"
+        'doc_to_text: "{{prompt}}"\n'
+        'doc_to_target: "{{answer}}"\n'
+        "generation_kwargs:\n"
+        f"  until: [{json.dumps(stop)}]\n"
+        f"  max_gen_toks: {int(suite.settings.get('max_new_tokens', 64))}\n"
+        "  do_sample: false\n"
+        "process_results: !function utils.process_results\n"
+        "metric_list:\n"
+        "  - metric: acc\n"
+        "    aggregation: mean\n"
+        "    higher_is_better: true\n"
+    )
 
 
 class Plan:
@@ -107,8 +115,10 @@ def resolve(entries: list[str], suites) -> Plan:
     available = [PREFIX + s.name for s in own_suites(suites)]
     own = available if OWN in entries else [e for e in entries if e in available]
     if OWN in entries and not own:
-        raise UserError("evaluate.harness_tasks: 'trainpipe' asks for evaluate's own task suites as lm-eval tasks, "
-                        "but no greedy task suite is configured (evaluate.tasks / evaluate.files)")
+        raise UserError(
+            "evaluate.harness_tasks: 'trainpipe' asks for evaluate's own task suites as lm-eval tasks, "
+            "but no greedy task suite is configured (evaluate.tasks / evaluate.files)"
+        )
     folders = [Path(os.path.expanduser(e)).resolve() for e in entries if _is_folder(e)]
     names = list(own)
     for folder in folders:
@@ -121,8 +131,9 @@ def resolve(entries: list[str], suites) -> Plan:
         for name in (n for n in bare if n not in known):
             close = difflib.get_close_matches(name, [OWN, *available, *known], n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise UserError(f"evaluate.harness_tasks: '{name}' is neither a task folder nor an lm-eval task or "
-                            f"group{hint}")
+            raise UserError(
+                f"evaluate.harness_tasks: '{name}' is neither a task folder nor an lm-eval task or group{hint}"
+            )
         names += bare
     return Plan(list(dict.fromkeys(names)), folders, own)
 
@@ -139,11 +150,17 @@ def own_suites(suites) -> list:
 def plan_key(plan: Plan, suites, stop: str, runtime: dict, limit: int) -> str:
     """What harness scores depend on besides the model: the tasks, the files that define them, evaluate's own
     suites when they are among them, the item limit, the machine and dtype, and lm-eval's version."""
-    from importlib.metadata import version
 
-    return artifacts.fingerprint(CACHE_VERSION, plan.names, [artifacts.tree_digest(f) for f in plan.folders],
-                                 [s.fingerprint for s in own_suites(suites)] if plan.own else [], stop, runtime,
-                                 limit, version("lm_eval"))
+    return artifacts.fingerprint(
+        CACHE_VERSION,
+        plan.names,
+        [artifacts.tree_digest(f) for f in plan.folders],
+        [s.fingerprint for s in own_suites(suites)] if plan.own else [],
+        stop,
+        runtime,
+        limit,
+        version("lm_eval"),
+    )
 
 
 def run_cached(cfg, plan: Plan, models: dict, suites, stop: str, cache_folder: Path, runtime: dict) -> dict:
@@ -189,11 +206,20 @@ def run_model(cfg, path: Path, plan: Plan, include: list[str]) -> dict:
     for limit, group in ((None, plan.own), (ev.max_examples, [n for n in plan.names if n not in plan.own])):
         if not group:
             continue
-        out = simple_evaluate(model=lm, tasks=group, task_manager=manager, limit=limit, log_samples=False,
-                              apply_chat_template=bool(hf.tokenizer.chat_template), bootstrap_iters=1000,
-                              verbosity="WARNING")
-        scores |= {task: task_scores(values, out.get("n-samples", {}).get(task, {}), ev.level)
-                   for task, values in out["results"].items()}
+        out = simple_evaluate(
+            model=lm,
+            tasks=group,
+            task_manager=manager,
+            limit=limit,
+            log_samples=False,
+            apply_chat_template=bool(hf.tokenizer.chat_template),
+            bootstrap_iters=1000,
+            verbosity="WARNING",
+        )
+        scores |= {
+            task: task_scores(values, out.get("n-samples", {}).get(task, {}), ev.level)
+            for task, values in out["results"].items()
+        }
     return scores
 
 
@@ -206,15 +232,22 @@ def task_scores(values: dict, counts: dict, level: float) -> dict:
     scores = {}
     for key, value in values.items():
         metric, _, filt = key.partition(",")
-        if metric.endswith("_stderr") or metric in NOT_METRICS or not isinstance(value, (int, float)) \
-                or isinstance(value, bool):
+        if (
+            metric.endswith("_stderr")
+            or metric in NOT_METRICS
+            or not isinstance(value, (int, float))
+            or isinstance(value, bool)
+        ):
             continue
         name = metric if filt in ("", "none") else f"{metric} ({filt})"
         se = values.get(f"{metric}_stderr,{filt}")
         se = float(se) if isinstance(se, (int, float)) else None
-        scores[name] = {"value": float(value), "stderr": se,
-                        "lo": None if se is None else float(value) - z * se,
-                        "hi": None if se is None else float(value) + z * se}
+        scores[name] = {
+            "value": float(value),
+            "stderr": se,
+            "lo": None if se is None else float(value) - z * se,
+            "hi": None if se is None else float(value) + z * se,
+        }
     return {"n": counts.get("effective"), "metrics": scores}
 
 
@@ -225,11 +258,16 @@ def table(metrics: dict) -> list[str]:
     if not scores:
         return []
     pct = round(metrics["level"] * 100)
-    lines = ["## lm-evaluation-harness", "",
-             f"Tasks from `evaluate.harness_tasks`, scored by lm-eval on every model (offline, greedy, chat template "
-             f"applied), with a normal {pct}% interval from lm-eval's standard error. `trainpipe_*` tasks are "
-             "evaluate's own suites; trainpipe's score on the same items stands beside.", "",
-             f"| model | task | metric | lm-eval | {pct}% interval | n | trainpipe |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "## lm-evaluation-harness",
+        "",
+        f"Tasks from `evaluate.harness_tasks`, scored by lm-eval on every model (offline, greedy, chat template "
+        f"applied), with a normal {pct}% interval from lm-eval's standard error. `trainpipe_*` tasks are "
+        "evaluate's own suites; trainpipe's score on the same items stands beside.",
+        "",
+        f"| model | task | metric | lm-eval | {pct}% interval | n | trainpipe |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for model, tasks in scores.items():
         for task, result in tasks.items():
             own = task.removeprefix(PREFIX) if task.startswith(PREFIX) else None
@@ -237,6 +275,7 @@ def table(metrics: dict) -> list[str]:
             for metric, v in result["metrics"].items():
                 interval = "–" if v["lo"] is None else f"[{v['lo']:.3f}, {v['hi']:.3f}]"
                 mine = f"{ours['mean']:.3f}" if ours and metric == "acc" else "–"
-                lines.append(f"| {model} | {task} | {metric} | {v['value']:.3f} | {interval} | {result['n'] or '–'} "
-                             f"| {mine} |")
+                lines.append(
+                    f"| {model} | {task} | {metric} | {v['value']:.3f} | {interval} | {result['n'] or '–'} | {mine} |"
+                )
     return lines + [""]

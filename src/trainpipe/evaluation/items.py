@@ -1,6 +1,7 @@
 """Every item of every suite beside each model's record for it (score, completions, transcript or NLL), and per
 ordered pair of models the items the paired test counts as better and worse. Reads the suites and the results;
 writes logs/evaluate/items.jsonl and gives report.html its item list."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,17 @@ def item_rows(suites, results: dict[str, dict[str, dict]]) -> list[dict]:
     for suite in suites:
         records = {m: {r["id"]: r for r in per[suite.name].get("items") or ()} for m, per in results.items()}
         for item in suite.items:
-            rows.append({"suite": suite.name, "kind": suite.kind, "id": item["id"],
-                         "prompt": item.get("prompt", item.get("text")), "history": item.get("history", []),
-                         "reference": item.get("answer"),
-                         "models": {m: _without_id(found.get(item["id"])) for m, found in records.items()}})
+            rows.append(
+                {
+                    "suite": suite.name,
+                    "kind": suite.kind,
+                    "id": item["id"],
+                    "prompt": item.get("prompt", item.get("text")),
+                    "history": item.get("history", []),
+                    "reference": item.get("answer"),
+                    "models": {m: _without_id(found.get(item["id"])) for m, found in records.items()},
+                }
+            )
     return rows
 
 

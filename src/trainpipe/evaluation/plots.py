@@ -1,5 +1,6 @@
 """PNG plots for the evaluation report (matplotlib, Agg backend): accuracy per suite and model with interval bars
 (perplexity beside it for text suites), and the loss/reward curves each training stage logged."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,9 @@ def accuracy_plot(results: dict[str, dict[str, dict]], level: float, path: Path)
     task_suites = [s for s, r in first.items() if r["kind"] in ("task", "environment")]  # environment: success
     text_suites = [s for s, r in first.items() if r["kind"] == "text"]
     widths = [max(4.0, 1.1 * len(task_suites) * max(1, len(models)) * 0.45)] + [3.5] * bool(text_suites)
-    fig, axes = plt.subplots(1, len(widths), figsize=(sum(widths) + 1, 4.5), squeeze=False,
-                             gridspec_kw={"width_ratios": widths})
+    fig, axes = plt.subplots(
+        1, len(widths), figsize=(sum(widths) + 1, 4.5), squeeze=False, gridspec_kw={"width_ratios": widths}
+    )
     ax = axes[0][0]
     bar = 0.8 / max(1, len(models))
     for m, model in enumerate(models):

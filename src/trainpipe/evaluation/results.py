@@ -1,6 +1,7 @@
 """The evaluation result types every evaluation module shares, in one leaf module: a suite (what is scored), the
 retention group's names, and the summary of per-item task records. Imports nothing from the evaluation package
 but its statistics."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ RETENTION = "retention"  # the group of the retention suites below (the gate che
 RETENTION_DEV, RETENTION_TEST = "retention_dev", "retention_test"
 RETENTION_TEXT_DEV, RETENTION_TEXT_TEST = "retention_text_dev", "retention_text_test"
 
+
 @dataclass
 class Suite:
     name: str
@@ -30,9 +32,16 @@ class Suite:
     @property
     def fingerprint(self) -> str:
         # Earlier chat turns join the key only where an item has them, so single-turn suites keep their keys.
-        return artifacts.fingerprint(self.name, self.kind, self.settings,
-                                     [(i["id"], i.get("prompt", i.get("text")), i.get("answer"), i.get("task"))
-                                      + ((i["history"],) if i.get("history") else ()) for i in self.items])
+        return artifacts.fingerprint(
+            self.name,
+            self.kind,
+            self.settings,
+            [
+                (i["id"], i.get("prompt", i.get("text")), i.get("answer"), i.get("task"))
+                + ((i["history"],) if i.get("history") else ())
+                for i in self.items
+            ],
+        )
 
 
 def summarize_items(records: list[dict], level: float) -> dict:
@@ -43,13 +52,21 @@ def summarize_items(records: list[dict], level: float) -> dict:
     ks = sorted({1, samples})
     formats = [r["format_ok"] for r in records if r["format_ok"] is not None]
     return {
-        "kind": "task", "n": n, "mean": summary.mean, "std": summary.std, "lo": summary.lo, "hi": summary.hi,
+        "kind": "task",
+        "n": n,
+        "mean": summary.mean,
+        "std": summary.std,
+        "lo": summary.lo,
+        "hi": summary.hi,
         "successes": summary.successes,
-        "pass_at": {str(k): (sum(pass_at_k(r["samples"], r["correct"], k) for r in records) / n if n else 0.0)
-                    for k in ks},
+        "pass_at": {
+            str(k): (sum(pass_at_k(r["samples"], r["correct"], k) for r in records) / n if n else 0.0) for k in ks
+        },
         "mean_completion_tokens": sum(r["tokens"] for r in records) / n if n else 0.0,
         "format_rate": sum(formats) / len(formats) if formats else None,
-        "perplexity": None, "mean_nll": None, "items": records,
+        "perplexity": None,
+        "mean_nll": None,
+        "items": records,
     }
 
 
@@ -57,6 +74,7 @@ def summarize_items(records: list[dict], level: float) -> dict:
 class Evaluation:
     """One evaluate run as it is built up: what is scored (models, suites), what was found (results,
     comparisons, the gate) and what the report shows beside them (notes, plots)."""
+
     models: dict  # name -> (folder, fingerprint), in pipeline order
     suites: list[Suite]
     level: float  # interval level
@@ -75,5 +93,13 @@ class Evaluation:
 
     @property
     def roles(self) -> dict[str, str]:
-        return {m: "base" if m == "base" else "candidate" if m == self.candidate else
-                "stage" if m in self.chain else "extra" for m in self.models}
+        return {
+            m: "base"
+            if m == "base"
+            else "candidate"
+            if m == self.candidate
+            else "stage"
+            if m in self.chain
+            else "extra"
+            for m in self.models
+        }

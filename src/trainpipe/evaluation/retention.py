@@ -3,11 +3,13 @@ dev part (the only part automatic choices may look at) and a test part (only rep
 or wrong for base: the paired test then weighs items a model gets newly wrong against items it gets newly right.
 Suites of only the items base gets right could only get worse (any change to the weights flips some borderline
 answers, and none could flip the other way), so they would call every change a loss. Deterministic and offline."""
+
 from __future__ import annotations
 
 from collections import Counter
 
 from trainpipe.data.hygiene import split_hash
+from trainpipe.evaluation.retention_items import CATEGORIES, all_items
 
 DEV_FRACTION = 0.4  # share of kept items (and general-text documents) in the dev part
 _SPLIT_SEED = "retention-dev"
@@ -16,7 +18,6 @@ _SPLIT_SEED = "retention-dev"
 def candidate_items() -> list[dict]:
     """Every built-in item as a suite item: {"id", "prompt", "answer", "task"} plus "history" (earlier chat turns)
     for multi-turn items. Ids name category, template and slot, so results match back across runs."""
-    from trainpipe.evaluation.retention_items import all_items
 
     return all_items()
 
@@ -27,7 +28,7 @@ def category(item_id: str) -> str:
 
 
 def part_of(item_id: str) -> str:
-    """"dev" or "test", by a stable hash of the id alone: an item never changes part when others are added."""
+    """ "dev" or "test", by a stable hash of the id alone: an item never changes part when others are added."""
     return "dev" if split_hash(item_id, _SPLIT_SEED) < DEV_FRACTION else "test"
 
 
@@ -40,8 +41,7 @@ def split_parts(items: list[dict]) -> dict[str, list[dict]]:
 
 
 def per_category(items: list[dict], right: list[dict]) -> str:
-    """"instruct 60/90, format 40/70, ..." in the categories' order."""
-    from trainpipe.evaluation.retention_items import CATEGORIES
+    """ "instruct 60/90, format 40/70, ..." in the categories' order."""
 
     total, got = Counter(category(i["id"]) for i in items), Counter(category(i["id"]) for i in right)
     return ", ".join(f"{c} {got[c]}/{total[c]}" for c in CATEGORIES if total[c])
@@ -66,14 +66,18 @@ def retention_notes(results: dict[str, dict[str, dict]], suites) -> list[str]:
         return []
     items = [i for s in qa for i in s.items]
     right = [it for s in qa for it in results["base"][s.name]["items"] if it["score"] >= 1.0]
-    notes = [f"retention Q&A: {len(items)} built-in everyday prompts ("
-             + ", ".join(f"{s.name} {len(s.items)}" for s in qa)
-             + f"); base answers {len(right)} correctly ({per_category(items, right)})"]
+    notes = [
+        f"retention Q&A: {len(items)} built-in everyday prompts ("
+        + ", ".join(f"{s.name} {len(s.items)}" for s in qa)
+        + f"); base answers {len(right)} correctly ({per_category(items, right)})"
+    ]
     for model, found in results.items():
         if model == "base":
             continue
         for s in qa:
             kept, was, gained, wrong = kept_and_gained(found[s.name], results["base"][s.name])
-            notes.append(f"{model} on {s.name}: keeps {kept} of the {was} items base answers correctly and "
-                         f"answers {gained} of the {wrong} it gets wrong")
+            notes.append(
+                f"{model} on {s.name}: keeps {kept} of the {was} items base answers correctly and "
+                f"answers {gained} of the {wrong} it gets wrong"
+            )
     return notes

@@ -1,6 +1,7 @@
 """Run one model over suites: batched generation scored by the item's task family or checker, multi-turn episodes
 for environment suites, perplexity for text suites. Returns per suite the cacheable result: per-item records plus
 summary statistics."""
+
 from __future__ import annotations
 
 import math
@@ -8,9 +9,9 @@ import time
 from pathlib import Path
 
 from trainpipe.config import Config
+from trainpipe.evaluation.checks import format_ok, score_item
 from trainpipe.evaluation.results import EXAMPLES, summarize_items
 from trainpipe.evaluation.stats import mean_interval
-
 
 
 def evaluate_model(cfg: Config, path: Path, suites) -> dict[str, dict]:
@@ -24,8 +25,9 @@ def evaluate_model(cfg: Config, path: Path, suites) -> dict[str, dict]:
         started = time.time()
         if suite.kind == "text":
             hf = loaded.hf()
-            docs = document_nll(hf.model, hf.tokenizer, [i["text"] for i in suite.items],
-                                suite.settings["max_tokens"], ev.batch_size)
+            docs = document_nll(
+                hf.model, hf.tokenizer, [i["text"] for i in suite.items], suite.settings["max_tokens"], ev.batch_size
+            )
             result = text_result(suite.items, docs, ev.level)
         elif suite.kind == "environment":
             from trainpipe.evaluation.environment_suite import environment_result, play
@@ -70,21 +72,33 @@ def item_messages(item: dict) -> list[dict]:
 
 def task_result(items: list[dict], completions, level: float) -> dict:
     """Score every sample; an item's score is its share of correct samples (its pass@1 estimate)."""
-    from trainpipe.evaluation.checks import format_ok, score_item
 
     records, examples = [], []
     for item, comps in zip(items, completions):
         scores = [score_item(item["task"], c.text, item["answer"]) for c in comps]
-        records.append({"id": item["id"], "score": sum(scores) / len(scores), "samples": len(scores),
-                        "correct": sum(1 for s in scores if s >= 1.0),
-                        "tokens": sum(c.tokens for c in comps) / len(comps),
-                        "format_ok": format_ok(item["task"], comps[0].text),
-                        "completion": comps[0].text}  # what KL to base is measured on (evaluation.divergence)
-                       | ({"completions": [c.text for c in comps]} if len(comps) > 1 else {}))  # for report.html
+        records.append(
+            {
+                "id": item["id"],
+                "score": sum(scores) / len(scores),
+                "samples": len(scores),
+                "correct": sum(1 for s in scores if s >= 1.0),
+                "tokens": sum(c.tokens for c in comps) / len(comps),
+                "format_ok": format_ok(item["task"], comps[0].text),
+                "completion": comps[0].text,
+            }  # what KL to base is measured on (evaluation.divergence)
+            | ({"completions": [c.text for c in comps]} if len(comps) > 1 else {})
+        )  # for report.html
         if len(examples) < EXAMPLES:
-            examples.append({"id": item["id"], "prompt": item["prompt"], "answer": item["answer"],
-                             "completion": comps[0].text, "score": scores[0]}
-                            | ({"history": item["history"]} if item.get("history") else {}))
+            examples.append(
+                {
+                    "id": item["id"],
+                    "prompt": item["prompt"],
+                    "answer": item["answer"],
+                    "completion": comps[0].text,
+                    "score": scores[0],
+                }
+                | ({"history": item["history"]} if item.get("history") else {})
+            )
     return {**summarize_items(records, level), "examples": examples}
 
 
@@ -101,10 +115,20 @@ def text_result(items: list[dict], docs: list[tuple[float, int]], level: float) 
     lo_nll, hi_nll = mean_interval(per_doc, level)
     total_tokens = sum(r["tokens"] for r in records)
     return {
-        "kind": "text", "n": n, "mean": -mean_nll, "std": std, "lo": -hi_nll, "hi": -lo_nll, "successes": 0.0,
-        "pass_at": {}, "mean_completion_tokens": None, "format_rate": None,
+        "kind": "text",
+        "n": n,
+        "mean": -mean_nll,
+        "std": std,
+        "lo": -hi_nll,
+        "hi": -lo_nll,
+        "successes": 0.0,
+        "pass_at": {},
+        "mean_completion_tokens": None,
+        "format_rate": None,
         "perplexity": math.exp(sum(r["nll"] for r in records) / total_tokens) if total_tokens else None,
-        "mean_nll": mean_nll, "items": records, "examples": [],
+        "mean_nll": mean_nll,
+        "items": records,
+        "examples": [],
     }
 
 
@@ -113,8 +137,11 @@ def restate(result: dict, level: float) -> dict:
     new generation (the cache key leaves the level out on purpose)."""
     if result["kind"] == "text":
         docs = [(r["nll"], r["tokens"]) for r in result["items"]]
-        return {**result, **text_result([{"id": r["id"]} for r in result["items"]], docs, level),
-                "examples": result.get("examples", [])}
+        return {
+            **result,
+            **text_result([{"id": r["id"]} for r in result["items"]], docs, level),
+            "examples": result.get("examples", []),
+        }
     if result["kind"] == "environment":
         from trainpipe.evaluation.environment_suite import environment_summary
 

@@ -3,12 +3,14 @@ prompts and the dev parts of the retention suites; the candidates that lose no d
 model (the gate's rule) are kept, and of those not Pareto-dominated on the dev means the one with the best task
 score is chosen (ties: better retention, then the later step). The test suites never take part, so evaluate's
 figures on them stay unbiased by the choice."""
+
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
 from trainpipe.config import Config
+from trainpipe.evaluation.cache import evaluate_cached, for_config
 
 log = logging.getLogger("trainpipe.selection")
 
@@ -40,18 +42,36 @@ def choose(results: dict[str, dict[str, dict]], cfg: Config) -> tuple[str | None
     names = [n for n in results if n != START]
     rows = []
     for name in names:
-        verdict = gate_verdict({name: results[name], "base": results[START]}, name, "dominance", ev.gate_margin,
-                               ev.gate_text_margin, ev.gate_p)
-        rows.append({"candidate": name, "means": {s: round(r["mean"], 4) for s, r in results[name].items()},
-                     "eligible": verdict["passed"], "reasons": verdict["reasons"]})
+        verdict = gate_verdict(
+            {name: results[name], "base": results[START]},
+            name,
+            "dominance",
+            ev.gate_margin,
+            ev.gate_text_margin,
+            ev.gate_p,
+        )
+        rows.append(
+            {
+                "candidate": name,
+                "means": {s: round(r["mean"], 4) for s, r in results[name].items()},
+                "eligible": verdict["passed"],
+                "reasons": verdict["reasons"],
+            }
+        )
     eligible = [r for r in rows if r["eligible"]]
     for r in eligible:
         r["front"] = not any(_dominates(o["means"], r["means"]) for o in eligible if o is not r)
     front = [r for r in eligible if r["front"]]
     if not front:
         return None, rows
-    best = max(front, key=lambda r: (r["means"][TASK_DEV], sum(v for s, v in r["means"].items() if s != TASK_DEV),
-                                     names.index(r["candidate"])))
+    best = max(
+        front,
+        key=lambda r: (
+            r["means"][TASK_DEV],
+            sum(v for s, v in r["means"].items() if s != TASK_DEV),
+            names.index(r["candidate"]),
+        ),
+    )
     return best["candidate"], rows
 
 
@@ -60,11 +80,16 @@ def _dominates(a: dict[str, float], b: dict[str, float]) -> bool:
     return all(a[s] >= b[s] for s in b) and any(a[s] > b[s] for s in b)
 
 
-def select_checkpoint(cfg: Config, start: tuple[Path, str], candidates: dict[str, Path], task_items: list[dict],
-                      collect_dir: Path, cache_dir: Path) -> dict:
+def select_checkpoint(
+    cfg: Config,
+    start: tuple[Path, str],
+    candidates: dict[str, Path],
+    task_items: list[dict],
+    collect_dir: Path,
+    cache_dir: Path,
+) -> dict:
     """Score the start model (cached by fingerprint) and every candidate folder on the dev suites; returns
     {"chosen": name or None, "rows": [...], "suites": [...]}."""
-    from trainpipe.evaluation.cache import evaluate_cached, for_config
     from trainpipe.evaluation.runner import evaluate_model
 
     suites = dev_suites(cfg, task_items, collect_dir)

@@ -1,5 +1,6 @@
 """Statistics for the evaluate gate: Jeffreys intervals on suite scores, interval-based
 win/tie/loss comparison, Pareto dominance over suites, the paired sign test, and the unbiased pass@k estimator."""
+
 from __future__ import annotations
 
 import math

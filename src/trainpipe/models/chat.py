@@ -6,6 +6,7 @@ generation header for evaluation and RL.
 Assistant spans are found in the rendered template text itself and mapped to tokens through offsets,
 never by tokenising prefixes with a generation prompt (which would spill the next header into the labels).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,8 +33,9 @@ def assistant_char_spans(text: str, messages: Sequence[dict], eos: str | None) -
         content = msg["content"]
         start = text.find(content, cursor) if content else cursor
         if start < 0:
-            raise UserError(f"chat template did not render message {i} ({msg['role']}) verbatim; "
-                            "cannot locate its tokens")
+            raise UserError(
+                f"chat template did not render message {i} ({msg['role']}) verbatim; cannot locate its tokens"
+            )
         end = start + len(content)
         cursor = end
         if msg["role"] != "assistant":
@@ -64,8 +66,12 @@ def chat_ids(tokenizer, messages: Sequence[dict]) -> list[int]:
     return text_ids(tokenizer, render(tokenizer, messages))
 
 
-def encode_chat(tokenizer, messages: Sequence[dict], turn_weights: Sequence[float] | None = None,
-                trained_turns: set[int] | None = None) -> Encoded:
+def encode_chat(
+    tokenizer,
+    messages: Sequence[dict],
+    turn_weights: Sequence[float] | None = None,
+    trained_turns: set[int] | None = None,
+) -> Encoded:
     """input_ids/labels for one conversation; `trained_turns` limits the loss to some assistant turns
     (chunk context turns are shown but not trained), `turn_weights` gives each assistant turn a weight."""
     text = render(tokenizer, messages)
@@ -73,8 +79,10 @@ def encode_chat(tokenizer, messages: Sequence[dict], turn_weights: Sequence[floa
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids, offsets = enc["input_ids"], enc["offset_mapping"]
     turn_of_token = [_turn_at(s, e, spans) for s, e in offsets]
-    labels = [tid if t >= 0 and (trained_turns is None or t in trained_turns) else IGNORE
-              for tid, t in zip(ids, turn_of_token)]
+    labels = [
+        tid if t >= 0 and (trained_turns is None or t in trained_turns) else IGNORE
+        for tid, t in zip(ids, turn_of_token)
+    ]
     weights = []
     if turn_weights is not None:
         weights = [float(turn_weights[t]) if lab != IGNORE else 0.0 for lab, t in zip(labels, turn_of_token)]

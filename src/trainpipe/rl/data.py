@@ -1,11 +1,13 @@
 """Training sets for the RL stage from data_cache/collect/: task prompts as chat plus scored sft records (grpo/rloo),
 preference pairs (dpo/orpo/simpo), KTO examples (falling back to unpaired preference pairs)."""
+
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
 from trainpipe.config import RlConfig
+from trainpipe.data.store import has_use, load_split
 from trainpipe.errors import UserError
 from trainpipe.models.chat import encode_prompt
 from trainpipe.rl.rewards import raw_external, scale_score
@@ -14,7 +16,6 @@ log = logging.getLogger("trainpipe.rl")
 
 
 def _train_split(collect_dir: Path, use: str):
-    from trainpipe.data.store import has_use, load_split
 
     return load_split(collect_dir, use, "train") if has_use(collect_dir, use) else None
 
@@ -23,8 +24,17 @@ def _task_rows(collect_dir: Path, tasks: list[str]) -> list[dict]:
     records = _train_split(collect_dir, "prompts")
     if records is None:
         return []
-    rows = [{"prompt": [{"role": "user", "content": r["prompt"]}], "task": r["task"], "answer": r["answer"],
-             "reference": None, "external": None} for r in records if r["task"] in tasks]
+    rows = [
+        {
+            "prompt": [{"role": "user", "content": r["prompt"]}],
+            "task": r["task"],
+            "answer": r["answer"],
+            "reference": None,
+            "external": None,
+        }
+        for r in records
+        if r["task"] in tasks
+    ]
     if not rows and len(records):
         found = sorted({r["task"] for r in records})
         raise UserError(f"rl.tasks={tasks}: collect has prompts only for {found}; set rl.tasks or data.sources")
@@ -42,8 +52,15 @@ def _external_rows(collect_dir: Path, rl: RlConfig) -> list[dict]:
         messages = list(rec["messages"])
         if score is None or not messages or messages[-1]["role"] != "assistant":
             continue
-        rows.append({"prompt": messages[:-1], "task": None, "answer": None,
-                     "reference": messages[-1]["content"], "external": score})
+        rows.append(
+            {
+                "prompt": messages[:-1],
+                "task": None,
+                "answer": None,
+                "reference": messages[-1]["content"],
+                "external": score,
+            }
+        )
     return rows
 
 
@@ -53,17 +70,23 @@ def prompt_dataset(collect_dir: Path, rl: RlConfig, tokenizer) -> tuple[object, 
 
     rows = _task_rows(collect_dir, rl.tasks) + _external_rows(collect_dir, rl)
     if not rows:
-        raise UserError(f"rl: no prompts to train on in {collect_dir} (need task prompts for rl.tasks={rl.tasks} "
-                        "from data.sources, or scored sft records with an 'external' reward)")
+        raise UserError(
+            f"rl: no prompts to train on in {collect_dir} (need task prompts for rl.tasks={rl.tasks} "
+            "from data.sources, or scored sft records with an 'external' reward)"
+        )
     kept = [r for r in rows if _prompt_tokens(tokenizer, r["prompt"]) <= rl.max_prompt_length]
     if not kept:
         raise UserError(f"rl: every prompt is longer than rl.max_prompt_length={rl.max_prompt_length} tokens")
     dropped = len(rows) - len(kept)
     if dropped:
-        log.warning("rl: dropped %d of %d prompts longer than rl.max_prompt_length=%d", dropped, len(rows),
-                    rl.max_prompt_length)
-    report = {"prompts": len(kept), "prompts_too_long": dropped,
-              "external_prompts": sum(r["external"] is not None for r in kept)}
+        log.warning(
+            "rl: dropped %d of %d prompts longer than rl.max_prompt_length=%d", dropped, len(rows), rl.max_prompt_length
+        )
+    report = {
+        "prompts": len(kept),
+        "prompts_too_long": dropped,
+        "external_prompts": sum(r["external"] is not None for r in kept),
+    }
     return Dataset.from_list(kept), report
 
 
@@ -75,8 +98,10 @@ def preference_dataset(collect_dir: Path):
     """Conversational prompt / chosen / rejected pairs (TRL's preference format)."""
     records = _train_split(collect_dir, "preference")
     if records is None or not len(records):
-        raise UserError(f"rl: this algorithm trains on preference pairs, but {collect_dir}/preference is missing; "
-                        "add a data source with format: preference")
+        raise UserError(
+            f"rl: this algorithm trains on preference pairs, but {collect_dir}/preference is missing; "
+            "add a data source with format: preference"
+        )
     return records.select_columns(["prompt", "chosen", "rejected"])
 
 

@@ -7,6 +7,7 @@ the generation time with short completions: 8 copies of 70-token prompts against
 the group size. Anything unusual (vLLM, continuous batching, images, tools, active dropout, a model without a
 cache) keeps TRL's own path.
 """
+
 from __future__ import annotations
 
 import torch
@@ -39,19 +40,30 @@ class SharedPrefillMixin:
             return False
         unique, _ = distinct(prompt_ids)
         # A one-token prompt leaves nothing to prefill before generate's first step.
-        return (len(unique) < len(prompt_ids) and min(map(len, unique)) >= 2
-                and not _dropout_active(self.model))
+        return len(unique) < len(prompt_ids) and min(map(len, unique)) >= 2 and not _dropout_active(self.model)
 
     def _generate_single_turn(self, prompt_ids, images, multimodal_fields, *args, **kwargs):
         if not self._shared_prefill_applies(prompt_ids, images, multimodal_fields):
             return super()._generate_single_turn(prompt_ids, images, multimodal_fields, *args, **kwargs)
         from trl.models.utils import unwrap_model_for_generation
 
-        with torch.no_grad(), unwrap_model_for_generation(
-                self.model_wrapped, self.accelerator, generation_kwargs=self.generation_kwargs,
-                gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs) as model:
-            completions = generate_shared(model, prompt_ids, self._tokenizer.pad_token_id, self.generation_config,
-                                          self.eos_token_ids, self.accelerator.device)
+        with (
+            torch.no_grad(),
+            unwrap_model_for_generation(
+                self.model_wrapped,
+                self.accelerator,
+                generation_kwargs=self.generation_kwargs,
+                gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs,
+            ) as model,
+        ):
+            completions = generate_shared(
+                model,
+                prompt_ids,
+                self._tokenizer.pad_token_id,
+                self.generation_config,
+                self.eos_token_ids,
+                self.accelerator.device,
+            )
         from trl import RLOOTrainer
 
         # GRPO returns (completion ids, sampling log-probs: None without vLLM); RLOO the completion ids alone.
@@ -70,21 +82,23 @@ def shared_prefill(model, prompt_ids: list[list[int]], pad_id: int, device):
     index = torch.tensor(rows, device=device)
     # Positions count real tokens only, as generate counts them (left padding shifts a row's prompt right).
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    cache = model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
-                  use_cache=True).past_key_values
+    cache = model(
+        input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1], use_cache=True
+    ).past_key_values
     cache.reorder_cache(index)
     return ids[index], mask[index], cache
 
 
-def generate_shared(model, prompt_ids: list[list[int]], pad_id: int, generation_config, eos_ids: list[int],
-                    device) -> list[list[int]]:
+def generate_shared(
+    model, prompt_ids: list[list[int]], pad_id: int, generation_config, eos_ids: list[int], device
+) -> list[list[int]]:
     """Sample one completion per row of `prompt_ids`, prefilling each distinct prompt once. Returns each row's
     completion token ids up to and including its first EOS (as TRL does)."""
     ids, mask, cache = shared_prefill(model, prompt_ids, pad_id, device)
     # generate feeds only what the cache lacks: each row's last prompt token, then its samples.
     out = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache, generation_config=generation_config)
     completions = []
-    for row in out[:, ids.size(1):].tolist():
+    for row in out[:, ids.size(1) :].tolist():
         ends = [i for i, t in enumerate(row) if t in eos_ids]
         completions.append(row[: ends[0] + 1] if ends else row)
     return completions

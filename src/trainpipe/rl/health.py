@@ -2,6 +2,7 @@
 reference, clip fraction, completions without EOS, groups with identical rewards; adaptive KL's kl_coef; PPO's value
 model's explained variance), summarised over a run with plain-English warnings and what to change.
 Reads trainer.state.log_history; the rl stage puts the summary into its manifest's metrics as `health`."""
+
 from __future__ import annotations
 
 import math
@@ -53,13 +54,21 @@ def summarise(history: list[dict], kl_target: Optional[float] = None, skip: tupl
         for key in keys:
             values = [float(h[key]) for h in history if _number(h.get(key))]
             if values:
-                signals[name] = {"key": key, "first": values[0], "last": values[-1],
-                                 "mean": sum(values) / len(values), "n": len(values)}
+                signals[name] = {
+                    "key": key,
+                    "first": values[0],
+                    "last": values[-1],
+                    "mean": sum(values) / len(values),
+                    "n": len(values),
+                }
                 break
     if not signals:
         return {}
-    warnings = [{"signal": name, "message": message} for name, check in CHECKS.items()
-                if name in signals and (message := check(signals[name], kl_target))]
+    warnings = [
+        {"signal": name, "message": message}
+        for name, check in CHECKS.items()
+        if name in signals and (message := check(signals[name], kl_target))
+    ]
     return {"signals": signals, "warnings": warnings}
 
 
@@ -70,58 +79,76 @@ def _number(value) -> bool:
 def _zero_std(s: dict, _target) -> str | None:
     if s["mean"] <= ZERO_STD_MAX:
         return None
-    return (f"{s['mean']:.0%} of prompt groups had identical rewards, so their advantages were 0 and they taught "
-            "nothing (why the loss sits at 0): raise rl.num_generations or rl.temperature, use easier prompts or "
-            "SFT first, or add a graded reward (format, length) beside the task's right/wrong")
+    return (
+        f"{s['mean']:.0%} of prompt groups had identical rewards, so their advantages were 0 and they taught "
+        "nothing (why the loss sits at 0): raise rl.num_generations or rl.temperature, use easier prompts or "
+        "SFT first, or add a graded reward (format, length) beside the task's right/wrong"
+    )
 
 
 def _no_eos(s: dict, _target) -> str | None:
     if s["mean"] <= NO_EOS_MAX:
         return None
-    return (f"{s['mean']:.0%} of completions stopped at rl.max_completion_length without an end-of-sequence token, "
-            "so the rewards scored cut-off answers: raise rl.max_completion_length, or SFT the model to finish its "
-            "answers first")
+    return (
+        f"{s['mean']:.0%} of completions stopped at rl.max_completion_length without an end-of-sequence token, "
+        "so the rewards scored cut-off answers: raise rl.max_completion_length, or SFT the model to finish its "
+        "answers first"
+    )
 
 
 def _entropy(s: dict, _target) -> str | None:
     if s["n"] < 2 or s["first"] <= 0 or s["last"] >= ENTROPY_KEEP_MIN * s["first"]:
         return None
-    return (f"policy entropy fell from {s['first']:.3g} to {s['last']:.3g} nats per token (under "
-            f"{ENTROPY_KEEP_MIN:.0%} of its start): the policy is collapsing onto a few answers and stops exploring; "
-            "lower rl.learning_rate, raise rl.temperature, or hold it near the reference with rl.beta > 0")
+    return (
+        f"policy entropy fell from {s['first']:.3g} to {s['last']:.3g} nats per token (under "
+        f"{ENTROPY_KEEP_MIN:.0%} of its start): the policy is collapsing onto a few answers and stops exploring; "
+        "lower rl.learning_rate, raise rl.temperature, or hold it near the reference with rl.beta > 0"
+    )
 
 
 def _clip(s: dict, _target) -> str | None:
     if s["mean"] <= CLIP_FRACTION_MAX:
         return None
-    return (f"on average {s['mean']:.0%} of completion tokens had their probability ratio clipped (over "
-            f"{CLIP_FRACTION_MAX:.0%}): each update moves the policy further than the clip range allows; lower "
-            "rl.learning_rate or raise rl.batch_size × rl.grad_accum")
+    return (
+        f"on average {s['mean']:.0%} of completion tokens had their probability ratio clipped (over "
+        f"{CLIP_FRACTION_MAX:.0%}): each update moves the policy further than the clip range allows; lower "
+        "rl.learning_rate or raise rl.batch_size × rl.grad_accum"
+    )
 
 
 def _kl(s: dict, target: Optional[float]) -> str | None:
     if target is not None:
         if s["last"] <= KL_TARGET_OVERSHOOT * target:
             return None
-        return (f"KL to the reference ended at {s['last']:.3g} nats per token, over {KL_TARGET_OVERSHOOT:g}× "
-                f"rl.kl_target ({target:g}): the adaptive coefficient is not keeping up; lower rl.kl_horizon so "
-                "beta reacts faster, start from a larger rl.beta, or lower rl.learning_rate")
+        return (
+            f"KL to the reference ended at {s['last']:.3g} nats per token, over {KL_TARGET_OVERSHOOT:g}× "
+            f"rl.kl_target ({target:g}): the adaptive coefficient is not keeping up; lower rl.kl_horizon so "
+            "beta reacts faster, start from a larger rl.beta, or lower rl.learning_rate"
+        )
     if s["last"] <= KL_MAX:
         return None
-    return (f"KL to the reference reached {s['last']:.3g} nats per token (over {KL_MAX:g}): the policy has drifted "
-            "far from the model RL started from, where rewards get gamed and other skills are lost; raise rl.beta, "
-            "set rl.kl_target, or lower rl.learning_rate")
+    return (
+        f"KL to the reference reached {s['last']:.3g} nats per token (over {KL_MAX:g}): the policy has drifted "
+        "far from the model RL started from, where rewards get gamed and other skills are lost; raise rl.beta, "
+        "set rl.kl_target, or lower rl.learning_rate"
+    )
 
 
 def _explained_variance(s: dict, _target) -> str | None:
     if s["last"] >= EXPLAINED_VARIANCE_MIN:
         return None
-    return (f"the value model's explained variance ended at {s['last']:.3g} (below {EXPLAINED_VARIANCE_MIN:g}): it "
-            "predicts the returns worse than their mean does, so its advantages are mostly noise; warm the value "
-            "model up longer or raise its learning rate")
+    return (
+        f"the value model's explained variance ended at {s['last']:.3g} (below {EXPLAINED_VARIANCE_MIN:g}): it "
+        "predicts the returns worse than their mean does, so its advantages are mostly noise; warm the value "
+        "model up longer or raise its learning rate"
+    )
 
 
 CHECKS: dict[str, Callable[[dict, Optional[float]], Optional[str]]] = {
-    "zero_std_groups": _zero_std, "no_eos": _no_eos, "entropy": _entropy, "clip_fraction": _clip, "kl": _kl,
+    "zero_std_groups": _zero_std,
+    "no_eos": _no_eos,
+    "entropy": _entropy,
+    "clip_fraction": _clip,
+    "kl": _kl,
     "value_explained_variance": _explained_variance,
 }

@@ -4,6 +4,7 @@ Models from Human Preferences", section 2.2. After each optimizer step, with e =
 of samples). The coefficient is TRL's own `trainer.beta`; it is logged as `kl_coef` and saved in each checkpoint's
 trainer state.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class AdaptiveKLCallback(TrainerCallback, ExportableState):
 
     def on_step_end(self, args, state, control, **kwargs):
         metrics = self.trainer._metrics["train"]
-        measured = list(metrics.get("kl", ()))[self._seen:]
+        measured = list(metrics.get("kl", ()))[self._seen :]
         metrics["kl_coef"].append(self.controller.beta)  # the coefficient this step's loss used
         if measured:
             self.trainer.beta = self.controller.update(sum(measured) / len(measured), self.n_samples)
@@ -75,9 +76,11 @@ def attach(trainer, beta: float, target: float, horizon: int) -> AdaptiveKLCallb
     """Add adaptive KL control to a GRPO/RLOO trainer (its config has passed check())."""
     callback = AdaptiveKLCallback(trainer, AdaptiveKL(beta, target, horizon))
     if ERROR_CLIP * callback.n_samples >= horizon:
-        raise UserError(f"rl.kl_horizon={horizon}: one step trains on {callback.n_samples} completions, so a "
-                        f"step could scale beta by 1 − {ERROR_CLIP} × {callback.n_samples}/{horizon} ≤ 0; use a "
-                        f"horizon above {int(ERROR_CLIP * callback.n_samples)} (Ziegler et al. use 10000)")
+        raise UserError(
+            f"rl.kl_horizon={horizon}: one step trains on {callback.n_samples} completions, so a "
+            f"step could scale beta by 1 − {ERROR_CLIP} × {callback.n_samples}/{horizon} ≤ 0; use a "
+            f"horizon above {int(ERROR_CLIP * callback.n_samples)} (Ziegler et al. use 10000)"
+        )
     trainer.add_callback(callback)
     return callback
 
@@ -87,12 +90,15 @@ def check(rl) -> None:
     if rl.kl_target is None:
         return
     if rl.algorithm not in ("grpo", "rloo", "ppo"):
-        raise UserError(f"rl.kl_target adapts the KL coefficient of grpo, rloo and ppo, not "
-                        f"rl.algorithm={rl.algorithm}")
+        raise UserError(
+            f"rl.kl_target adapts the KL coefficient of grpo, rloo and ppo, not rl.algorithm={rl.algorithm}"
+        )
     if rl.beta <= 0:
-        raise UserError(f"rl.kl_target={rl.kl_target} needs rl.beta > 0 (got {rl.beta}): beta is the starting KL "
-                        "coefficient, and with beta = 0 TRL keeps no reference model to measure KL against "
-                        "(e.g. rl.beta=0.04)")
+        raise UserError(
+            f"rl.kl_target={rl.kl_target} needs rl.beta > 0 (got {rl.beta}): beta is the starting KL "
+            "coefficient, and with beta = 0 TRL keeps no reference model to measure KL against "
+            "(e.g. rl.beta=0.04)"
+        )
     if rl.kl_target <= 0:
         raise UserError(f"rl.kl_target={rl.kl_target}: expected a KL in nats per token > 0 (e.g. 0.05)")
     if rl.kl_horizon < 1:

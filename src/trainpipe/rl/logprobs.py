@@ -8,6 +8,7 @@ half of a GRPO step on a 2-core CPU. When the completion logits fit in a modest 
 directly instead (the model's own head on the last completion positions, then log-softmax), with the same
 results and gradients; larger cases, Triton devices and multimodal or MoE inputs keep TRL's path.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 
 # Completion logits (rows x vocab) up to this many elements take the direct path: 2**27 fp32 elements are
 # 512 MiB, and autograd keeps about three tensors of that size until the backward pass.
-DIRECT_LOGITS_BUDGET = 2 ** 27
+DIRECT_LOGITS_BUDGET = 2**27
 
 
 def _accepts_logits_to_keep(model) -> bool:
@@ -37,8 +38,14 @@ def use_direct(model, input_ids: torch.Tensor, logits_to_keep: int, batch_size: 
     return _accepts_logits_to_keep(model)
 
 
-def completion_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, logits_to_keep: int,
-                        temperature: float, compute_entropy: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+def completion_logprobs(
+    model,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    logits_to_keep: int,
+    temperature: float,
+    compute_entropy: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Log-probabilities (and entropies) of the last `logits_to_keep` tokens of each row under `model` at
     `temperature`; positions outside the attention mask give 0, as in TRL."""
     out = model(input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=logits_to_keep + 1)
@@ -58,20 +65,38 @@ class DirectLogprobsMixin:
     """Put first in the bases of a TRL online trainer (GRPOTrainer, RLOOTrainer) to score completions directly
     where that is cheaper (see the module docstring)."""
 
-    def _get_per_token_logps_and_entropies(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None,
-                                           compute_entropy=False, compute_aux_loss=False, **extras):
+    def _get_per_token_logps_and_entropies(
+        self,
+        model,
+        input_ids,
+        attention_mask,
+        logits_to_keep,
+        batch_size=None,
+        compute_entropy=False,
+        compute_aux_loss=False,
+        **extras,
+    ):
         batch_size = batch_size or input_ids.size(0)
-        if compute_aux_loss or not use_direct(self.accelerator.unwrap_model(model), input_ids, logits_to_keep,
-                                              batch_size, extras):
+        if compute_aux_loss or not use_direct(
+            self.accelerator.unwrap_model(model), input_ids, logits_to_keep, batch_size, extras
+        ):
             return super()._get_per_token_logps_and_entropies(
-                model, input_ids, attention_mask, logits_to_keep, batch_size=batch_size,
-                compute_entropy=compute_entropy, compute_aux_loss=compute_aux_loss, **extras)
+                model,
+                input_ids,
+                attention_mask,
+                logits_to_keep,
+                batch_size=batch_size,
+                compute_entropy=compute_entropy,
+                compute_aux_loss=compute_aux_loss,
+                **extras,
+            )
         logps, entropies = [], []
         for start in range(0, input_ids.size(0), batch_size):
             rows = slice(start, start + batch_size)
             with self.accelerator.autocast():
-                lp, ent = completion_logprobs(model, input_ids[rows], attention_mask[rows], logits_to_keep,
-                                              self.temperature, compute_entropy)
+                lp, ent = completion_logprobs(
+                    model, input_ids[rows], attention_mask[rows], logits_to_keep, self.temperature, compute_entropy
+                )
             logps.append(lp)
             entropies.append(ent)
         return torch.cat(logps), torch.cat(entropies) if compute_entropy else None, None

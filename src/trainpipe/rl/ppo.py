@@ -4,6 +4,7 @@ advantages TRL's clipped surrogate accepts from a subclass) and a clipped value 
 training/ppo_losses.py. Checkpoints hold the value model's weights beside the policy's (value_model.safetensors);
 its Adam state and learning-rate schedule are a param group of the trainer's optimizer (optimizer.pt, scheduler.pt).
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,7 +40,7 @@ class ValueModel(nn.Module):
         """V(s_t) for each of the last n_completion tokens: the head on the hidden state before token t, which
         is where the policy's logits for token t come from."""
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.head(hidden[:, -n_completion - 1:-1].float()).squeeze(-1)
+        return self.head(hidden[:, -n_completion - 1 : -1].float()).squeeze(-1)
 
 
 def value_model_from(policy, lora_config, seed: int) -> ValueModel:
@@ -108,7 +109,8 @@ class PPOTrainer(TrainpipeGRPOTrainer):
             logps = out.get("old_per_token_logps")
             if logps is None:  # TRL skips them when the update is on-policy; the KL penalty needs them
                 logps, _, _ = self._get_per_token_logps_and_entropies(
-                    self.model, ids, attention, n, batch_size=self.args.per_device_train_batch_size)
+                    self.model, ids, attention, n, batch_size=self.args.per_device_train_batch_size
+                )
             values = self._values(ids, attention, n) * mask
         scores, turns = self._split_episode_rewards(inputs, self._local_scores(out), n)
         rewards = ppo_losses.token_rewards(scores, logps, out.get("ref_per_token_logps"), mask, self.beta)
@@ -124,13 +126,14 @@ class PPOTrainer(TrainpipeGRPOTrainer):
         """The value model on a generation batch, a training batch at a time, in the loss's precision."""
         size = self.args.per_device_train_batch_size
         with self.accelerator.autocast():
-            return torch.cat([self.value_model(ids[i:i + size], attention[i:i + size], n)
-                              for i in range(0, ids.size(0), size)])
+            return torch.cat(
+                [self.value_model(ids[i : i + size], attention[i : i + size], n) for i in range(0, ids.size(0), size)]
+            )
 
     def _local_scores(self, out) -> torch.Tensor:
         """This process's completions' scores, less the penalty for those that never emitted EOS."""
         n = out["completion_ids"].size(0)
-        scores = self._scores[self.accelerator.process_index * n:(self.accelerator.process_index + 1) * n]
+        scores = self._scores[self.accelerator.process_index * n : (self.accelerator.process_index + 1) * n]
         completion_mask = out["completion_mask"]
         last = out["completion_ids"].gather(1, ppo_losses.last_valid(completion_mask).unsqueeze(1)).squeeze(1)
         ended = torch.isin(last, torch.tensor(self.eos_token_ids, device=last.device))
@@ -163,8 +166,9 @@ class PPOTrainer(TrainpipeGRPOTrainer):
             self.beta = beta
         ids, attention, n, mask = _sequences(inputs)
         values = self.value_model(ids, attention, n)
-        loss, fraction = ppo_losses.value_loss(values, inputs["old_values"], inputs["returns"], mask,
-                                               self.ppo.value_clip)
+        loss, fraction = ppo_losses.value_loss(
+            values, inputs["old_values"], inputs["returns"], mask, self.ppo.value_clip
+        )
         mode = "train" if self.model.training else "eval"
         self._metrics[mode]["value/loss"].append(loss.item())
         self._metrics[mode]["value/clip_fraction"].append(fraction.item())
@@ -175,8 +179,14 @@ class PPOTrainer(TrainpipeGRPOTrainer):
     def create_optimizer(self, model=None):
         optimizer = super().create_optimizer(model)
         if not any(group.get("ppo_value") for group in optimizer.param_groups):
-            optimizer.add_param_group({"params": [p for p in self.value_model.parameters() if p.requires_grad],
-                                       "lr": self.ppo.value_lr, "weight_decay": 0.0, "ppo_value": True})
+            optimizer.add_param_group(
+                {
+                    "params": [p for p in self.value_model.parameters() if p.requires_grad],
+                    "lr": self.ppo.value_lr,
+                    "weight_decay": 0.0,
+                    "ppo_value": True,
+                }
+            )
         return optimizer
 
     def _save_checkpoint(self, model, trial):

@@ -1,6 +1,7 @@
 """Reward components for GRPO/RLOO (task score, format, length, external score, environment return) as TRL reward
 callables (prompts, completions, **columns) -> list[float | None], None meaning "not applicable to this row", and
 their blend r = (1 − α)·external + α·Σ wᵢ·internalᵢ expressed as TRL reward_weights."""
+
 from __future__ import annotations
 
 import abc
@@ -48,7 +49,7 @@ def raw_external(record: dict, field: str) -> float | None:
 
 
 def _ngrams(text: str, n: int) -> Counter:
-    return Counter(text[i:i + n] for i in range(len(text) - n + 1))
+    return Counter(text[i : i + n] for i in range(len(text) - n + 1))
 
 
 def char_f1(text: str, reference: str, max_n: int = 3) -> float:
@@ -112,8 +113,10 @@ class LengthReward(Reward):
         elif ids is not None:
             n_tokens = len(ids)
         else:  # words are not tokens: a target set in tokens would be met by counting something else
-            raise ValueError("the length reward counts model tokens, but the trainer passed no completion_ids "
-                             "(nor token_step) for this completion")
+            raise ValueError(
+                "the length reward counts model tokens, but the trainer passed no completion_ids "
+                "(nor token_step) for this completion"
+            )
         return self.penalty(n_tokens)
 
     def penalty(self, n_tokens: int) -> float:
@@ -142,7 +145,11 @@ class EnvReward(Reward):
 
 
 COMPONENTS: dict[str, Callable[[RewardConfig], Reward]] = {
-    "task": TaskReward, "format": FormatReward, "length": LengthReward, "external": ExternalReward, "env": EnvReward,
+    "task": TaskReward,
+    "format": FormatReward,
+    "length": LengthReward,
+    "external": ExternalReward,
+    "env": EnvReward,
 }
 
 
@@ -165,4 +172,3 @@ def build_rewards(rl: RlConfig) -> tuple[list[Reward], list[float]]:
     funcs = [COMPONENTS[r.name](r) for r in rl.rewards]
     weights = [(1.0 - alpha) * r.weight if r.name == "external" else alpha * r.weight for r in rl.rewards]
     return funcs, weights
-

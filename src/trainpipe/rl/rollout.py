@@ -1,5 +1,6 @@
 """Multi-turn GRPO: policy and environment take turns inside TRL's rollout_func (observation tokens get env_mask 0,
 out of the loss), and a thin GRPOTrainer subclass spreads each episode's advantage over its turns by step reward."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,8 +40,8 @@ def turn_glue(tokenizer) -> tuple[str, str, str]:
     more = render(tokenizer, convo + [{"role": "user", "content": _OBS}], generation_prompt=True)
     if not more.startswith(base) or _REPLY not in base or _OBS not in more:
         raise UserError("multi-turn environments need a chat template that renders each turn after the previous one")
-    before, after = more[len(base):].split(_OBS)
-    return base[base.rindex(_REPLY) + len(_REPLY):], before, after
+    before, after = more[len(base) :].split(_OBS)
+    return base[base.rindex(_REPLY) + len(_REPLY) :], before, after
 
 
 @dataclass
@@ -63,8 +64,9 @@ class MultiTurnRollout:
     """TRL rollout_func: for each prompt, reset an environment to its seed and alternate model turns (sampled with
     the trainer's generation settings, turn_tokens new tokens each) and environment steps, up to max_turns."""
 
-    def __init__(self, factory: Callable[[], Environment], seeds: dict[str, int], tokenizer, max_turns: int,
-                 turn_tokens: int):
+    def __init__(
+        self, factory: Callable[[], Environment], seeds: dict[str, int], tokenizer, max_turns: int, turn_tokens: int
+    ):
         self.factory, self.seeds, self.tokenizer = factory, seeds, tokenizer
         self.max_turns, self.turn_tokens = max_turns, turn_tokens
         self.close, self.obs_before, self.obs_after = turn_glue(tokenizer)
@@ -81,10 +83,15 @@ class MultiTurnRollout:
             replies = self._generate(trainer, [e.prompt_ids + e.completion_ids for e in active])
             for episode, ids in zip(active, replies):
                 self._advance(episode, ids, turn, trainer.eos_token_ids)
-        return {"prompt_ids": [e.prompt_ids for e in episodes], "completion_ids": [e.completion_ids for e in episodes],
-                "logprobs": None, "env_mask": [e.env_mask for e in episodes],
-                "env_reward": [float(sum(e.step_rewards)) for e in episodes],
-                "step_rewards": [e.step_rewards for e in episodes], "token_step": [e.token_step for e in episodes]}
+        return {
+            "prompt_ids": [e.prompt_ids for e in episodes],
+            "completion_ids": [e.completion_ids for e in episodes],
+            "logprobs": None,
+            "env_mask": [e.env_mask for e in episodes],
+            "env_reward": [float(sum(e.step_rewards)) for e in episodes],
+            "step_rewards": [e.step_rewards for e in episodes],
+            "token_step": [e.token_step for e in episodes],
+        }
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -106,7 +113,7 @@ class MultiTurnRollout:
         close = self.close
         eos_text = self.tokenizer.decode(ids[-1:]) if ids and ids[-1] in eos_ids else ""
         if eos_text and close.startswith(eos_text):
-            close = close[len(eos_text):]  # the model already closed its turn with the template's end token
+            close = close[len(eos_text) :]  # the model already closed its turn with the template's end token
         episode.add(self._encode(close + self.obs_before + observation + self.obs_after), -1)
 
     def _generate(self, trainer, sequences: list[list[int]]) -> list[list[int]]:
@@ -118,8 +125,9 @@ class MultiTurnRollout:
         device = trainer.accelerator.device
         ids = torch.tensor([[pad] * (width - len(s)) + s for s in sequences], device=device)
         mask = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in sequences], device=device)
-        config = GenerationConfig(**{**trainer.generation_kwargs, "max_new_tokens": self.turn_tokens},
-                                  disable_compile=True)
+        config = GenerationConfig(
+            **{**trainer.generation_kwargs, "max_new_tokens": self.turn_tokens}, disable_compile=True
+        )
         with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model, torch.no_grad():
             out = model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
         replies = []
@@ -145,7 +153,9 @@ class TrainpipeGRPOTrainer(SharedPrefillMixin, DirectLogprobsMixin, GRPOTrainer)
         if not self.use_step_advantages or "token_step" not in inputs[0]:
             return out
         width = out["completion_ids"].size(1)
-        rows = [step_advantages(adv, x["step_rewards"], list(x["token_step"]) + [-1] * (width - len(x["token_step"])))
-                for adv, x in zip(out["advantages"].tolist(), inputs)]
+        rows = [
+            step_advantages(adv, x["step_rewards"], list(x["token_step"]) + [-1] * (width - len(x["token_step"])))
+            for adv, x in zip(out["advantages"].tolist(), inputs)
+        ]
         out["advantages"] = torch.tensor(rows, dtype=out["advantages"].dtype, device=out["advantages"].device)
         return out

@@ -2,6 +2,7 @@
 between a stage and the pipeline that runs it (Stage, StageIO). Every other list of stages derives from the table
 and the declarations (tests/test_stage_table.py checks).
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -5,6 +5,7 @@ Reads data.sources; writes data_cache/collect/<use>/ (datasets train/eval), stat
 Records stream from the readers to per-use spool files and from there to the splits (data/spool.py), so memory
 holds digests, row numbers and the held-out records, not the data; the checks read the written splits back.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,9 +16,13 @@ from pathlib import Path
 
 from trainpipe import artifacts
 from trainpipe.config import Config, DataConfig, SourceConfig
+from trainpipe.data.readers import expand_paths
+from trainpipe.data.store import read_batches, read_records
 from trainpipe.errors import UserError
+from trainpipe.evaluation.general_text import PASSAGES
 from trainpipe.models.chat import chat_ids
 from trainpipe.stages import Stage, StageIO
+from trainpipe.tasks import get_task
 
 log = logging.getLogger("trainpipe.collect")
 TASK_SOURCE = "task:"  # source names of generated task items: task:<family>:<difficulty>
@@ -54,9 +59,14 @@ def run(cfg: Config, io: StageIO) -> dict:
     artifacts.write_json_atomic(io.out / "contamination.json", contamination)
     io.logs.mkdir(parents=True, exist_ok=True)
     artifacts.write_json_atomic(io.logs / "stats.json", stats)
-    return {"counts": stats["counts"], "skipped": loaded.skipped, "dropped_duplicates": stats["dropped_duplicates"],
-            "contamination": contamination, "key_metric": "records", "records": sum(
-                p.train_count + len(p.held) for p in parts.values())}
+    return {
+        "counts": stats["counts"],
+        "skipped": loaded.skipped,
+        "dropped_duplicates": stats["dropped_duplicates"],
+        "contamination": contamination,
+        "key_metric": "records",
+        "records": sum(p.train_count + len(p.held) for p in parts.values()),
+    }
 
 
 def _spool(cfg: Config, tokenizer, work: Path):
@@ -72,8 +82,13 @@ def _spool(cfg: Config, tokenizer, work: Path):
             spools[use] = Spool(work, use, dedup)
         spools[use].add(record)
 
-    loaded = stream_sources([s for s in cfg.data.sources if s.kind not in GENERATED], cfg.data, os.getcwd(), sink,
-                            count_tokens=_token_counter(tokenizer, skip_sft=cfg.sft.agent.chunking))
+    loaded = stream_sources(
+        [s for s in cfg.data.sources if s.kind not in GENERATED],
+        cfg.data,
+        os.getcwd(),
+        sink,
+        count_tokens=_token_counter(tokenizer, skip_sft=cfg.sft.agent.chunking),
+    )
     task_prompts, task_sft = _task_records(cfg)
     for use, records in (("prompts", task_prompts), ("sft", task_sft), ("sft", _environment_records(cfg))):
         for record in records:
@@ -93,6 +108,7 @@ def _tokenizer(cfg: Config, io: StageIO):
 
 def _token_counter(tokenizer, skip_sft: bool = False):
     """Tokens of a record with the model's chat template; long SFT trajectories are exempt when SFT chunks them."""
+
     def count(record: dict) -> int:
         if "messages" in record:
             if skip_sft:
@@ -100,6 +116,7 @@ def _token_counter(tokenizer, skip_sft: bool = False):
             return len(chat_ids(tokenizer, record["messages"]))
         text = record.get("text") or record.get("prompt") or ""
         return len(tokenizer(text if isinstance(text, str) else str(text), add_special_tokens=False)["input_ids"])
+
     return count
 
 
@@ -110,11 +127,18 @@ def _source_weights(data: DataConfig) -> dict[str, float]:
 
     out: dict[str, float] = {}
     for src in data.sources:
-        name = (task_source_name(src) if src.kind == "task" else source_label(src) if src.kind == "environment"
-                else source_name(src))
+        name = (
+            task_source_name(src)
+            if src.kind == "task"
+            else source_label(src)
+            if src.kind == "environment"
+            else source_name(src)
+        )
         if out.get(name, src.weight) != src.weight:
-            raise UserError(f"data.sources: two sources named {name} have different weights ({out[name]} and "
-                            f"{src.weight}); their records cannot be told apart, so give them one weight")
+            raise UserError(
+                f"data.sources: two sources named {name} have different weights ({out[name]} and "
+                f"{src.weight}); their records cannot be told apart, so give them one weight"
+            )
         out[name] = src.weight
     return out
 
@@ -132,7 +156,6 @@ def _needs_mixing(sources: dict[str, int], weights: dict[str, float]) -> bool:
 def _task_records(cfg: Config) -> tuple[list[dict], list[dict]]:
     """Generated tasks give RL/eval prompts and gold SFT conversations that share one id (and so one split)."""
     from trainpipe.data.records import record_id
-    from trainpipe.tasks import get_task
 
     prompts, sft = [], []
     for src in (s for s in cfg.data.sources if s.kind == "task"):
@@ -144,13 +167,25 @@ def _task_records(cfg: Config) -> tuple[list[dict], list[dict]]:
         for item in items:
             rid = record_id({"prompt": item.prompt, "task": item.task, "answer": item.answer})
             if src.use in ("auto", "prompts"):
-                prompts.append({"id": rid, "source": name, "prompt": item.prompt, "task": item.task,
-                                "answer": item.answer})
+                prompts.append(
+                    {"id": rid, "source": name, "prompt": item.prompt, "task": item.task, "answer": item.answer}
+                )
             if src.use in ("auto", "sft"):
-                sft.append({"id": rid, "source": name, "weight": 1.0, "reward": None, "step_rewards": [],
-                            "task_id": rid, "meta": "{}", "messages": [
-                                {"role": "user", "content": item.prompt},
-                                {"role": "assistant", "content": item.solution}]})
+                sft.append(
+                    {
+                        "id": rid,
+                        "source": name,
+                        "weight": 1.0,
+                        "reward": None,
+                        "step_rewards": [],
+                        "task_id": rid,
+                        "meta": "{}",
+                        "messages": [
+                            {"role": "user", "content": item.prompt},
+                            {"role": "assistant", "content": item.solution},
+                        ],
+                    }
+                )
     return prompts, sft
 
 
@@ -159,8 +194,7 @@ def _environment_records(cfg: Config) -> list[dict]:
     stable hash split puts every seed in exactly one of train and eval."""
     from trainpipe.data.env_trajectories import environment_records
 
-    return [r for src in cfg.data.sources if src.kind == "environment"
-            for r in environment_records(src, cfg.data.seed)]
+    return [r for src in cfg.data.sources if src.kind == "environment" for r in environment_records(src, cfg.data.seed)]
 
 
 def _write_use(spool, data: DataConfig, weights: dict[str, float], prompts, folder: Path, work: Path) -> Part:
@@ -169,7 +203,6 @@ def _write_use(spool, data: DataConfig, weights: dict[str, float], prompts, fold
     Dedup and split come before mixing: an upsampled copy is a duplicate by content, and the held-out part measures
     the data as it is, so source weights shape the training part only."""
     from trainpipe.data.spool import mix_split, write_split
-    from trainpipe.data.store import read_records
 
     held, tied = _split(spool, data, prompts)
     sources = write_split(spool, folder, held, tied)
@@ -183,7 +216,6 @@ def _write_use(spool, data: DataConfig, weights: dict[str, float], prompts, fold
 def _split(spool, data: DataConfig, prompts):
     """The spool rows held out (hygiene.HeldOut; prompts per task) and, for sft once there are prompts, their ids."""
     from trainpipe.data.hygiene import HeldOut
-    from trainpipe.data.store import read_records
 
     chosen = HeldOut(data.eval_fraction, data.eval_max, data.seed)
     if spool.use == "sft" and prompts is not None:
@@ -224,7 +256,6 @@ TEXT_COLUMNS = {"sft": ["source", "messages"], "cpt": ["source", "text"], "promp
 
 def _records_and_texts(use: str, part: Part, held: bool = True):
     """(record, text, is_train) of one use: the training part read back in batches, then the held-out records."""
-    from trainpipe.data.store import read_batches
 
     for batch in read_batches(part.train, TEXT_COLUMNS[use]):
         records = batch.to_pylist()
@@ -246,13 +277,19 @@ def _contamination(parts: dict[str, Part], data: DataConfig) -> dict:
     uses = [use for use in ("prompts", "sft", "cpt") if use in parts]
     templates = _templates(parts, uses)
     eval_sets = {f"{use}:eval": _texts(use, parts[use].held) for use in uses if parts[use].held}
-    boilers = {f"{use}:eval": eval_boilerplate(eval_sets[f"{use}:eval"]).union(
-        *(templates.bigrams(("all", s)) for s in dict.fromkeys(r["source"] for r in parts[use].held)))
-        for use in uses if f"{use}:eval" in eval_sets}
+    boilers = {
+        f"{use}:eval": eval_boilerplate(eval_sets[f"{use}:eval"]).union(
+            *(templates.bigrams(("all", s)) for s in dict.fromkeys(r["source"] for r in parts[use].held))
+        )
+        for use in uses
+        if f"{use}:eval" in eval_sets
+    }
     retention = _retention_sets()
     trained = [g for g in templates.texts if g[0] == "train"]
-    boilers |= {name: eval_boilerplate(texts).union(*(templates.bigrams(g) for g in trained))
-                for name, texts in retention.items()}
+    boilers |= {
+        name: eval_boilerplate(texts).union(*(templates.bigrams(g) for g in trained))
+        for name, texts in retention.items()
+    }
     check = Overlap(eval_sets | retention, data.contamination_ngram, boilers)
     for use in uses:
         names = None if use in ("sft", "cpt") else list(retention)
@@ -262,8 +299,10 @@ def _contamination(parts: dict[str, Part], data: DataConfig) -> dict:
     bad = {k: v for k, v in report.items() if v["share"] > data.contamination_max}
     if bad:
         detail = ", ".join(f"{k}: {v['overlapping']}/{v['total']}" for k, v in bad.items())
-        raise UserError(f"contamination check failed: held-out records share {data.contamination_ngram}-grams with "
-                        f"training data ({detail}); above data.contamination_max={data.contamination_max}")
+        raise UserError(
+            f"contamination check failed: held-out records share {data.contamination_ngram}-grams with "
+            f"training data ({detail}); above data.contamination_max={data.contamination_max}"
+        )
     return report
 
 
@@ -281,18 +320,18 @@ def _templates(parts: dict[str, Part], uses: list[str]):
 
 
 def _retention_sets() -> dict[str, list[str]]:
-    from trainpipe.evaluation.general_text import PASSAGES
     from trainpipe.evaluation.retention import candidate_items
 
-    return {"retention:qa": ["\n".join([*(m["content"] for m in i.get("history", [])), i["prompt"]])
-                             for i in candidate_items()],
-            "retention:text": list(PASSAGES)}
+    return {
+        "retention:qa": [
+            "\n".join([*(m["content"] for m in i.get("history", [])), i["prompt"]]) for i in candidate_items()
+        ],
+        "retention:text": list(PASSAGES),
+    }
 
 
 def _stats(parts: dict[str, Part], loaded, tokenizer) -> dict:
     import numpy as np
-
-    from trainpipe.data.store import read_records
 
     counter = _token_counter(tokenizer)
     counts, lengths = {}, {}
@@ -302,12 +341,16 @@ def _stats(parts: dict[str, Part], loaded, tokenizer) -> dict:
         lens = [counter(r) for r in sample]
         if lens:
             lengths[use] = {f"p{q}": int(np.percentile(lens, q)) for q in (50, 90, 99)} | {"max": max(lens)}
-    return {"counts": counts, "token_lengths": lengths, "per_source": loaded.per_source,
-            "skipped": loaded.skipped, "dropped_duplicates": {use: p.dropped for use, p in parts.items()}}
+    return {
+        "counts": counts,
+        "token_lengths": lengths,
+        "per_source": loaded.per_source,
+        "skipped": loaded.skipped,
+        "dropped_duplicates": {use: p.dropped for use, p in parts.items()},
+    }
 
 
 def input_files(cfg: Config) -> list[Path]:
-    from trainpipe.data.readers import expand_paths
 
     files: list[Path] = []
     for src in cfg.data.sources:
@@ -323,6 +366,12 @@ def input_files(cfg: Config) -> list[Path]:
     return files
 
 
-STAGE = Stage(name="collect", reads=(), config_sections=("data", "model", "sft.agent.chunking"), run=run,
-              output="data_cache/collect", script="1_collect_data.py", input_files=input_files)
-
+STAGE = Stage(
+    name="collect",
+    reads=(),
+    config_sections=("data", "model", "sft.agent.chunking"),
+    run=run,
+    output="data_cache/collect",
+    script="1_collect_data.py",
+    input_files=input_files,
+)

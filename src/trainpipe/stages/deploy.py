@@ -3,6 +3,7 @@
 Reads the last model stage that ran (or deploy.source), the base model, upstream manifests and
 logs/evaluate/metrics.json; writes models/final/ and, with deploy.push, the Hub repo deploy.repo_id.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,9 @@ def run(cfg: Config, io: StageIO) -> dict:
     model = export.load_source(folder, io.models, cfg.model)
     if dcfg.format in ("adapter", "both"):
         adapter_dir = io.out if dcfg.format == "adapter" else io.out / "adapter"
-        model = export.export_adapter(model, tokenizer, adapter_dir, card.base_model_id(cfg),
-                                      with_tokenizer=dcfg.format == "adapter")
+        model = export.export_adapter(
+            model, tokenizer, adapter_dir, card.base_model_id(cfg), with_tokenizer=dcfg.format == "adapter"
+        )
     merged = {}
     if dcfg.format in ("merged", "both"):
         merged = export.export_merged(model, tokenizer, io.out, dtype, dcfg.max_shard_size)
@@ -54,10 +56,18 @@ def run(cfg: Config, io: StageIO) -> dict:
         log.info("deploy: release ready in %s (deploy.push=false, nothing uploaded)", io.published)
     else:
         log.info("deploy: %s is on the Hub at %s", io.published, url)
-    metrics = {"source": source, "format": dcfg.format, "dtype": dtype_name, "verified": True,
-               "pushed": url is not None, "url": url, "repo_id": dcfg.repo_id if url else None,
-               "shards": merged.get("shards", 0), "gguf": [p.name for p in ggufs],
-               "files": sorted(str(p.relative_to(io.out)) for p in io.out.rglob("*") if p.is_file())}
+    metrics = {
+        "source": source,
+        "format": dcfg.format,
+        "dtype": dtype_name,
+        "verified": True,
+        "pushed": url is not None,
+        "url": url,
+        "repo_id": dcfg.repo_id if url else None,
+        "shards": merged.get("shards", 0),
+        "gguf": [p.name for p in ggufs],
+        "files": sorted(str(p.relative_to(io.out)) for p in io.out.rglob("*") if p.is_file()),
+    }
     return {**metrics, **key_metric(evaluation, source)}
 
 
@@ -87,8 +97,10 @@ def pick_source(choice: str, io: StageIO) -> tuple[str, Path | str]:
     elif choice in io.upstream:
         name = choice
     else:
-        raise UserError(f"deploy.source={choice}, but stage {choice} is disabled ({choice}.enabled=false); "
-                        f"enable it or set deploy.source=auto (stages that ran: {', '.join(ran) or 'none'})")
+        raise UserError(
+            f"deploy.source={choice}, but stage {choice} is disabled ({choice}.enabled=false); "
+            f"enable it or set deploy.source=auto (stages that ran: {', '.join(ran) or 'none'})"
+        )
     return name, io.upstream.get(name) or io.models["base"]
 
 
@@ -111,18 +123,23 @@ def check_evaluated(cfg: Config, io: StageIO, source: str, evaluation: dict | No
     if evaluation is None:
         return
     path = io.upstream["evaluate"] / "metrics.json"
-    shipped = (base_fingerprint(cfg.model) if source == "base"
-               else artifacts.read_manifest(io.upstream[source])["fingerprint"])
+    shipped = (
+        base_fingerprint(cfg.model) if source == "base" else artifacts.read_manifest(io.upstream[source])["fingerprint"]
+    )
     judged = {m.get("name"): m.get("fingerprint") for m in evaluation.get("models") or []}
-    rerun = ("rerun evaluate: python scripts/5_evaluate.py with the same config and overrides (or "
-             "python scripts/run_full_pipeline.py --from evaluate), then deploy; nothing was published or pushed")
+    rerun = (
+        "rerun evaluate: python scripts/5_evaluate.py with the same config and overrides (or "
+        "python scripts/run_full_pipeline.py --from evaluate), then deploy; nothing was published or pushed"
+    )
     if source not in judged or source not in (evaluation.get("results") or {}):
         raise UserError(f"{path}: evaluate holds no results for {source}, the model deploy would ship; {rerun}")
     if judged[source] != shipped:
         where = io.models["base"] if source == "base" else io.upstream[source]
-        raise UserError(f"{path}: evaluate judged {source} with fingerprint {judged[source]}, but {where} now holds "
-                        f"fingerprint {shipped} (changed after evaluate ran), so the model card would carry another "
-                        f"model's numbers; {rerun}")
+        raise UserError(
+            f"{path}: evaluate judged {source} with fingerprint {judged[source]}, but {where} now holds "
+            f"fingerprint {shipped} (changed after evaluate ran), so the model card would carry another "
+            f"model's numbers; {rerun}"
+        )
 
 
 def stage_manifests(io: StageIO) -> dict[str, dict]:
@@ -136,12 +153,23 @@ def stage_manifests(io: StageIO) -> dict[str, dict]:
 def key_metric(evaluation: dict | None, source: str) -> dict:
     """Accuracy of the released model per task suite (key_metric: the first), or 'verified' when not evaluated."""
     suites = ((evaluation or {}).get("results") or {}).get(source) or {}
-    scores = {f"{source}/{suite}": round(float(r["mean"]), 4) for suite, r in suites.items()
-              if r.get("kind", "task") in ("task", "environment") and r.get("mean") is not None}
+    scores = {
+        f"{source}/{suite}": round(float(r["mean"]), 4)
+        for suite, r in suites.items()
+        if r.get("kind", "task") in ("task", "environment") and r.get("mean") is not None
+    }
     return {**scores, "key_metric": next(iter(scores), "verified")}
 
 
 # refresh: a release carries its own numbers, so --only/--from deploy reruns evaluate when its results are not
 # those of the models published now (say sft was retrained after evaluate ran).
-STAGE = Stage(name="deploy", reads=("evaluate", "sft", "rl", "cpt"), config_sections=("model", "deploy"), run=run,
-              output="models/final", script="6_deploy.py", needs_base=True, refresh=("evaluate",))
+STAGE = Stage(
+    name="deploy",
+    reads=("evaluate", "sft", "rl", "cpt"),
+    config_sections=("model", "deploy"),
+    run=run,
+    output="models/final",
+    script="6_deploy.py",
+    needs_base=True,
+    refresh=("evaluate",),
+)

@@ -2,6 +2,7 @@
 with intervals, comparisons, plots and the gate. Reads data_cache/collect and model folders; writes
 logs/evaluate/{metrics.json,report.md,report.html,items.jsonl,*.png} and caches (model, suite) results in
 logs/evaluate/cache/."""
+
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,11 @@ from pathlib import Path
 
 from trainpipe import artifacts
 from trainpipe.config import Config
+from trainpipe.data.readers import expand_paths
 from trainpipe.errors import GateFailure, UserError
+from trainpipe.evaluation import harness
+from trainpipe.evaluation.cache import evaluate_cached, for_config
+from trainpipe.evaluation.curves import stage_curves
 from trainpipe.evaluation.report import build_metrics, compact, write_report
 from trainpipe.evaluation.results import RETENTION, Evaluation
 from trainpipe.models.load import base_fingerprint
@@ -33,8 +38,6 @@ def run(cfg: Config, io: StageIO) -> dict:
 
 
 def _plan(cfg: Config, io: StageIO) -> Evaluation:
-    from trainpipe.evaluation import harness
-    from trainpipe.evaluation.cache import for_config
     from trainpipe.evaluation.environment_suite import layout_notes
     from trainpipe.evaluation.suites import load_suites, retention_suites
 
@@ -46,17 +49,24 @@ def _plan(cfg: Config, io: StageIO) -> Evaluation:
         suites = sorted(suites + retention_suites(cfg), key=lambda s: (s.group == RETENTION, s.kind == "text"))
     notes += [s.note for s in suites if s.note]  # e.g. where the retention text came from
     chain = [m for m in ("base", *model_stages()) if m in models]
-    return Evaluation(models, suites, ev.level, notes, chain, for_config(io.logs / "cache", cfg),
-                      harness.resolve(ev.harness_tasks, suites))
+    return Evaluation(
+        models,
+        suites,
+        ev.level,
+        notes,
+        chain,
+        for_config(io.logs / "cache", cfg),
+        harness.resolve(ev.harness_tasks, suites),
+    )
 
 
 def _score(cfg: Config, io: StageIO, run: Evaluation) -> None:
-    from trainpipe.evaluation.cache import evaluate_cached
     from trainpipe.evaluation.divergence import add_kl_to_base
     from trainpipe.evaluation.retention import retention_notes
 
-    run.results = {name: evaluate_cached(cfg, run.cache, name, path, fp, run.suites)
-                   for name, (path, fp) in run.models.items()}
+    run.results = {
+        name: evaluate_cached(cfg, run.cache, name, path, fp, run.suites) for name, (path, fp) in run.models.items()
+    }
     add_kl_to_base(cfg, io.logs / "cache" / "kl_to_base", run.models, run.suites, run.results)  # predicts forgetting
     run.notes += retention_notes(run.results, run.suites)
 
@@ -67,12 +77,13 @@ def _judge(cfg: Config, run: Evaluation) -> None:
     ev = cfg.evaluate
     extras = [m for m in run.models if m not in run.chain]
     run.comparisons = compare_models(run.results, run.chain, extras, ev.gate_margin)
-    run.gate = {"enabled": ev.gate, **gate_verdict(run.results, run.candidate, ev.gate_rule, ev.gate_margin,
-                                                   ev.gate_text_margin, ev.gate_p)}
+    run.gate = {
+        "enabled": ev.gate,
+        **gate_verdict(run.results, run.candidate, ev.gate_rule, ev.gate_margin, ev.gate_text_margin, ev.gate_p),
+    }
 
 
 def _metrics(cfg: Config, io: StageIO, run: Evaluation) -> dict:
-    from trainpipe.evaluation import harness
     from trainpipe.models.hardware import describe
 
     run.plots = _plots(cfg, io, run.results)
@@ -84,8 +95,9 @@ def _metrics(cfg: Config, io: StageIO, run: Evaluation) -> dict:
     stop = _stop_text(cfg, run.models)
     metrics["lm_eval_tasks"] = harness.export(run.suites, io.out / "lm_eval", stop, io.logs / "lm_eval")
     # lm-eval's own tasks (evaluate.harness_tasks) on every model: their scores beside ours
-    metrics["harness"] = harness.run_cached(cfg, run.harness_plan, run.models, run.suites, stop,
-                                            io.logs / "cache" / "harness", run.cache.runtime)
+    metrics["harness"] = harness.run_cached(
+        cfg, run.harness_plan, run.models, run.suites, stop, io.logs / "cache" / "harness", run.cache.runtime
+    )
     return metrics
 
 
@@ -98,16 +110,20 @@ def _write(io: StageIO, run: Evaluation, metrics: dict) -> None:
     rows = item_rows(run.suites, run.results)  # every item with every model's completion, beside the summary
     write_items(io.out, rows)
     write_html(io.out, metrics, rows, pair_changes(rows, run.results))
-    tracking.log_evaluation(io.tracker_runs, tracking.evaluation_scalars(metrics),
-                            [io.out / f for f in ("report.md", "report.html", ITEMS_JSONL, "metrics.json", *run.plots)])
+    tracking.log_evaluation(
+        io.tracker_runs,
+        tracking.evaluation_scalars(metrics),
+        [io.out / f for f in ("report.md", "report.html", ITEMS_JSONL, "metrics.json", *run.plots)],
+    )
 
 
 def _verdict(cfg: Config, io: StageIO, run: Evaluation) -> None:
     for comp in run.comparisons:
         log.info("evaluate: %s vs %s: %s", comp["model"], comp["baseline"], comp["verdict"])
     if not run.gate["passed"]:
-        log.warning("evaluate: gate %s: %s", "FAILED" if cfg.evaluate.gate else "would fail",
-                    "; ".join(run.gate["reasons"]))
+        log.warning(
+            "evaluate: gate %s: %s", "FAILED" if cfg.evaluate.gate else "would fail", "; ".join(run.gate["reasons"])
+        )
         if cfg.evaluate.gate:
             _fail_gate(io, run.gate)
 
@@ -159,7 +175,6 @@ def _stop_text(cfg: Config, models: dict) -> str:
 
 
 def _plots(cfg: Config, io: StageIO, results: dict) -> list[str]:
-    from trainpipe.evaluation.curves import stage_curves
     from trainpipe.evaluation.plots import ACCURACY_PNG, CURVES_PNG, accuracy_plot, curves_plot
 
     made = [accuracy_plot(results, cfg.evaluate.level, io.out / ACCURACY_PNG)]
@@ -175,13 +190,14 @@ def _fail_gate(io: StageIO, gate: dict) -> None:
         if item.is_file():
             shutil.copy2(item, io.logs / item.name)
     (io.logs / artifacts.MANIFEST).unlink(missing_ok=True)
-    raise GateFailure(f"evaluate gate rejected {gate['candidate']}: {'; '.join(gate['reasons'])}. "
-                      f"See {io.logs / 'report.md'}; set evaluate.gate=false to accept it anyway")
+    raise GateFailure(
+        f"evaluate gate rejected {gate['candidate']}: {'; '.join(gate['reasons'])}. "
+        f"See {io.logs / 'report.md'}; set evaluate.gate=false to accept it anyway"
+    )
 
 
 def input_files(cfg: Config) -> list[Path]:
     """Eval files and extra model folders: their content changes results, so it is part of the fingerprint."""
-    from trainpipe.data.readers import expand_paths
 
     files = [Path(f) for p in cfg.evaluate.files for f in expand_paths(p, os.getcwd())]
     for entry in cfg.evaluate.harness_tasks:  # local lm-eval task folders: their YAML and data change the scores
@@ -193,6 +209,15 @@ def input_files(cfg: Config) -> list[Path]:
     return files
 
 
-STAGE = Stage(name="evaluate", reads=("collect", "cpt", "sft", "rl"), config_sections=("model", "evaluate"),
-              run=run, output="logs/evaluate", script="5_evaluate.py", needs_base=True, publish_mode="merge",
-              input_files=input_files, tracked=True)
+STAGE = Stage(
+    name="evaluate",
+    reads=("collect", "cpt", "sft", "rl"),
+    config_sections=("model", "evaluate"),
+    run=run,
+    output="logs/evaluate",
+    script="5_evaluate.py",
+    needs_base=True,
+    publish_mode="merge",
+    input_files=input_files,
+    tracked=True,
+)

@@ -1,6 +1,7 @@
 """RL stage: GRPO (default; multi-turn with an environment), RLOO, PPO, DPO/SimPO, KTO or ORPO on TRL, from the
 previous model. Reads data_cache/collect/ and models/sft (or cpt, or base); writes models/rl/ and checkpoints/rl/.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,14 @@ def run(cfg: Config, io: StageIO) -> dict:
         logged["health"] = health.summarise(trainer.state.log_history, rl.kl_target, skip)
         for warning in logged["health"].get("warnings", []):
             log.warning("rl health: %s", warning["message"])
-    return {"algorithm": rl.algorithm, **report, **metrics, **logged, "model_kind": kind,
-            "key_metric": "last_reward" if online and "last_reward" in logged else "train_loss"}
+    return {
+        "algorithm": rl.algorithm,
+        **report,
+        **metrics,
+        **logged,
+        "model_kind": kind,
+        "key_metric": "last_reward" if online and "last_reward" in logged else "train_loss",
+    }
 
 
 def logged_means(history: list[dict]) -> dict:
@@ -56,5 +63,14 @@ def logged_means(history: list[dict]) -> dict:
     return out
 
 
-STAGE = Stage(name="rl", reads=("collect", "sft", "cpt"), config_sections=("model", "rl"), run=run, output="models/rl",
-              script="4_train_rl.py", needs_model=True, trains=True, tracked=True)
+STAGE = Stage(
+    name="rl",
+    reads=("collect", "sft", "cpt"),
+    config_sections=("model", "rl"),
+    run=run,
+    output="models/rl",
+    script="4_train_rl.py",
+    needs_model=True,
+    trains=True,
+    tracked=True,
+)

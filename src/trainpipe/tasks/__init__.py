@@ -2,6 +2,7 @@
 
 Families generate prompts with gold answers and score completions; nothing here touches disk.
 """
+
 from __future__ import annotations
 
 from trainpipe.errors import UserError

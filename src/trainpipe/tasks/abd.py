@@ -3,6 +3,7 @@
 Programs are pipelines of `difficulty` transforms over an int, an int list or a string, plus a few
 many-to-one templates; score() runs the program on the proposed input in the sandbox.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,7 +87,7 @@ def _pipeline(rng: random.Random, d: int) -> tuple[str, str]:
 def _many_to_one(rng: random.Random, d: int) -> tuple[str, str]:
     """(program, hidden stdin) for templates whose output has several valid inputs."""
     if rng.random() < 0.5:
-        top = 10 * 4 ** d
+        top = 10 * 4**d
         hidden = f"{rng.randint(2, top)} {rng.randint(2, top)}"
         return "a, b = map(int, input().split())\nprint(a + b, a * b)", hidden
     first, second = rng.sample(string.ascii_lowercase[:6], 2)

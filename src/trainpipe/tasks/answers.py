@@ -2,6 +2,7 @@
 
 Pure string functions used by every task family's score() and format_ok(); none of them raise.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,14 +34,14 @@ def strip_think(text: str) -> str:
         if opened is None:
             kept.append(text[pos:])
             break
-        kept.append(text[pos:opened.start()])
+        kept.append(text[pos : opened.start()])
         closed = _THINK_CLOSE.search(text, opened.end())
         if closed is None:
             break
         pos = closed.end()
     visible = "".join(kept)
     closers = list(_THINK_CLOSE.finditer(visible))
-    return visible[closers[-1].end():] if closers else visible
+    return visible[closers[-1].end() :] if closers else visible
 
 
 def _to_int(token: str) -> int | None:
@@ -71,7 +72,7 @@ def parse_assignment(text: str) -> dict[int, bool]:
     visible = strip_think(text)
     marks = list(_ANSWER_MARK.finditer(visible))
     if marks:
-        tail = visible[marks[-1].end():]
+        tail = visible[marks[-1].end() :]
         # An "Answer:" with no assignments after it (e.g. a heading) must not hide the real ones.
         if _ASSIGN.search(tail):
             visible = tail
@@ -90,7 +91,7 @@ def last_tagged(text: str, tag: str) -> str | None:
         return None
     end = closers[-1].start()
     openers = list(re.compile(rf"<{re.escape(tag)}>", re.IGNORECASE).finditer(visible, 0, end))
-    return visible[openers[-1].end():end] if openers else None
+    return visible[openers[-1].end() : end] if openers else None
 
 
 def last_python_block(text: str) -> str | None:

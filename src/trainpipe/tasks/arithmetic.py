@@ -2,6 +2,7 @@
 
 generate() builds expression trees; score() compares the final integer in a completion.
 """
+
 from __future__ import annotations
 
 import random
@@ -72,8 +73,11 @@ def place_steps(op: str, a: int, b: int) -> list[str]:
     apply = _APPLY[op]
     tens, ones = apply(a // 10 * 10, b // 10 * 10), apply(a % 10, b % 10)
     joined = f"{tens} - {-ones}" if ones < 0 else f"{tens} + {ones}"
-    return [f"tens: {a // 10 * 10} {op} {b // 10 * 10} = {tens}", f"ones: {a % 10} {op} {b % 10} = {ones}",
-            f"{joined} = {tens + ones}"]
+    return [
+        f"tens: {a // 10 * 10} {op} {b // 10 * 10} = {tens}",
+        f"ones: {a % 10} {op} {b % 10} = {ones}",
+        f"{joined} = {tens + ones}",
+    ]
 
 
 def worked_solution(expr: Expr) -> str:

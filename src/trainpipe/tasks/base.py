@@ -2,6 +2,7 @@
 
 Nothing here reads or writes files; families build on generate_items().
 """
+
 from __future__ import annotations
 
 import random

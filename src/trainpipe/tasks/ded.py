@@ -3,6 +3,7 @@
 Each template carries its reference program; expected outputs come from running it at generation
 time, and score() runs the completion's last ```python block on every test in the sandbox.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,13 +52,16 @@ def _sum_list(rng: random.Random, d: int) -> Spec:
 def _count_letters(rng: random.Random, d: int) -> Spec:
     letters = "aeiou" if _variant(rng, d, 2) == 0 else "".join(sorted(rng.sample(string.ascii_lowercase, 3)))
     shown = ", ".join(letters)
-    statement = (f"The input is one line of text. Print how many of its characters are one of the letters "
-                 f"{shown}, in upper or lower case.")
+    statement = (
+        f"The input is one line of text. Print how many of its characters are one of the letters "
+        f"{shown}, in upper or lower case."
+    )
     code = f"s = input()\nprint(sum(1 for c in s.lower() if c in '{letters}'))"
 
     def make_input(r: random.Random) -> str:
-        words = ["".join(r.choice(string.ascii_letters) for _ in range(r.randint(1, 7)))
-                 for _ in range(r.randint(1, 2 + d))]
+        words = [
+            "".join(r.choice(string.ascii_letters) for _ in range(r.randint(1, 7))) for _ in range(r.randint(1, 2 + d))
+        ]
         return " ".join(words)
 
     return statement, code, make_input
@@ -66,11 +70,16 @@ def _count_letters(rng: random.Random, d: int) -> Spec:
 def _pairs(rng: random.Random, d: int) -> Spec:
     variant = _variant(rng, d, 4)
     k = rng.randint(1, 9)
-    what, expr = (("the larger of the two", "max(a, b)"), ("the smaller of the two", "min(a, b)"),
-                  (f"the larger of the two plus {k}", f"max(a, b) + {k}"),
-                  ("the larger minus the smaller", "abs(a - b)"))[variant]
-    statement = (f"The first input line holds an integer N. Each of the next N lines holds two integers a and b. "
-                 f"For each pair print {what}, one result per line.")
+    what, expr = (
+        ("the larger of the two", "max(a, b)"),
+        ("the smaller of the two", "min(a, b)"),
+        (f"the larger of the two plus {k}", f"max(a, b) + {k}"),
+        ("the larger minus the smaller", "abs(a - b)"),
+    )[variant]
+    statement = (
+        f"The first input line holds an integer N. Each of the next N lines holds two integers a and b. "
+        f"For each pair print {what}, one result per line."
+    )
     code = f"n = int(input())\nfor _ in range(n):\n    a, b = map(int, input().split())\n    print({expr})"
 
     def make_input(r: random.Random) -> str:
@@ -83,24 +92,32 @@ def _pairs(rng: random.Random, d: int) -> Spec:
 def _fizz(rng: random.Random, d: int) -> Spec:
     a, b = rng.sample(range(2, 3 + 2 * d), 2)
     w1, w2 = rng.sample(["Fizz", "Buzz", "Ping", "Pong", "Zap", "Bop"], 2)
-    statement = (f"The input is one integer N. For each i from 1 to N print one line: {w1}{w2} if i is divisible "
-                 f"by both {a} and {b}, {w1} if only by {a}, {w2} if only by {b}, otherwise i itself.")
-    code = (f"n = int(input())\nfor i in range(1, n + 1):\n    word = ''\n    if i % {a} == 0:\n"
-            f"        word += '{w1}'\n    if i % {b} == 0:\n        word += '{w2}'\n    print(word or i)")
+    statement = (
+        f"The input is one integer N. For each i from 1 to N print one line: {w1}{w2} if i is divisible "
+        f"by both {a} and {b}, {w1} if only by {a}, {w2} if only by {b}, otherwise i itself."
+    )
+    code = (
+        f"n = int(input())\nfor i in range(1, n + 1):\n    word = ''\n    if i % {a} == 0:\n"
+        f"        word += '{w1}'\n    if i % {b} == 0:\n        word += '{w2}'\n    print(word or i)"
+    )
     return statement, code, lambda r: str(r.randint(1, 10 + 10 * d))
 
 
 def _words(rng: random.Random, d: int) -> Spec:
     variant = _variant(rng, d, 3)
-    what, expr = (("the words in reverse order", "' '.join(reversed(words))"),
-                  ("every word reversed, keeping the word order", "' '.join(w[::-1] for w in words)"),
-                  ("the words sorted by length, ties kept in input order", "' '.join(sorted(words, key=len))"))[variant]
+    what, expr = (
+        ("the words in reverse order", "' '.join(reversed(words))"),
+        ("every word reversed, keeping the word order", "' '.join(w[::-1] for w in words)"),
+        ("the words sorted by length, ties kept in input order", "' '.join(sorted(words, key=len))"),
+    )[variant]
     statement = f"The input is one line of words separated by single spaces. Print {what}, separated by single spaces."
     code = f"words = input().split()\nprint({expr})"
 
     def make_input(r: random.Random) -> str:
-        return " ".join("".join(r.choice(string.ascii_lowercase) for _ in range(r.randint(1, 6)))
-                        for _ in range(r.randint(1, 3 + d)))
+        return " ".join(
+            "".join(r.choice(string.ascii_lowercase) for _ in range(r.randint(1, 6)))
+            for _ in range(r.randint(1, 3 + d))
+        )
 
     return statement, code, make_input
 
@@ -110,8 +127,10 @@ _TEMPLATES = (_sum_list, _count_letters, _pairs, _fizz, _words)
 
 def _make(rng: random.Random, difficulty: int) -> tuple[str, str, str]:
     statement, code, make_input = rng.choice(_TEMPLATES)(rng, difficulty)
-    tests = [{"input": stdin, "output": run_trusted(code, stdin + "\n")}
-             for stdin in (make_input(rng) for _ in range(3 + difficulty))]
+    tests = [
+        {"input": stdin, "output": run_trusted(code, stdin + "\n")}
+        for stdin in (make_input(rng) for _ in range(3 + difficulty))
+    ]
     example = tests[0]
     prompt = (
         "Write a complete Python 3 program that reads standard input and writes standard output.\n\n"

@@ -3,6 +3,7 @@
 Built in: GridWorld (offline, verifiable, difficulty knob) with its expert player, which writes collect's
 trajectories. HttpEnvironment drives an AgentGym-style server by URL. ENVIRONMENTS is the one registry.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,6 +37,8 @@ EVAL_SEEDS_START = 10**9
 def grid_turns(difficulty: int) -> int:
     """Default moves per grid episode: the longest shortest path on the grid (2·(side − 1)) plus two spare."""
     return 2 * (difficulty + 1) + 2
+
+
 _MOVE = re.compile(r"\b(up|down|left|right)\b", re.IGNORECASE)
 
 
@@ -64,15 +67,19 @@ class GridWorld:
         cells = [(x, y) for x in range(self.side) for y in range(self.side)]
         self.agent, self.goal = rng.sample(cells, 2)
         self.steps, self.start_distance = 0, self.distance()
-        return (f"You are on a {self.side}x{self.side} grid; x grows to the right and y grows downward. "
-                f"{self._where()} Reply with one move: up, down, left or right.")
+        return (
+            f"You are on a {self.side}x{self.side} grid; x grows to the right and y grows downward. "
+            f"{self._where()} Reply with one move: up, down, left or right."
+        )
 
     def distance(self) -> int:
         return abs(self.agent[0] - self.goal[0]) + abs(self.agent[1] - self.goal[1])
 
     def _where(self) -> str:
-        return (f"You are at ({self.agent[0]}, {self.agent[1]}); the goal is at ({self.goal[0]}, {self.goal[1]}). "
-                f"Moves left: {self.max_steps - self.steps}.")
+        return (
+            f"You are at ({self.agent[0]}, {self.agent[1]}); the goal is at ({self.goal[0]}, {self.goal[1]}). "
+            f"Moves left: {self.max_steps - self.steps}."
+        )
 
     def step(self, action: str) -> tuple[str, float, bool]:
         before, move = self.distance(), parse_move(action)
@@ -101,8 +108,9 @@ class HttpEnvironment:
     def _call(self, path: str, payload: dict | None = None, query: dict | None = None) -> Any:
         target = self.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
         data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(target, data=data, method="GET" if query else "POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            target, data=data, method="GET" if query else "POST", headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 out = json.loads(response.read().decode() or "null")
@@ -129,8 +137,9 @@ class HttpEnvironment:
         reward = out.get("reward")
         if isinstance(reward, bool) or not isinstance(reward, (int, float)) or not math.isfinite(reward):
             # A missing reward is not a zero one: the return would silently undercount the episode.
-            raise UserError(f"environment server {self.url}/step: expected a numeric 'reward'; got {reward!r} "
-                            f"(reply {out!r})")
+            raise UserError(
+                f"environment server {self.url}/step: expected a numeric 'reward'; got {reward!r} (reply {out!r})"
+            )
         return str(out["observation"]), float(reward), bool(out.get("done"))
 
 
@@ -174,16 +183,26 @@ def grid_episode(seed: int, difficulty: int, noise: float, max_turns: int) -> di
         thought = _thought(env.agent, env.goal, reason, move, noisy)
         observation, reward, done = env.step(move)
         steps.append({"thought": thought, "action": move, "observation": observation, "reward": reward})
-    return {"instruction": instruction, "steps": steps, "reward": sum(s["reward"] for s in steps),
-            "task_id": f"grid-{seed}", "environment": "grid", "seed": seed, "difficulty": difficulty,
-            "noise": noise, "success": env.agent == env.goal, "start": list(start), "goal": list(goal)}
-
+    return {
+        "instruction": instruction,
+        "steps": steps,
+        "reward": sum(s["reward"] for s in steps),
+        "task_id": f"grid-{seed}",
+        "environment": "grid",
+        "seed": seed,
+        "difficulty": difficulty,
+        "noise": noise,
+        "success": env.agent == env.goal,
+        "start": list(start),
+        "goal": list(goal),
+    }
 
 
 @dataclass(frozen=True)
 class EnvSpec:
     """One environment, everything each stage needs of it: collect plays its expert, RL and evaluate make
     instances; evaluate also asks whether an episode was solved and what its start layout was."""
+
     make: Callable[[int, int], Environment] | None  # (difficulty, max_turns) -> a fresh instance; None: configured
     default_turns: Callable[[int], int] | None = None  # difficulty -> moves per episode
     solved: Callable[[Environment], bool] | None = None  # whether the episode reached its goal
@@ -193,8 +212,13 @@ class EnvSpec:
 
 # The environment registry. http has no offline instance: RL makes one from rl.env_url.
 ENVIRONMENTS: dict[str, EnvSpec] = {
-    "grid": EnvSpec(make=GridWorld, default_turns=grid_turns, solved=lambda env: env.agent == env.goal,
-                    layout=lambda env: [*env.agent, *env.goal], expert=grid_episode),
+    "grid": EnvSpec(
+        make=GridWorld,
+        default_turns=grid_turns,
+        solved=lambda env: env.agent == env.goal,
+        layout=lambda env: [*env.agent, *env.goal],
+        expert=grid_episode,
+    ),
     "http": EnvSpec(make=None),
 }
 

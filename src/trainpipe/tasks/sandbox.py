@@ -1,6 +1,7 @@
 """Run untrusted Python (model completions) in a child interpreter: fresh temp dir, rlimits, an audit
 hook refusing processes, sockets, native code and outside paths; output files capped by RLIMIT_FSIZE.
 Defence in depth against accidents and casual abuse, not a boundary for a determined attacker."""
+
 from __future__ import annotations
 
 import builtins
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 # helpers look up nothing global: every name they use is a default argument bound before user code
 # runs, so patching builtins, os or their globals cannot make a refused operation pass, and user
 # code never runs inside the hook (arguments are type-checked exactly, never via their methods).
-_PRELUDE = r'''
+_PRELUDE = r"""
 import sys, posix, resource, signal
 
 for _which, _soft, _hard in ((resource.RLIMIT_AS, int(sys.argv[3]), int(sys.argv[3])),
@@ -130,7 +131,7 @@ sys.argv = ["<program>"]
 _main = type(sys)("__main__")
 sys.modules["__main__"] = _main
 exec(_code, _main.__dict__)
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,9 @@ def _read_capped(path: str, limit: int) -> tuple[str, bool]:
     return data[:limit].decode("utf-8", errors="replace"), len(data) > limit
 
 
-def run_python(code: str, stdin: str, timeout_s: float = 2.0, memory_mb: int = 256,
-               max_output_bytes: int = 64_000) -> RunResult:
+def run_python(
+    code: str, stdin: str, timeout_s: float = 2.0, memory_mb: int = 256, max_output_bytes: int = 64_000
+) -> RunResult:
     """Run `code` as a program reading `stdin`; wall-clock timeout kills its whole process group."""
     with tempfile.TemporaryDirectory(prefix="trainpipe-sandbox-") as tmp:
         work = os.path.join(tmp, "work")
@@ -184,10 +186,21 @@ def run_python(code: str, stdin: str, timeout_s: float = 2.0, memory_mb: int = 2
         # One byte over the cap lets us tell "exactly at the cap" from "cut off".
         limits = [str(memory_mb * 1024 * 1024), str(math.ceil(timeout_s) + 1), str(max_output_bytes + 1)]
         argv = [sys.executable, "-I", "-S", "-B", "-X", "utf8", "-c", _PRELUDE, paths["prog.py"], work, *limits]
-        with open(paths["stdin"], "rb") as fin, open(paths["stdout"], "wb") as fout, \
-                open(paths["stderr"], "wb") as ferr:
-            proc = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=ferr, cwd=work, env=_child_env(work),
-                                    start_new_session=True, close_fds=True)
+        with (
+            open(paths["stdin"], "rb") as fin,
+            open(paths["stdout"], "wb") as fout,
+            open(paths["stderr"], "wb") as ferr,
+        ):
+            proc = subprocess.Popen(
+                argv,
+                stdin=fin,
+                stdout=fout,
+                stderr=ferr,
+                cwd=work,
+                env=_child_env(work),
+                start_new_session=True,
+                close_fds=True,
+            )
         try:
             finished = _wait_unreaped(proc, time.monotonic() + timeout_s)
         finally:

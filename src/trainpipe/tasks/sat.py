@@ -2,6 +2,7 @@
 
 score() accepts any satisfying assignment parsed from the completion; answer is JSON {"n", "clauses"}.
 """
+
 from __future__ import annotations
 
 import json

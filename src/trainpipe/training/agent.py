@@ -1,6 +1,7 @@
 """Agent trajectories as training examples: steps, observation turns, chunks at step boundaries that fit
 the token budget. Reads canonical sft messages; returns Encoded.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,8 +47,13 @@ def is_observation(msg: dict) -> bool:
     return msg["role"] == "user" and msg["content"].lstrip().startswith(OBSERVATION)
 
 
-def encode_turns(tokenizer, messages: Sequence[dict], turn_weights: Sequence[float] | None = None,
-                 trained_turns: set[int] | None = None, train_observations: bool = False) -> Encoded:
+def encode_turns(
+    tokenizer,
+    messages: Sequence[dict],
+    turn_weights: Sequence[float] | None = None,
+    trained_turns: set[int] | None = None,
+    train_observations: bool = False,
+) -> Encoded:
     """encode_chat, and with `train_observations` also the observation turns after each trained step
     (content + end-of-turn), weighted like the step they follow. turn_of_token stays −1 on them."""
     enc = encode_chat(tokenizer, messages, turn_weights, trained_turns)
@@ -115,4 +121,3 @@ def chunk_trajectory(tokenizer, messages: Sequence[dict], max_length: int, overl
         chunks.append(Chunk(msgs, set(range(new - ctx, end - ctx)), ctx, end - ctx))
         new = end
     return chunks
-

@@ -2,6 +2,7 @@
 
 Reads/writes checkpoints/<stage>/checkpoint-N/ (HF Trainer state), checkpoints/<stage>/owner.json and its .lock.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,7 @@ def _clear(ckpt_dir: Path) -> None:
             item.unlink(missing_ok=True)
 
 
-def prepare_resume(ckpt_dir: Path, resume: str, fingerprint: str, published_fp: str | None,
-                   force: bool) -> str | None:
+def prepare_resume(ckpt_dir: Path, resume: str, fingerprint: str, published_fp: str | None, force: bool) -> str | None:
     """Decide what to resume from: a checkpoint path, or None to start fresh (clearing old state)."""
     ckpt_dir = Path(ckpt_dir)
     if resume not in ("auto", "never"):
@@ -81,7 +81,8 @@ def prepare_resume(ckpt_dir: Path, resume: str, fingerprint: str, published_fp: 
     if has_state and owner != fingerprint and not (force or resume == "never" or finished):
         raise UserError(
             f"{ckpt_dir} holds checkpoints of an unfinished run with a different config or data "
-            f"(fingerprint {owner}, now {fingerprint}); rerun with --force to start fresh, or restore the old config")
+            f"(fingerprint {owner}, now {fingerprint}); rerun with --force to start fresh, or restore the old config"
+        )
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     if force or resume == "never" or owner != fingerprint:
         _clear(ckpt_dir)
@@ -112,8 +113,10 @@ def _given_checkpoint(ckpt_dir: Path, resume: str, fingerprint: str, force: bool
         raise UserError(f"resume={resume}: {path} is not a complete checkpoint directory")
     owner = _read_owner(path.parent) if ours else None
     if ours and owner != fingerprint and not force:
-        raise UserError(f"resume={resume}: {path} is a checkpoint of another config or data (fingerprint {owner}, "
-                        f"now {fingerprint}); restore that config, or rerun with --force to train on it anyway")
+        raise UserError(
+            f"resume={resume}: {path} is a checkpoint of another config or data (fingerprint {owner}, "
+            f"now {fingerprint}); restore that config, or rerun with --force to train on it anyway"
+        )
     if path.parent.resolve() == ckpt_dir.resolve():  # new checkpoints land beside it: they belong to this config
         artifacts.write_json_atomic(ckpt_dir / OWNER, {"fingerprint": fingerprint})
     return str(path)
@@ -179,4 +182,3 @@ def mean_logged_loss(state) -> float:
     """The run's training loss from its logged history, for a run that had nothing left to train."""
     losses = [h["loss"] for h in state.log_history if "loss" in h]
     return sum(losses) / len(losses) if losses else float("nan")
-

@@ -1,6 +1,7 @@
 """Curriculum order for SFT: a difficulty key per training example, and a sampler that starts on the easiest
 share of the data and grows its pool linearly to all of it; each epoch's order is a pure function of (seed, epoch).
 """
+
 from __future__ import annotations
 
 import math

@@ -2,6 +2,7 @@
 
 Writes checkpoints/<stage>/ while training and a plain HF model folder (merged or adapter) into the stage output.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import torch
 
+from trainpipe.artifacts import read_manifest
 from trainpipe.config import LoraConfig, TrainConfig
+from trainpipe.errors import UserError
 from trainpipe.models import hardware
 from trainpipe.training import checkpoints
 
@@ -26,17 +29,34 @@ def common_args(tc: TrainConfig, io, n_params: int) -> dict:
     hardware.configure_threads(tc.num_threads)
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(io.logs / "tensorboard")
     return dict(
-        output_dir=str(io.checkpoints), learning_rate=tc.learning_rate, num_train_epochs=tc.epochs,
-        max_steps=tc.max_steps, per_device_train_batch_size=tc.batch_size,
-        gradient_accumulation_steps=tc.grad_accum, warmup_steps=tc.warmup_ratio, lr_scheduler_type=tc.lr_scheduler,
-        weight_decay=tc.weight_decay, max_grad_norm=tc.max_grad_norm, seed=tc.seed, data_seed=tc.seed,
-        bf16=precision == "bf16", fp16=precision == "fp16",
+        output_dir=str(io.checkpoints),
+        learning_rate=tc.learning_rate,
+        num_train_epochs=tc.epochs,
+        max_steps=tc.max_steps,
+        per_device_train_batch_size=tc.batch_size,
+        gradient_accumulation_steps=tc.grad_accum,
+        warmup_steps=tc.warmup_ratio,
+        lr_scheduler_type=tc.lr_scheduler,
+        weight_decay=tc.weight_decay,
+        max_grad_norm=tc.max_grad_norm,
+        seed=tc.seed,
+        data_seed=tc.seed,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
         # activation_checkpointing (the v5 name) overrides TRL's gradient_checkpointing=True default
         activation_checkpointing=hardware.use_gradient_checkpointing(tc.gradient_checkpointing, n_params),
-        save_strategy="steps", save_steps=tc.save_steps, save_total_limit=None, logging_steps=tc.logging_steps,
-        logging_first_step=True, report_to=list(io.report_to) or "none", use_cpu=not torch.cuda.is_available(),
-        dataloader_num_workers=0, torch_compile=tc.torch_compile, remove_unused_columns=False,
-        include_num_input_tokens_seen="non_padding", disable_tqdm=False,
+        save_strategy="steps",
+        save_steps=tc.save_steps,
+        save_total_limit=None,
+        logging_steps=tc.logging_steps,
+        logging_first_step=True,
+        report_to=list(io.report_to) or "none",
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        torch_compile=tc.torch_compile,
+        remove_unused_columns=False,
+        include_num_input_tokens_seen="non_padding",
+        disable_tqdm=False,
         use_liger_kernel=hardware.use_liger(tc.liger_kernel),
         # every trainable parameter gets a gradient each step; searching for unused ones costs a graph walk per step
         ddp_find_unused_parameters=False,
@@ -45,11 +65,12 @@ def common_args(tc: TrainConfig, io, n_params: int) -> dict:
 
 def quantize_for(lora: LoraConfig, section: str) -> str:
     """The base model's quantization for `section` (cpt, sft): QLoRA trains an adapter, so it needs LoRA."""
-    from trainpipe.errors import UserError
 
     if lora.quantize != "none" and not lora.enabled:
-        raise UserError(f"{section}.lora.quantize={lora.quantize} trains a LoRA adapter on a quantized base; "
-                        f"set {section}.lora.enabled=true")
+        raise UserError(
+            f"{section}.lora.quantize={lora.quantize} trains a LoRA adapter on a quantized base; "
+            f"set {section}.lora.enabled=true"
+        )
     return lora.quantize
 
 
@@ -59,14 +80,19 @@ def peft_config(lora: LoraConfig, task_type: str = "CAUSAL_LM"):
     from peft import LoraConfig as PeftLora
 
     targets = "all-linear" if lora.target_modules == ["all-linear"] else list(lora.target_modules)
-    return PeftLora(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets,
-                    task_type=task_type, bias="none")
+    return PeftLora(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=targets,
+        task_type=task_type,
+        bias="none",
+    )
 
 
 def train(trainer, tc: TrainConfig, io, force: bool = False, keep_all: bool = False) -> dict:
     """Run trainer.train with resume from the latest complete checkpoint; returns timing metrics. `keep_all`
     keeps every checkpoint (checkpoint selection scores them all) instead of the newest save_total_limit."""
-    from trainpipe.artifacts import read_manifest
 
     published = read_manifest(io.published) if io.published else None
     acc = trainer.accelerator
@@ -74,8 +100,12 @@ def train(trainer, tc: TrainConfig, io, force: bool = False, keep_all: bool = Fa
     # Under accelerate launch only the main process locks and prepares checkpoints/<stage>/; every rank then
     # resumes from the path it chose.
     with checkpoints.locked(io.checkpoints, io.name) if acc.is_main_process else contextlib.nullcontext():
-        resume = _on_main_then_shared(acc, lambda: checkpoints.prepare_resume(
-            io.checkpoints, tc.resume, io.fingerprint, (published or {}).get("fingerprint"), force))
+        resume = _on_main_then_shared(
+            acc,
+            lambda: checkpoints.prepare_resume(
+                io.checkpoints, tc.resume, io.fingerprint, (published or {}).get("fingerprint"), force
+            ),
+        )
         if resume is None and acc.is_main_process:  # a fresh start starts fresh curves; a resumed run continues them
             shutil.rmtree(io.logs / "tensorboard", ignore_errors=True)
         trainer.add_callback(checkpoints.CompleteMarker(1 << 30 if keep_all else tc.save_total_limit))
@@ -90,8 +120,11 @@ def train(trainer, tc: TrainConfig, io, force: bool = False, keep_all: bool = Fa
     tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
     history = [h for h in state.log_history if "loss" in h]
     return {
-        "train_loss": round(loss, 4), "steps": int(state.global_step),
-        "resumed_from": resume, "train_seconds": round(seconds, 1), "tokens_seen": tokens,
+        "train_loss": round(loss, 4),
+        "steps": int(state.global_step),
+        "resumed_from": resume,
+        "train_seconds": round(seconds, 1),
+        "tokens_seen": tokens,
         "processes": trainer.accelerator.num_processes,
         "distributed": str(trainer.accelerator.distributed_type.value),  # e.g. NO, MULTI_GPU (DDP), FSDP, DEEPSPEED
         "first_logged_loss": history[0]["loss"] if history else None,
@@ -105,14 +138,15 @@ SHARDING_ENV = {"FSDP": "ACCELERATE_USE_FSDP", "DEEPSPEED": "ACCELERATE_USE_DEEP
 def check_sharding(accelerator) -> None:
     """Refuse a launch that asked for FSDP or DeepSpeed but runs without it: accelerate turns both into plain
     data parallelism on CPU-only machines (MULTI_CPU), which would replicate a model the user meant to shard."""
-    from trainpipe.errors import UserError
 
     got = accelerator.distributed_type.value
     for kind, env in SHARDING_ENV.items():
         if os.environ.get(env, "false").lower() == "true" and got != kind:
-            raise UserError(f"the accelerate config asks for {kind}, but accelerate runs this stage as {got} "
-                            "(it shards only on GPUs and other accelerators); on CPU use "
-                            "configs/accelerate/ddp_cpu.yaml")
+            raise UserError(
+                f"the accelerate config asks for {kind}, but accelerate runs this stage as {got} "
+                "(it shards only on GPUs and other accelerators); on CPU use "
+                "configs/accelerate/ddp_cpu.yaml"
+            )
 
 
 def _on_main_then_shared(accelerator, fn):
@@ -150,8 +184,13 @@ def save_model(source, tokenizer, out: Path, merge: bool) -> str:
 def quantized_bits(model) -> str | None:
     """'4bit' or '8bit' when bitsandbytes holds the model's base weights (through a PEFT wrapper too), else None."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "4bit" if getattr(base, "is_loaded_in_4bit", False) else "8bit" if getattr(base, "is_loaded_in_8bit",
-                                                                                       False) else None
+    return (
+        "4bit"
+        if getattr(base, "is_loaded_in_4bit", False)
+        else "8bit"
+        if getattr(base, "is_loaded_in_8bit", False)
+        else None
+    )
 
 
 def _quantized(model) -> bool:
@@ -182,7 +221,6 @@ def _sharded(trainer) -> bool:
 def _gathered_copy(trainer, out: Path, kind: str):
     """All ranks join trainer.save_model, which gathers FSDP/ZeRO-3 shards into full weights written by the main
     process (ZeRO-3 needs zero3_save_16bit_model: true); the main process reads them back as a plain model."""
-    import shutil
 
     from transformers import AutoModelForCausalLM
 

@@ -2,6 +2,7 @@
 
 Used by evaluation (every suite), by SFT replay (the starting model answers general prompts) and by bench.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,17 +19,40 @@ class Completion:
     tokens: int  # generated tokens before the end-of-sequence token
 
 
-def generate_completions(model, tokenizer, prompts: Sequence[str], max_new_tokens: int = 64, batch_size: int = 16,
-                         temperature: float = 0.0, samples: int = 1, seed: int = 0) -> list[list[Completion]]:
+def generate_completions(
+    model,
+    tokenizer,
+    prompts: Sequence[str],
+    max_new_tokens: int = 64,
+    batch_size: int = 16,
+    temperature: float = 0.0,
+    samples: int = 1,
+    seed: int = 0,
+) -> list[list[Completion]]:
     """`samples` completions per single-turn prompt, in prompt order."""
-    return chat_completions(model, tokenizer, [[{"role": "user", "content": p}] for p in prompts], max_new_tokens,
-                            batch_size, temperature, samples, seed)
+    return chat_completions(
+        model,
+        tokenizer,
+        [[{"role": "user", "content": p}] for p in prompts],
+        max_new_tokens,
+        batch_size,
+        temperature,
+        samples,
+        seed,
+    )
 
 
 @torch.inference_mode()
-def chat_completions(model, tokenizer, conversations: Sequence[Sequence[dict]], max_new_tokens: int = 64,
-                     batch_size: int = 16, temperature: float = 0.0, samples: int = 1,
-                     seed: int = 0) -> list[list[Completion]]:
+def chat_completions(
+    model,
+    tokenizer,
+    conversations: Sequence[Sequence[dict]],
+    max_new_tokens: int = 64,
+    batch_size: int = 16,
+    temperature: float = 0.0,
+    samples: int = 1,
+    seed: int = 0,
+) -> list[list[Completion]]:
     """`samples` next assistant turns per conversation (chat messages ending in a user turn), in input order.
 
     Prompts run longest first in batches of similar length, so padding stays small and a batch that
@@ -41,15 +65,23 @@ def chat_completions(model, tokenizer, conversations: Sequence[Sequence[dict]], 
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     sampling = temperature > 0
     for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         batch = _left_pad([encoded[i] for i in idx], pad_id, model.device)
         # Seeding per batch keeps a sampled run reproducible whatever ran before it in this process.
         torch.manual_seed(seed + start)
         gen = model.generate(
-            **batch, max_new_tokens=max_new_tokens, do_sample=sampling,
-            temperature=temperature if sampling else None, top_p=None, top_k=None,
-            num_return_sequences=samples, pad_token_id=pad_id, eos_token_id=tokenizer.eos_token_id, use_cache=True)
-        new = gen[:, batch["input_ids"].shape[1]:]
+            **batch,
+            max_new_tokens=max_new_tokens,
+            do_sample=sampling,
+            temperature=temperature if sampling else None,
+            top_p=None,
+            top_k=None,
+            num_return_sequences=samples,
+            pad_token_id=pad_id,
+            eos_token_id=tokenizer.eos_token_id,
+            use_cache=True,
+        )
+        new = gen[:, batch["input_ids"].shape[1] :]
         texts = tokenizer.batch_decode(new, skip_special_tokens=True)
         lengths = _lengths(new, tokenizer.eos_token_id)
         for j, i in enumerate(idx):
@@ -72,6 +104,6 @@ def _left_pad(seqs: list[list[int]], pad_id: int, device) -> dict:
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
     for r, s in enumerate(seqs):
-        ids[r, width - len(s):] = torch.tensor(s, dtype=torch.long)
-        mask[r, width - len(s):] = 1
+        ids[r, width - len(s) :] = torch.tensor(s, dtype=torch.long)
+        mask[r, width - len(s) :] = 1
     return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}

@@ -1,5 +1,6 @@
 """Token-level training losses (HF causal shift done inside): cross-entropy, Y-Trainer NLIRG
 weighting, step-weighted CE, KL to a reference model, and per-step weights/advantages for trajectories."""
+
 from __future__ import annotations
 
 import math
@@ -183,4 +184,3 @@ def step_advantages(advantage: float, step_rewards: Sequence[float], token_step:
             raise ValueError(f"token_step {j} out of range for {n_steps} steps")
     scale = step_weights(step_rewards, n_steps, allow_negative=True)
     return [0.0 if j == -1 else float(advantage) * scale[j] for j in token_step]
-

@@ -1,6 +1,7 @@
 """Pack tokenised documents into fixed-length rows for CPT, with position ids that restart at every document,
 so transformers builds a block-diagonal causal mask and no token attends across a document boundary.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,7 +34,7 @@ def pack_documents(docs: list[list[int]], max_length: int, packing: bool = True)
 
     if max_length < 2:
         raise ValueError(f"max_length must be at least 2, got {max_length}")
-    pieces = [d[i:i + max_length] for d in docs for i in range(0, len(d), max_length)]
+    pieces = [d[i : i + max_length] for d in docs for i in range(0, len(d), max_length)]
     if not packing:
         return Dataset.from_dict({"input_ids": pieces})
     return pack_dataset(Dataset.from_dict({"input_ids": pieces}), max_length, strategy="bfd_split")

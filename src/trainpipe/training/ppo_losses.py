@@ -3,6 +3,7 @@
 ("The N Implementation Details of RLHF with PPO"). `mask` is 1 on tokens the policy chose (not padding, not an
 environment's observation tokens); every function leaves the other positions at 0 and out of every statistic.
 """
+
 from __future__ import annotations
 
 import torch
@@ -69,8 +70,7 @@ def whiten(x: Tensor, mask: Tensor, eps: float = 1e-8) -> Tensor:
     return (x - mean) * torch.rsqrt(var + eps) * mask
 
 
-def value_loss(values: Tensor, old_values: Tensor, returns: Tensor, mask: Tensor,
-               clip: float) -> tuple[Tensor, Tensor]:
+def value_loss(values: Tensor, old_values: Tensor, returns: Tensor, mask: Tensor, clip: float) -> tuple[Tensor, Tensor]:
     """Clipped value loss ½·max((V − R)², (V_old + clip(V − V_old, ±c) − R)²), averaged over chosen tokens, and the
     share of those tokens where the clipped term was the larger (value/clip_fraction)."""
     clipped = old_values + (values - old_values).clamp(-clip, clip)

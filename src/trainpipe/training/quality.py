@@ -1,6 +1,7 @@
 """Data quality scorer: flags trained tokens the current model predicts confidently and disagrees with (likely label
 errors), ranks SFT records by it and drops the worst. Reads records and a model; writes logs/<stage>/quality.jsonl.
 """
+
 from __future__ import annotations
 
 import json
@@ -104,12 +105,19 @@ def score_examples(model, tokenizer, examples: list[dict], batch_size: int = 4) 
     model.eval()
     order = sorted(range(len(examples)), key=lambda i: len(examples[i]["input_ids"]))  # little padding per batch
     for start in range(0, len(order), batch_size):
-        chunk = [examples[i] for i in order[start:start + batch_size]]
+        chunk = [examples[i] for i in order[start : start + batch_size]]
         for ex, (loss, ent, ids) in zip(chunk, per_token_stats(model, chunk, tokenizer.pad_token_id)):
             ts = score_tokens(loss, ent)
             spans = [tokenizer.decode(ids[s:e].tolist()) for s, e in flagged_runs(ts.flags.tolist())]
-            rows.append({"id": ex["id"], "score": round(ts.score, 6), "flagged": int(ts.flags.sum()),
-                         "trained": int(loss.numel()), "spans": spans})
+            rows.append(
+                {
+                    "id": ex["id"],
+                    "score": round(ts.score, 6),
+                    "flagged": int(ts.flags.sum()),
+                    "trained": int(loss.numel()),
+                    "spans": spans,
+                }
+            )
     rows.sort(key=lambda r: (-r["score"], r["id"]))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
@@ -141,6 +149,11 @@ def screen(records, model_path, tokenizer, cfg, report_path: Path):
     with open(report_path, "w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps({**row, "dropped": row["id"] in drop}, ensure_ascii=False) + "\n")
-    log.info("quality: scored %d records, %d flagged, dropped %d; report %s", len(rows),
-             sum(r["score"] > 0 for r in rows), len(drop), report_path)
+    log.info(
+        "quality: scored %d records, %d flagged, dropped %d; report %s",
+        len(rows),
+        sum(r["score"] > 0 for r in rows),
+        len(drop),
+        report_path,
+    )
     return records.select([i for i, r in enumerate(records) if r["id"] not in drop]) if drop else records

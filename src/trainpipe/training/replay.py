@@ -5,6 +5,7 @@ Prompts come from a built-in pool (disjoint from the retention suites) or from t
 chat template's user header. Reads the starting model; writes `<cache>/replay-<fingerprint>.jsonl` once per
 (model, settings), so a rerun of the stage does not generate again.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,22 +16,73 @@ from pathlib import Path
 from trainpipe import artifacts
 from trainpipe.config import ModelConfig, ReplayConfig
 from trainpipe.errors import UserError
-from trainpipe.models.chat import render
+from trainpipe.models.chat import IGNORE, encode_chat, render
 
 log = logging.getLogger("trainpipe.replay")
 
 # Open-ended everyday requests: the answers are whatever the starting model says, so the pool only has to be
 # varied. None of these templates asks a retention-suite question (tests check the two are disjoint).
 _TOPICS = (
-    "the ocean", "a rainy afternoon", "breakfast", "old trees", "learning to swim", "a small library", "the night sky",
-    "dogs", "growing tomatoes", "long train journeys", "playing the piano", "the first snow of winter", "friendship",
-    "a city park", "honey bees", "mountain hiking", "baking bread", "the wind", "morning coffee", "a history museum",
-    "riding a bicycle", "autumn leaves", "a quiet village", "volcanoes", "sea turtles", "writing letters by hand",
-    "a birthday party", "camping in the forest", "the desert", "recycling", "street markets", "lighthouses",
-    "learning a new language", "board games", "a thunderstorm", "cooking soup", "the rainforest", "owls",
-    "a school garden", "kites", "folk music", "a busy airport", "penguins", "drawing with pencils", "sunflowers",
-    "a fishing boat", "public transport", "sleeping well", "a childhood toy", "glaciers", "making tea", "chess",
-    "a lake at dawn", "bridges", "a pet cat", "spring cleaning", "theatre", "a farmer's day", "clouds", "maps",
+    "the ocean",
+    "a rainy afternoon",
+    "breakfast",
+    "old trees",
+    "learning to swim",
+    "a small library",
+    "the night sky",
+    "dogs",
+    "growing tomatoes",
+    "long train journeys",
+    "playing the piano",
+    "the first snow of winter",
+    "friendship",
+    "a city park",
+    "honey bees",
+    "mountain hiking",
+    "baking bread",
+    "the wind",
+    "morning coffee",
+    "a history museum",
+    "riding a bicycle",
+    "autumn leaves",
+    "a quiet village",
+    "volcanoes",
+    "sea turtles",
+    "writing letters by hand",
+    "a birthday party",
+    "camping in the forest",
+    "the desert",
+    "recycling",
+    "street markets",
+    "lighthouses",
+    "learning a new language",
+    "board games",
+    "a thunderstorm",
+    "cooking soup",
+    "the rainforest",
+    "owls",
+    "a school garden",
+    "kites",
+    "folk music",
+    "a busy airport",
+    "penguins",
+    "drawing with pencils",
+    "sunflowers",
+    "a fishing boat",
+    "public transport",
+    "sleeping well",
+    "a childhood toy",
+    "glaciers",
+    "making tea",
+    "chess",
+    "a lake at dawn",
+    "bridges",
+    "a pet cat",
+    "spring cleaning",
+    "theatre",
+    "a farmer's day",
+    "clouds",
+    "maps",
 )
 _TEMPLATES = (
     "Write one sentence about {topic}.",
@@ -66,8 +118,10 @@ def builtin_prompts() -> list[str]:
 def pick_prompts(pool: list[str], n: int, seed: int) -> list[str]:
     """n distinct prompts from the pool, drawn with a seeded shuffle; more than the pool holds is an error."""
     if n > len(pool):
-        raise UserError(f"sft.replay.ratio asks for {n} replay examples but the prompt pool holds {len(pool)}; "
-                        "lower sft.replay.ratio or use sft.replay.pool=self")
+        raise UserError(
+            f"sft.replay.ratio asks for {n} replay examples but the prompt pool holds {len(pool)}; "
+            "lower sft.replay.ratio or use sft.replay.pool=self"
+        )
     order = list(range(len(pool)))
     random.Random(seed).shuffle(order)
     return [pool[i] for i in order[:n]]
@@ -85,25 +139,34 @@ def self_prompts(model, tokenizer, n: int, seed: int, max_new_tokens: int = 48) 
         torch.manual_seed(seed + round_)
         want = 2 * (n - len(found)) + 8
         with torch.inference_mode():
-            out = model.generate(ids.repeat(want, 1), attention_mask=torch.ones_like(ids).repeat(want, 1),
-                                 do_sample=True, temperature=1.0, top_p=0.95, max_new_tokens=max_new_tokens,
-                                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.eos_token_id)
-        for row in out[:, ids.shape[1]:]:
+            out = model.generate(
+                ids.repeat(want, 1),
+                attention_mask=torch.ones_like(ids).repeat(want, 1),
+                do_sample=True,
+                temperature=1.0,
+                top_p=0.95,
+                max_new_tokens=max_new_tokens,
+                eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.eos_token_id,
+            )
+        for row in out[:, ids.shape[1] :]:
             finished = tokenizer.eos_token_id in row.tolist()
             text = tokenizer.decode(row, skip_special_tokens=True).strip()
             if finished and len(text) >= 8 and text not in found:
                 found.append(text)
         if len(found) >= n:
             return found[:n]
-    raise UserError(f"sft.replay.pool=self: the model wrote only {len(found)} usable prompts of {n}; "
-                    "lower sft.replay.ratio or use sft.replay.pool=builtin")
+    raise UserError(
+        f"sft.replay.pool=self: the model wrote only {len(found)} usable prompts of {n}; "
+        "lower sft.replay.ratio or use sft.replay.pool=builtin"
+    )
 
 
 def user_header(tokenizer) -> str:
     """The template text that opens a user turn (with the template's default system turn, if any)."""
     marker = "\x00trainpipe\x00"
     text = render(tokenizer, [{"role": "user", "content": marker}])
-    return text[:text.index(marker)]
+    return text[: text.index(marker)]
 
 
 def answer(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int = 64) -> list[dict]:
@@ -117,13 +180,18 @@ def answer(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size
     for prompt, (completion,) in zip(prompts, done):
         text = completion.text.strip()
         if text:
-            out.append({"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": text}],
-                        "complete": completion.tokens < max_new_tokens})
+            out.append(
+                {
+                    "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": text}],
+                    "complete": completion.tokens < max_new_tokens,
+                }
+            )
     return out
 
 
-def replay_conversations(rcfg: ReplayConfig, model_dir: Path, model_fp: str, n: int, cache_dir: Path,
-                         mcfg: ModelConfig) -> list[dict]:
+def replay_conversations(
+    rcfg: ReplayConfig, model_dir: Path, model_fp: str, n: int, cache_dir: Path, mcfg: ModelConfig
+) -> list[dict]:
     """n replay conversations (fewer when the model answered some with nothing), generated once per
     (model, settings) and cached as JSON lines written atomically."""
     from trainpipe.models.hardware import model_dtype
@@ -143,8 +211,12 @@ def replay_conversations(rcfg: ReplayConfig, model_dir: Path, model_fp: str, n: 
     else:
         prompts = pick_prompts(builtin_prompts(), n, rcfg.seed)
     convs = answer(model, tokenizer, prompts, rcfg.max_new_tokens)
-    log.info("replay: %d answers, %d of them cut off at sft.replay.max_new_tokens=%d", len(convs),
-             sum(not c["complete"] for c in convs), rcfg.max_new_tokens)
+    log.info(
+        "replay: %d answers, %d of them cut off at sft.replay.max_new_tokens=%d",
+        len(convs),
+        sum(not c["complete"] for c in convs),
+        rcfg.max_new_tokens,
+    )
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in convs), encoding="utf-8")
@@ -156,7 +228,6 @@ def replay_examples(convs: list[dict], tokenizer, max_length: int, task_examples
     """Trainer examples for replay conversations, with the same columns as the task examples: weight 1 per
     token where those carry token weights, and curriculum difficulties spread over the task's range (replay
     runs through the whole curriculum, not only at its start). Conversations past max_length are skipped."""
-    from trainpipe.models.chat import IGNORE, encode_chat
 
     out = []
     difficulties = sorted(e["difficulty"] for e in task_examples if "difficulty" in e)

@@ -1,6 +1,7 @@
 """Scored conversations in SFT (sft.score): the minimum-score filter, score -> per-example loss weight, and the
 score-conditioned prefix with the chat template that serves the top score. Reads sft records' meta_eval_score.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,13 +50,16 @@ def plan(records: Sequence[dict], cfg: ScoreConfig) -> ScorePlan:
     found = [s for s in map(record_score, kept) if s is not None]
     high = cfg.high if cfg.high is not None else (max(found) if found else None)
     if cfg.mode == "weight" and high is not None and high <= cfg.low:
-        raise UserError(f"sft.score.high ({high}{'' if cfg.high is not None else ', the highest training score'}) "
-                        f"must be above sft.score.low ({cfg.low})")
+        raise UserError(
+            f"sft.score.high ({high}{'' if cfg.high is not None else ', the highest training score'}) "
+            f"must be above sft.score.low ({cfg.low})"
+        )
     if filtered:
         log.info("sft: dropped %d scored records below sft.score.min_score=%g", filtered, cfg.min_score)
     if cfg.mode != "none" and not found:
-        log.warning("sft.score.mode=%s: no training record has a meta_eval_score; nothing is weighted or prefixed",
-                    cfg.mode)
+        log.warning(
+            "sft.score.mode=%s: no training record has a meta_eval_score; nothing is weighted or prefixed", cfg.mode
+        )
     return ScorePlan(kept, filtered, len(found), high)
 
 

@@ -2,6 +2,7 @@
 weights (step rewards, score weights) and a curriculum difficulty; agent trajectories may be chunked at step
 boundaries; scored conversations are filtered, weighted or score-prefixed as sft.score says.
 """
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -9,17 +10,18 @@ from typing import Iterable
 from trainpipe.config import AgentConfig, SftConfig
 from trainpipe.data.records import record_meta, record_score
 from trainpipe.errors import DataError, UserError
+from trainpipe.models.chat import IGNORE
 from trainpipe.training import scores
 from trainpipe.training.agent import Chunk, StepTooLong, chunk_trajectory, encode_turns
-from trainpipe.models.chat import IGNORE
 from trainpipe.training.curriculum import difficulty_key
 from trainpipe.training.losses import step_weights
 
 MAX_SKIP_EXAMPLES = 3
 
 
-def build_examples(records: Iterable[dict], tokenizer, sft: SftConfig, max_length: int,
-                   on_bad_record: str = "error") -> tuple[list[dict], dict]:
+def build_examples(
+    records: Iterable[dict], tokenizer, sft: SftConfig, max_length: int, on_bad_record: str = "error"
+) -> tuple[list[dict], dict]:
     """Encode every record into one example, or one per chunk with `sft.agent.chunking`; returns
     (examples, report). Examples carry token_weights with step_weights or score weights, difficulty with
     curriculum."""
@@ -48,8 +50,11 @@ def build_examples(records: Iterable[dict], tokenizer, sft: SftConfig, max_lengt
             continue
         chunked += len(found) > 1
         examples.extend(found)
-    report = {"examples": len(examples), "skipped": skipped,
-              "trained_tokens": sum(sum(lab != IGNORE for lab in e["labels"]) for e in examples)}
+    report = {
+        "examples": len(examples),
+        "skipped": skipped,
+        "trained_tokens": sum(sum(lab != IGNORE for lab in e["labels"]) for e in examples),
+    }
     if skipped:
         report["skip_examples"] = skip_examples
     if agent.chunking:
@@ -58,8 +63,9 @@ def build_examples(records: Iterable[dict], tokenizer, sft: SftConfig, max_lengt
     return examples, report
 
 
-def record_examples(rec: dict, tokenizer, agent: AgentConfig, max_length: int,
-                    example_weight: float | None = None) -> list[dict]:
+def record_examples(
+    rec: dict, tokenizer, agent: AgentConfig, max_length: int, example_weight: float | None = None
+) -> list[dict]:
     """The examples of one record (several when it is chunked); DataError when it cannot be used.
     `example_weight` scales every trained token's weight (1 where no step weights apply)."""
     where = f"sft record {rec.get('id') or '?'} (source {rec.get('source') or '?'})"
@@ -67,20 +73,25 @@ def record_examples(rec: dict, tokenizer, agent: AgentConfig, max_length: int,
     n_turns = sum(m["role"] == "assistant" for m in messages)
     weights = _weights(rec, n_turns, agent, where) if agent.step_weights else None
     try:
-        chunks = chunk_trajectory(tokenizer, messages, max_length, agent.overlap_steps) if agent.chunking \
+        chunks = (
+            chunk_trajectory(tokenizer, messages, max_length, agent.overlap_steps)
+            if agent.chunking
             else [Chunk.whole(messages)]
+        )
     except StepTooLong as err:
         raise DataError(where, None, "messages", f"{err}; raise data.max_length", "too_long") from None
     out = []
     for chunk in chunks:
         # Weights come from the whole trajectory's rewards; a chunk takes the slice of the steps it shows.
-        turn_weights = weights[chunk.first_step:chunk.first_step + chunk.steps] if weights is not None else None
-        enc = encode_turns(tokenizer, chunk.messages, turn_weights, chunk.trained_turns,
-                           train_observations=not agent.mask_observations)
+        turn_weights = weights[chunk.first_step : chunk.first_step + chunk.steps] if weights is not None else None
+        enc = encode_turns(
+            tokenizer, chunk.messages, turn_weights, chunk.trained_turns, train_observations=not agent.mask_observations
+        )
         if len(enc.input_ids) > max_length:
             hint = "" if agent.chunking else " (sft.agent.chunking splits trajectories at step boundaries)"
-            raise DataError(where, None, "messages", f"at most {max_length} tokens; got {len(enc.input_ids)}{hint}",
-                            "too_long")
+            raise DataError(
+                where, None, "messages", f"at most {max_length} tokens; got {len(enc.input_ids)}{hint}", "too_long"
+            )
         if all(lab == IGNORE for lab in enc.labels):
             raise DataError(where, None, "messages", "at least one trained assistant token", "no_trained_tokens")
         ex = {"input_ids": enc.input_ids, "labels": enc.labels}
@@ -109,4 +120,3 @@ def _difficulty(rec: dict, steps: int, agent: AgentConfig, where: str) -> list[f
         return difficulty_key(rec, record_meta(rec), steps, agent.curriculum_field)
     except ValueError as err:
         raise DataError(where, None, agent.curriculum_field, str(err), "curriculum_field") from None
-

@@ -1,5 +1,6 @@
 """A thin TRL SFTTrainer subclass: NLIRG and per-token (step) weights as losses, an optional curriculum
 sampler over the dataset's `difficulty` column, a collator that pads weights, and (CPU) a chunked LM-head CE."""
+
 from __future__ import annotations
 
 import functools
@@ -13,8 +14,8 @@ from trl import SFTTrainer
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
 from trainpipe.errors import UserError
-from trainpipe.training import losses
 from trainpipe.models.chat import IGNORE
+from trainpipe.training import losses
 from trainpipe.training.curriculum import CurriculumSampler
 
 log = logging.getLogger("trainpipe.training")
@@ -38,7 +39,8 @@ class WeightedCollator(DataCollatorForLanguageModeling):
             else:
                 width = out["labels"].shape[1]
                 out["token_weights"] = torch.stack(
-                    [torch.nn.functional.pad(w, (0, width - w.shape[0])) for w in weights])
+                    [torch.nn.functional.pad(w, (0, width - w.shape[0])) for w in weights]
+                )
         if replay is not None:
             out["replay"], out["replay_labels"] = replay, out["labels"].clone()
             out["labels"][replay == 2] = IGNORE
@@ -61,7 +63,7 @@ class ChunkedLinearCE(torch.autograd.Function):
         total = hidden.new_zeros((), dtype=torch.float32)
         correct = torch.zeros((), dtype=torch.long, device=hidden.device)
         for start in range(0, hidden.shape[0], rows):
-            h, y = hidden[start:start + rows], targets[start:start + rows]
+            h, y = hidden[start : start + rows], targets[start : start + rows]
             probs = (h @ weight.t()).float()  # autocast, when on, runs this GEMM in bf16
             top = probs.amax(-1, keepdim=True)
             target = probs.gather(-1, y[:, None])
@@ -72,7 +74,7 @@ class ChunkedLinearCE(torch.autograd.Function):
             probs.div_(norm)
             probs[torch.arange(len(y), device=y.device), y] -= 1  # d(sum CE)/d(logits) = softmax - onehot
             g = probs.to(h.dtype)
-            grad_h[start:start + rows] = g @ weight
+            grad_h[start : start + rows] = g @ weight
             if grad_w is not None:
                 grad_w += g.t() @ h
         ctx.save_for_backward(grad_h, grad_w if grad_w is not None else hidden.new_empty(0))
@@ -92,8 +94,10 @@ def supports_chunked_ce(model) -> bool:
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     text = base.config.get_text_config()
     head = base.get_output_embeddings()
-    scaled = any(getattr(text, k, None) is not None for k in
-                 ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier", "logits_scaling"))
+    scaled = any(
+        getattr(text, k, None) is not None
+        for k in ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier", "logits_scaling")
+    )
     return head is not None and getattr(head, "bias", None) is None and not scaled
 
 
@@ -106,8 +110,15 @@ def install_chunked_ce(model) -> None:
     @functools.wraps(type(model).forward)
     def forward(self, *args, trainpipe_ce=False, labels=None, shift_labels=None, num_items_in_batch=None, **kwargs):
         if not trainpipe_ce:
-            extra = {k: v for k, v in (("labels", labels), ("shift_labels", shift_labels),
-                                       ("num_items_in_batch", num_items_in_batch)) if v is not None}
+            extra = {
+                k: v
+                for k, v in (
+                    ("labels", labels),
+                    ("shift_labels", shift_labels),
+                    ("num_items_in_batch", num_items_in_batch),
+                )
+                if v is not None
+            }
             return previous(*args, **kwargs, **extra)
         kwargs["use_cache"] = False
         hidden = self.base_model(*args, **kwargs).last_hidden_state
@@ -132,8 +143,17 @@ class TrainpipeSFTTrainer(SFTTrainer):
     `curriculum` ({"start_ratio", "warmup_epochs"}) orders training by the dataset's `difficulty` column.
     """
 
-    def __init__(self, *args, loss: str = "ce", nlirg: dict | None = None, loss_mode: str = "sft",
-                 curriculum: dict | None = None, ce_kernel: str = "auto", replay_kl: float = 0.0, **kwargs):
+    def __init__(
+        self,
+        *args,
+        loss: str = "ce",
+        nlirg: dict | None = None,
+        loss_mode: str = "sft",
+        curriculum: dict | None = None,
+        ce_kernel: str = "auto",
+        replay_kl: float = 0.0,
+        **kwargs,
+    ):
         self.curriculum = curriculum  # set first: nothing in the parent's __init__ may see it unset
         self.replay_kl = replay_kl
         super().__init__(*args, **kwargs)
@@ -161,8 +181,13 @@ class TrainpipeSFTTrainer(SFTTrainer):
             dataset = self.train_dataset
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
         sampler = CurriculumSampler(list(dataset["difficulty"]), seed=seed, **self.curriculum)
-        log.info("curriculum sampler: %d examples, easiest %d first, all by epoch %s (seed %d)", sampler.n,
-                 sampler.pool_size(0, 0), self.curriculum["warmup_epochs"], seed)
+        log.info(
+            "curriculum sampler: %d examples, easiest %d first, all by epoch %s (seed %d)",
+            sampler.n,
+            sampler.pool_size(0, 0),
+            self.curriculum["warmup_epochs"],
+            seed,
+        )
         return sampler
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -173,8 +198,11 @@ class TrainpipeSFTTrainer(SFTTrainer):
         if kl_only:  # rows with no CE labels: the body's forward for them would be wasted on the task loss
             keep = replay != 2
             inputs = {k: v[keep] if torch.is_tensor(v) and v.shape[:1] == keep.shape else v for k, v in inputs.items()}
-        loss = (self._task_loss(model, inputs, return_outputs, num_items_in_batch)
-                if not kl_only or keep.any() else torch.zeros((), device=replay.device))
+        loss = (
+            self._task_loss(model, inputs, return_outputs, num_items_in_batch)
+            if not kl_only or keep.any()
+            else torch.zeros((), device=replay.device)
+        )
         if replay is None or not self.replay_kl or not model.training or not replay.any():
             return loss
         kl = self._replay_kl(model, rows, replay.bool())
@@ -205,8 +233,9 @@ class TrainpipeSFTTrainer(SFTTrainer):
         labels = inputs["labels"]
         outputs = model(**{k: v for k, v in inputs.items() if k != "labels"}, use_cache=False)
         if self.trainpipe_loss == "nlirg":
-            loss = losses.nlirg_loss(outputs.logits, labels, self.loss_mode, num_items_in_batch, weights,
-                                     **self.nlirg_consts)
+            loss = losses.nlirg_loss(
+                outputs.logits, labels, self.loss_mode, num_items_in_batch, weights, **self.nlirg_consts
+            )
         else:
             loss = losses.weighted_ce(outputs.logits, labels, weights, num_items_in_batch)
         # Like Trainer.compute_loss: num_items_in_batch counts every rank's tokens and DDP averages gradients.
