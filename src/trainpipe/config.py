@@ -207,12 +207,28 @@ class SftConfig(TokenLossConfig):
 
 @dataclass
 class RewardConfig:
-    name: str = "task"  # task, format, length, external, env (see trainpipe.rl.rewards)
+    name: str = "task"  # task, format, length, external, env, model (see trainpipe.rl.rewards)
     weight: float = 1.0
     target_length: int = 256  # length: tokens beyond this are penalised
     field: str = "reward"  # external: sft record column, or key of its meta JSON, holding the raw score
     low: float = 0.0  # external: raw score mapped to -1
     high: float = 1.0  # external: raw score mapped to +1
+
+
+@dataclass
+class RewardModelConfig:
+    """rl.reward_model: a scalar-head copy of the input model trained with TRL's RewardTrainer before the policy,
+    kept in models/rl/reward_model/ and served by the reward {name: model} (trainpipe.rl.reward_model)."""
+    train: bool = False
+    # verified: the input model's sampled completions scored by the task verifier (wrong ones rejected; a correct
+    # sample, else the gold solution, chosen); preference: collect's preference records
+    pairs: Literal["verified", "preference"] = "verified"
+    samples: int = 4  # verified: completions sampled per prompt (rl.temperature, rl.max_completion_length tokens)
+    max_pairs: int = 256  # pairs used at most (verified: prompts sampled; each gives at most one pair)
+    heldout: float = 0.2  # share of pairs held out to measure pair accuracy
+    epochs: float = 1.0
+    learning_rate: float = 1e-5
+    batch_size: int = 8
 
 
 @dataclass
@@ -261,6 +277,7 @@ class RlConfig(TrainConfig):
     ppo_vf_coef: float = 0.1  # weight of the value loss beside the policy loss
     ppo_value_lr: Optional[float] = None  # value model's learning rate (same schedule); None: rl.learning_rate
     ppo_missing_eos_penalty: float = 1.0  # subtracted from the score of a completion that never emitted EOS
+    reward_model: RewardModelConfig = field(default_factory=RewardModelConfig)
 
 
 @dataclass

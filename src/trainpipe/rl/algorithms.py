@@ -13,7 +13,7 @@ import torch
 
 from trainpipe.config import RlConfig
 from trainpipe.errors import UserError
-from trainpipe.rl import data, kl_control
+from trainpipe.rl import data, kl_control, reward_model
 from trainpipe.tasks.environments import COLLECT_SEEDS_START
 from trainpipe.rl.rewards import build_rewards
 from trainpipe.training import driver
@@ -43,6 +43,7 @@ def check(rl: RlConfig) -> None:
     if rl.environment:
         _check_environment(rl)
     kl_control.check(rl)
+    reward_model.check(rl)
 
 
 def _check_losses(rl: RlConfig) -> None:
@@ -100,6 +101,11 @@ def build_trainer(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io):
     return trainer, report
 
 
+def _rewards(rl: RlConfig, io):
+    """The reward components; {name: model} scores with the reward model the stage trained into its output."""
+    return build_rewards(rl, reward_model.folder(io.out) if rl.reward_model.train else None)
+
+
 def _online_args(rl: RlConfig, model, io, weights: list[float]) -> dict:
     args = dict(driver.common_args(rl, io, driver.count_params(model)),
                 num_generations=rl.num_generations, max_completion_length=rl.max_completion_length,
@@ -118,7 +124,7 @@ def _grpo(rl: RlConfig, model, tokenizer, collect_dir, io):
 
     from trainpipe.rl.rollout import TrainpipeGRPOTrainer
 
-    funcs, weights = build_rewards(rl)
+    funcs, weights = _rewards(rl, io)
     dataset, rollout, report = _rollout_data(rl, tokenizer, collect_dir)
     args = GRPOConfig(**_online_args(rl, model, io, weights), loss_type=rl.loss_type)
     trainer = TrainpipeGRPOTrainer(
@@ -152,7 +158,7 @@ def _ppo(rl: RlConfig, model, tokenizer, collect_dir, io):
     if PartialState().num_processes > 1:
         raise UserError("rl.algorithm=ppo trains in one process: its value model is not synchronised across "
                         "processes yet (set launch.num_processes=1, or use grpo or rloo)")
-    funcs, weights = build_rewards(rl)
+    funcs, weights = _rewards(rl, io)
     dataset, rollout, report = _rollout_data(rl, tokenizer, collect_dir)
     value = value_model_from(model, driver.peft_config(rl.lora, task_type="FEATURE_EXTRACTION"), rl.seed)
     args = GRPOConfig(**_online_args(rl, model, io, weights), loss_type=rl.loss_type, num_iterations=rl.ppo_epochs,
@@ -174,7 +180,7 @@ def _rloo(rl: RlConfig, model, tokenizer, collect_dir, io):
     class TrainpipeRLOOTrainer(SharedPrefillMixin, DirectLogprobsMixin, RLOOTrainer):
         pass
 
-    funcs, weights = build_rewards(rl)
+    funcs, weights = _rewards(rl, io)
     dataset, report = data.prompt_dataset(collect_dir, rl, tokenizer)
     args = RLOOConfig(**_online_args(rl, model, io, weights))
     trainer = TrainpipeRLOOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
