@@ -234,7 +234,7 @@ class RewardModelConfig:
 @dataclass
 class RlConfig(TrainConfig):
     enabled: bool = False
-    algorithm: Literal["grpo", "rloo", "dpo", "kto", "orpo", "ppo"] = "grpo"
+    algorithm: Literal["grpo", "rloo", "dpo", "kto", "orpo", "ppo", "cpo", "online_dpo"] = "grpo"
     learning_rate: float = 1e-5
     batch_size: int = 8
     num_generations: int = 4  # grpo/rloo: completions sampled per prompt (one group); divides batch_size × grad_accum
@@ -250,9 +250,9 @@ class RlConfig(TrainConfig):
     blend_alpha: float = 1.0  # r = (1 − α)·external + α·internal
     environment: Optional[str] = None  # multi-turn environment name: grid, http (grpo only)
     # dpo: a TRL DPO loss_type (sigmoid, ipo, hinge, sigmoid_norm ...) or simpo (TRL's CPO trainer, SimPO loss);
-    # kto: kto or apo_zero_unpaired; None: TRL's default
+    # kto: kto or apo_zero_unpaired; online_dpo: sigmoid or ipo; None: TRL's default
     preference_loss: Optional[str] = None
-    preference_beta: float = 0.1  # dpo/kto/orpo/simpo β
+    preference_beta: float = 0.1  # dpo/kto/orpo/simpo/cpo/online_dpo β
     simpo_gamma: float = 0.5  # simpo: target reward margin
     vllm_gpu_memory_utilization: float = 0.3  # colocate: share of GPU memory vLLM may take
     vllm_server_base_url: Optional[str] = None  # server: URL of a running `trl vllm-serve`

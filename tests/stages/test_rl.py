@@ -205,3 +205,39 @@ def test_rloo_and_ppo_reward_with_a_reward_model_trained_on_preference_records(s
     assert m["algorithm"] == algorithm and m["steps"] == 1 and list(m["reward_components"]) == ["model"]
     assert (rm["pairs"], rm["gold_chosen"], rm["train_pairs"] + rm["heldout_pairs"]) == ("preference", 0, collected)
     assert (tmp_path / "models" / "rl" / "reward_model" / "model.safetensors").is_file()
+
+
+def test_cpo_stage_trains_on_preference_pairs_with_trl_default_loss(smoke_cfg, tmp_path):
+    pairs = write_jsonl(tmp_path / "pairs.jsonl", [
+        {"prompt": f"What is {i} + 2?", "chosen": f"Answer: {i + 2}", "rejected": f"Answer: {i + 9}"}
+        for i in range(10)])
+    cfg = smoke_cfg(f"data.sources=[{{kind: file, path: {pairs}, format: preference}}]", "sft.enabled=false",
+                    "rl.enabled=true", "rl.algorithm=cpo", "rl.max_steps=2", "rl.batch_size=2", "rl.warmup_ratio=0",
+                    "rl.learning_rate=1e-3")
+    run_stage(cfg, "collect")
+    m = run_stage(cfg, "rl")["metrics"]
+    assert m["algorithm"] == "cpo" and m["loss_type"] == "sigmoid" and m["steps"] == 2
+    assert m["pairs"] == len(load_pairs(tmp_path)) and m["model_kind"] == "merged"
+    base = load_file(tmp_path / "models" / "base" / "model.safetensors")
+    rl = load_file(tmp_path / "models" / "rl" / "model.safetensors")
+    assert any(not torch.equal(base[k], rl[k]) for k in base)
+
+
+@pytest.mark.parametrize("judge", ["task", "model"])
+def test_online_dpo_judged_by_the_verifier_or_the_learned_reward_model(smoke_cfg, tmp_path, judge):
+    extra = ("rl.reward_model.train=true", "rl.reward_model.max_pairs=8", "rl.reward_model.samples=2") if (
+        judge == "model") else ()
+    cfg = smoke_cfg("sft.enabled=false", "rl.enabled=true", "rl.algorithm=online_dpo", "rl.max_steps=2",
+                    "rl.batch_size=2", "rl.max_completion_length=6", "rl.logging_steps=1", "rl.warmup_ratio=0",
+                    "rl.learning_rate=1e-3", f"rl.rewards=[{{name: {judge}}}]", *extra)
+    run_stage(cfg, "collect")
+    m = run_stage(cfg, "rl")["metrics"]
+    assert m["algorithm"] == "online_dpo" and m["loss_type"] == "sigmoid" and m["steps"] == 2
+    assert m["prompts"] > 0 and ("reward_model" in m) == (judge == "model")
+    history = json.loads((tmp_path / "checkpoints" / "rl" / "checkpoint-2" / "trainer_state.json").read_text())
+    logged = [h for h in history["log_history"] if "objective/scores" in h]
+    assert len(logged) == 2
+    if judge == "task":  # the verifier scores every completion of a random model 0: no pair is told apart
+        assert all(h["objective/scores"] == 0 and h["objective/scores_margin"] == 0 for h in logged)
+    else:  # the reward model's scalar separates the two samples of each prompt: chosen above rejected
+        assert all(h["objective/scores_margin"] > 0 and h["objective/scores"] != 0 for h in logged)
