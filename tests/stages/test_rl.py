@@ -169,7 +169,7 @@ def test_grpo_with_a_reward_model_trained_on_verified_pairs_as_its_only_reward(s
 
     from trainpipe.evaluation.stats import jeffreys_interval
 
-    cfg = smoke_cfg(*RM)
+    cfg = smoke_cfg(*RM, "rl.max_steps=2", "rl.save_steps=1")
     run_stage(cfg, "collect")
     run_stage(cfg, "sft")
     m = run_stage(cfg, "rl")["metrics"]
@@ -189,6 +189,19 @@ def test_grpo_with_a_reward_model_trained_on_verified_pairs_as_its_only_reward(s
     learned = load_file(folder / "model.safetensors")
     assert not torch.equal(sft["model.layers.0.mlp.up_proj.weight"], learned["model.layers.0.mlp.up_proj.weight"])
     assert list(m["reward_components"]) == ["model"] and m["reward_components"]["model"] != 0
+
+    # Stopped after checkpoint-1: the rerun resumes the policy and reuses the reward model kept beside it.
+    ckpts = tmp_path / "checkpoints" / "rl"
+    assert load_file(ckpts / "reward_model" / "model.safetensors").keys() == learned.keys()
+    files = {p.name for p in folder.iterdir()}
+    shutil.rmtree(tmp_path / "models" / "rl")
+    shutil.rmtree(ckpts / "checkpoint-2")
+    again = run_stage(cfg, "rl")["metrics"]
+    assert again["resumed_from"].endswith("checkpoint-1") and again["reward_model"] == rm
+    reused = load_file(folder / "model.safetensors")
+    assert {p.name for p in folder.iterdir()} == files
+    assert all(torch.equal(learned[k], reused[k]) for k in learned)
+    assert "rl: reusing the reward model in" in (tmp_path / "logs" / "rl" / "run.log").read_text()
 
 
 @pytest.mark.parametrize("algorithm", ["rloo", "ppo"])

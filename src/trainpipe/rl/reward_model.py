@@ -8,11 +8,14 @@ completion the verifier scores correct, else the task's gold solution (a weak mo
 """
 from __future__ import annotations
 
+import json
 import logging
 import random
+import shutil
 from pathlib import Path
 
 import torch
+from transformers import TrainerCallback
 
 from trainpipe.config import RewardModelConfig, RlConfig
 from trainpipe.errors import UserError
@@ -24,6 +27,7 @@ from trainpipe.tasks import get_task
 log = logging.getLogger("trainpipe.rl")
 
 FOLDER = "reward_model"  # under the rl stage's output
+META = "reward_model.json"  # its fingerprint and metrics, in the copy checkpoints/rl/ keeps for resuming
 
 
 def folder(out: Path) -> Path:
@@ -56,6 +60,10 @@ def train(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io) -> dict:
 
     if PartialState().num_processes > 1:
         raise UserError("rl.reward_model.train trains in one process (set launch.num_processes=1)")
+    if (kept := _kept(io)) is not None:  # a rerun of a stopped run: its policy checkpoints were rewarded by this one
+        shutil.copytree(Path(io.checkpoints) / FOLDER, folder(io.out), ignore=shutil.ignore_patterns(META))
+        log.info("rl: reusing the reward model in %s", Path(io.checkpoints) / FOLDER)
+        return kept
     rm = rl.reward_model
     pairs = verified_pairs(rl, model, tokenizer, collect_dir) if rm.pairs == "verified" else preference_pairs(
         collect_dir, rm.max_pairs)
@@ -68,6 +76,32 @@ def train(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io) -> dict:
     log.info("rl: reward model prefers the chosen answer on %d of %d held-out pairs", wins, len(held))
     return {"pairs": rm.pairs, "train_pairs": len(fit), "heldout_pairs": len(held), "heldout_wins": int(wins),
             "train_loss": round(loss, 4), "gold_chosen": sum(p.get("gold", False) for p in pairs), "path": FOLDER}
+
+
+def _kept(io) -> dict | None:
+    """The metrics of the reward model that checkpoints/rl/ keeps for this very config (fingerprint), if any."""
+    meta = Path(io.checkpoints) / FOLDER / META
+    if io.force or not meta.is_file():
+        return None
+    saved = json.loads(meta.read_text())
+    return saved["metrics"] if saved.get("fingerprint") == io.fingerprint else None
+
+
+class KeepForResume(TrainerCallback):
+    """Copies the reward model into checkpoints/rl/reward_model/ once the policy's training begins (after the
+    checkpoint folder is prepared, which clears it on a fresh start), so a rerun resumes with the same rewards."""
+
+    def __init__(self, io, metrics: dict):
+        self.io, self.metrics = io, metrics
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        kept = Path(self.io.checkpoints) / FOLDER
+        if _kept(self.io) is not None:
+            return
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(folder(self.io.out), kept)
+        meta = {"fingerprint": self.io.fingerprint, "metrics": self.metrics}
+        (kept / META).write_text(json.dumps(meta), encoding="utf-8")  # last: marks the copy complete
 
 
 def split(pairs: list[dict], heldout: float, seed: int) -> tuple[list[dict], list[dict]]:

@@ -26,8 +26,10 @@ def run(cfg: Config, io: StageIO) -> dict:
     model = load_model(io.model_in, cfg.model, dtype=torch.float32)
     collect, learned = io.upstream.get("collect"), {}
     if rl.reward_model.train:  # before the policy trainer: the reward {name: model} loads it from io.out
-        learned["reward_model"] = with_interval(reward_model.train(rl, model, tokenizer, collect, io))
+        learned["reward_model"] = reward_model.train(rl, model, tokenizer, collect, io)
     trainer, report = algorithms.build_trainer(rl, model, tokenizer, collect, io)
+    if learned:  # kept beside the policy's checkpoints, so a rerun that resumes them reuses it
+        trainer.add_callback(reward_model.KeepForResume(io, learned["reward_model"]))
     log.info("rl: %s on %s", rl.algorithm, report)
     metrics = driver.train(trainer, rl, io, force=io.force)
     kind = driver.save_model(trainer.model, tokenizer, io.out, rl.merge_adapters)
@@ -38,6 +40,7 @@ def run(cfg: Config, io: StageIO) -> dict:
         logged["health"] = health.summarise(trainer.state.log_history, rl.kl_target, skip)
         for warning in logged["health"].get("warnings", []):
             log.warning("rl health: %s", warning["message"])
+    learned = {name: with_interval(rm) for name, rm in learned.items()}
     return {"algorithm": rl.algorithm, **report, **metrics, **logged, **learned, "model_kind": kind,
             "key_metric": "last_reward" if online and "last_reward" in logged else "train_loss"}
 
