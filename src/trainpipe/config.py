@@ -218,7 +218,7 @@ class SftConfig(TokenLossConfig):
 
 @dataclass
 class RewardConfig:
-    name: str = "task"  # task, format, length, external, env (see trainpipe.rl.rewards)
+    name: str = "task"  # task, format, length, external, env, model (see trainpipe.rl.rewards)
     weight: float = 1.0
     target_length: int = 256  # length: tokens beyond this are penalised
     field: str = "reward"  # external: sft record column, or key of its meta JSON, holding the raw score
@@ -227,9 +227,26 @@ class RewardConfig:
 
 
 @dataclass
+class RewardModelConfig:
+    """rl.reward_model: a scalar-head copy of the input model trained with TRL's RewardTrainer before the policy,
+    kept in models/rl/reward_model/ and served by the reward {name: model} (trainpipe.rl.reward_model)."""
+
+    train: bool = False
+    # verified: the input model's sampled completions scored by the task verifier (wrong ones rejected; a correct
+    # sample, else the gold solution, chosen); preference: collect's preference records
+    pairs: Literal["verified", "preference"] = "verified"
+    samples: int = 4  # verified: completions sampled per prompt (rl.temperature, rl.max_completion_length tokens)
+    max_pairs: int = 256  # pairs used at most (verified: prompts sampled; each gives at most one pair)
+    heldout: float = 0.2  # share of pairs held out to measure pair accuracy
+    epochs: float = 1.0
+    learning_rate: float = 1e-5
+    batch_size: int = 8
+
+
+@dataclass
 class RlConfig(TrainConfig):
     enabled: bool = False
-    algorithm: Literal["grpo", "rloo", "dpo", "kto", "orpo", "ppo"] = "grpo"
+    algorithm: Literal["grpo", "rloo", "dpo", "kto", "orpo", "ppo", "cpo", "online_dpo"] = "grpo"
     learning_rate: float = 1e-5
     batch_size: int = 8
     num_generations: int = 4  # grpo/rloo: completions sampled per prompt (one group); divides batch_size × grad_accum
@@ -245,9 +262,9 @@ class RlConfig(TrainConfig):
     blend_alpha: float = 1.0  # r = (1 − α)·external + α·internal
     environment: Optional[str] = None  # multi-turn environment name: grid, http (grpo only)
     # dpo: a TRL DPO loss_type (sigmoid, ipo, hinge, sigmoid_norm ...) or simpo (TRL's CPO trainer, SimPO loss);
-    # kto: kto or apo_zero_unpaired; None: TRL's default
+    # kto: kto or apo_zero_unpaired; online_dpo: sigmoid or ipo; None: TRL's default
     preference_loss: Optional[str] = None
-    preference_beta: float = 0.1  # dpo/kto/orpo/simpo β
+    preference_beta: float = 0.1  # dpo/kto/orpo/simpo/cpo/online_dpo β
     simpo_gamma: float = 0.5  # simpo: target reward margin
     vllm_gpu_memory_utilization: float = 0.3  # colocate: share of GPU memory vLLM may take
     vllm_server_base_url: Optional[str] = None  # server: URL of a running `trl vllm-serve`
@@ -274,6 +291,7 @@ class RlConfig(TrainConfig):
     ppo_vf_coef: float = 0.1  # weight of the value loss beside the policy loss
     ppo_value_lr: Optional[float] = None  # value model's learning rate (same schedule); None: rl.learning_rate
     ppo_missing_eos_penalty: float = 1.0  # subtracted from the score of a completion that never emitted EOS
+    reward_model: RewardModelConfig = field(default_factory=RewardModelConfig)
 
 
 @dataclass

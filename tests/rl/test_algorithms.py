@@ -110,7 +110,12 @@ def train(rl: RlConfig, tiny_dir: Path, collect: Path, root: Path):
 
 @pytest.mark.parametrize(
     "algorithm, loss, trainer_name",
-    [("dpo", None, "DPOTrainer"), ("dpo", "simpo", "CPOTrainer"), ("orpo", None, "ORPOTrainer")],
+    [
+        ("dpo", None, "DPOTrainer"),
+        ("dpo", "simpo", "CPOTrainer"),
+        ("orpo", None, "ORPOTrainer"),
+        ("cpo", None, "CPOTrainer"),
+    ],
 )
 def test_preference_algorithms_train_on_pairs(tmp_path, tiny_dir, algorithm, loss, trainer_name):
     collect = write_collect(tmp_path, preference=PAIRS)
@@ -125,6 +130,8 @@ def test_preference_algorithms_train_on_pairs(tmp_path, tiny_dir, algorithm, los
         assert first["loss"] == pytest.approx(0.6931, abs=1e-3) and trainer.ref_model is None
     if loss == "simpo":
         assert trainer.loss_type == "simpo" and trainer.cpo_alpha == 0.0 and trainer.simpo_gamma == 0.5
+    if algorithm == "cpo":  # TRL's default CPO loss: sigmoid preference term plus the chosen answer's NLL
+        assert trainer.loss_type == "sigmoid" and trainer.cpo_alpha == 1.0 and report["loss_type"] == "sigmoid"
 
 
 def test_kto_trains_on_labelled_completions(tmp_path, tiny_dir):
@@ -178,6 +185,9 @@ def test_vllm_without_cuda_is_a_clear_user_error():
         ({"loss_type": "ppo_clip"}, "GRPO offers grpo, dapo"),
         ({"algorithm": "dpo", "preference_loss": "kto"}, "dpo offers sigmoid"),
         ({"algorithm": "orpo", "preference_loss": "ipo"}, "orpo has no loss variants"),
+        ({"algorithm": "cpo", "preference_loss": "simpo"}, "cpo has no loss variants"),
+        ({"algorithm": "online_dpo", "preference_loss": "hinge"}, "online_dpo offers sigmoid, ipo"),
+        ({"algorithm": "online_dpo", "use_vllm": True}, "online_dpo generates with transformers"),
     ],
 )
 def test_unknown_loss_variants_fail_before_training(overrides, message):

@@ -147,7 +147,7 @@ def test_evaluates_every_model_on_every_suite_and_reruns_only_the_changed_one(sm
     assert calls == [("sft", every)]
 
 
-def test_report_shows_the_rl_stage_health_warnings(smoke_cfg, tmp_path):
+def test_report_shows_the_rl_stage_health_warnings_and_reward_model(smoke_cfg, tmp_path):
     from trainpipe.rl.health import summarise
 
     history = [
@@ -159,11 +159,35 @@ def test_report_shows_the_rl_stage_health_warnings(smoke_cfg, tmp_path):
         *SMALL, "evaluate.tasks=[arithmetic]", "evaluate.retention=false", "sft.enabled=false", "rl.enabled=true"
     )
     run_stage(cfg, "collect")
-    _publish_model(tmp_path, "rl", 1, {"algorithm": "grpo", "health": health})
+    learned = {
+        "pairs": "verified",
+        "train_pairs": 16,
+        "heldout_pairs": 4,
+        "heldout_wins": 4,
+        "train_loss": 0.3,
+        "gold_chosen": 20,
+        "path": "reward_model",
+        "heldout_accuracy": 1.0,
+        "heldout_lo": 0.7281,
+        "heldout_hi": 1.0,
+        "level": 0.8,
+    }
+    _publish_model(tmp_path, "rl", 1, {"algorithm": "grpo", "health": health, "reward_model": learned})
     run_stage(cfg, "evaluate")
     out = tmp_path / "logs" / "evaluate"
-    assert json.loads((out / "metrics.json").read_text())["rl_health"] == health
+    written = json.loads((out / "metrics.json").read_text())
+    assert written["rl_health"] == health and written["reward_model"] == learned
     report = (out / "report.md").read_text()
+    assert report[report.index("## Reward model") :].splitlines()[:5] == [
+        "## Reward model",
+        "",
+        "20 pairs from the policy's own samples scored by the task verifier, 20 of them with "
+        "the gold solution as the chosen answer; trained on 16 (mean training loss 0.3), kept in "
+        "models/rl/reward_model/.",
+        "",
+        "Held-out pair accuracy: 1.000 (4 of 4 pairs ranked chosen above rejected), 80% interval [0.728, 1.000] "
+        "(excludes 0.5).",
+    ]
     section = report[report.index("## RL health") :]
     assert section.splitlines()[4:10] == [
         "- **Warning** (zero_std_groups): 94% of prompt groups had identical rewards, so their advantages were 0 "

@@ -222,3 +222,147 @@ def _scalars(history: list[dict]) -> list[tuple]:
     return [
         (h["step"], k, h[k]) for h in history if "loss" in h for k in ("loss", "value/loss", "kl_coef", "kl") if k in h
     ]
+
+
+RM = (
+    "sft.max_steps=2",
+    "rl.enabled=true",
+    "rl.reward_model.train=true",
+    "rl.reward_model.max_pairs=20",
+    "rl.reward_model.samples=2",
+    "rl.reward_model.epochs=3",
+    "rl.reward_model.learning_rate=1e-3",
+    "rl.max_completion_length=8",
+    "rl.rewards=[{name: model}]",
+    "rl.batch_size=4",
+    "rl.num_generations=2",
+    "rl.max_steps=1",
+    "rl.logging_steps=1",
+    "rl.warmup_ratio=0",
+)
+
+
+def test_grpo_with_a_reward_model_trained_on_verified_pairs_as_its_only_reward(smoke_cfg, tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    from trainpipe.evaluation.stats import jeffreys_interval
+
+    cfg = smoke_cfg(*RM, "rl.max_steps=2", "rl.save_steps=1")
+    run_stage(cfg, "collect")
+    run_stage(cfg, "sft")
+    m = run_stage(cfg, "rl")["metrics"]
+    rm = m["reward_model"]
+    # 20 prompts, 2 samples each: the random model answers every one wrong, so each prompt gives a pair whose
+    # chosen answer is the gold solution; round(0.2 · 20) = 4 are held out.
+    assert (rm["pairs"], rm["train_pairs"], rm["heldout_pairs"], rm["gold_chosen"]) == ("verified", 16, 4, 20)
+    # Gold worked solutions against a random model's babble: all 4 held-out pairs ranked right, 80% interval above 0.5.
+    assert rm["heldout_wins"] == 4 and rm["heldout_accuracy"] == 1.0 and rm["level"] == 0.8
+    lo, hi = jeffreys_interval(4, 4, 0.8)
+    assert rm["heldout_lo"] > 0.5 and rm["train_loss"] < 0.69
+    assert (rm["heldout_lo"], rm["heldout_hi"]) == (round(lo, 4), round(hi, 4))
+    folder = tmp_path / "models" / "rl" / "reward_model"
+    reward = AutoModelForSequenceClassification.from_pretrained(folder)
+    assert reward.config.num_labels == 1 and reward.config.architectures == ["LlamaForSequenceClassification"]
+    sft = load_file(tmp_path / "models" / "sft" / "model.safetensors")
+    learned = load_file(folder / "model.safetensors")
+    assert not torch.equal(sft["model.layers.0.mlp.up_proj.weight"], learned["model.layers.0.mlp.up_proj.weight"])
+    assert list(m["reward_components"]) == ["model"] and m["reward_components"]["model"] != 0
+
+    # Stopped after checkpoint-1: the rerun resumes the policy and reuses the reward model kept beside it.
+    ckpts = tmp_path / "checkpoints" / "rl"
+    assert load_file(ckpts / "reward_model" / "model.safetensors").keys() == learned.keys()
+    files = {p.name for p in folder.iterdir()}
+    shutil.rmtree(tmp_path / "models" / "rl")
+    shutil.rmtree(ckpts / "checkpoint-2")
+    again = run_stage(cfg, "rl")["metrics"]
+    assert again["resumed_from"].endswith("checkpoint-1") and again["reward_model"] == rm
+    reused = load_file(folder / "model.safetensors")
+    assert {p.name for p in folder.iterdir()} == files
+    assert all(torch.equal(learned[k], reused[k]) for k in learned)
+    assert "rl: reusing the reward model in" in (tmp_path / "logs" / "rl" / "run.log").read_text()
+
+
+@pytest.mark.parametrize("algorithm", ["rloo", "ppo"])
+def test_rloo_and_ppo_reward_with_a_reward_model_trained_on_preference_records(smoke_cfg, tmp_path, algorithm):
+    pairs = write_jsonl(
+        tmp_path / "pairs.jsonl",
+        [
+            {"prompt": f"What is {i} + 2?", "chosen": f"Answer: {i + 2}", "rejected": "I do not know."}
+            for i in range(12)
+        ],
+    )
+    sources = f"[{{kind: task, task: arithmetic, n: 40}}, {{kind: file, path: {pairs}, format: preference}}]"
+    cfg = smoke_cfg(
+        *RM,
+        f"data.sources={sources}",
+        "sft.enabled=false",
+        f"rl.algorithm={algorithm}",
+        "rl.reward_model.pairs=preference",
+        "rl.reward_model.epochs=1",
+    )
+    run_stage(cfg, "collect")
+    m = run_stage(cfg, "rl")["metrics"]
+    rm, collected = m["reward_model"], len(load_pairs(tmp_path))
+    assert m["algorithm"] == algorithm and m["steps"] == 1 and list(m["reward_components"]) == ["model"]
+    assert (rm["pairs"], rm["gold_chosen"], rm["train_pairs"] + rm["heldout_pairs"]) == ("preference", 0, collected)
+    assert (tmp_path / "models" / "rl" / "reward_model" / "model.safetensors").is_file()
+
+
+def test_cpo_stage_trains_on_preference_pairs_with_trl_default_loss(smoke_cfg, tmp_path):
+    pairs = write_jsonl(
+        tmp_path / "pairs.jsonl",
+        [
+            {"prompt": f"What is {i} + 2?", "chosen": f"Answer: {i + 2}", "rejected": f"Answer: {i + 9}"}
+            for i in range(10)
+        ],
+    )
+    cfg = smoke_cfg(
+        f"data.sources=[{{kind: file, path: {pairs}, format: preference}}]",
+        "sft.enabled=false",
+        "rl.enabled=true",
+        "rl.algorithm=cpo",
+        "rl.max_steps=2",
+        "rl.batch_size=2",
+        "rl.warmup_ratio=0",
+        "rl.learning_rate=1e-3",
+    )
+    run_stage(cfg, "collect")
+    m = run_stage(cfg, "rl")["metrics"]
+    assert m["algorithm"] == "cpo" and m["loss_type"] == "sigmoid" and m["steps"] == 2
+    assert m["pairs"] == len(load_pairs(tmp_path)) and m["model_kind"] == "merged"
+    base = load_file(tmp_path / "models" / "base" / "model.safetensors")
+    rl = load_file(tmp_path / "models" / "rl" / "model.safetensors")
+    assert any(not torch.equal(base[k], rl[k]) for k in base)
+
+
+@pytest.mark.parametrize("judge", ["task", "model"])
+def test_online_dpo_judged_by_the_verifier_or_the_learned_reward_model(smoke_cfg, tmp_path, judge):
+    extra = (
+        ("rl.reward_model.train=true", "rl.reward_model.max_pairs=8", "rl.reward_model.samples=2")
+        if (judge == "model")
+        else ()
+    )
+    cfg = smoke_cfg(
+        "sft.enabled=false",
+        "rl.enabled=true",
+        "rl.algorithm=online_dpo",
+        "rl.max_steps=2",
+        "rl.batch_size=2",
+        "rl.max_completion_length=6",
+        "rl.logging_steps=1",
+        "rl.warmup_ratio=0",
+        "rl.learning_rate=1e-3",
+        f"rl.rewards=[{{name: {judge}}}]",
+        *extra,
+    )
+    run_stage(cfg, "collect")
+    m = run_stage(cfg, "rl")["metrics"]
+    assert m["algorithm"] == "online_dpo" and m["loss_type"] == "sigmoid" and m["steps"] == 2
+    assert m["prompts"] > 0 and ("reward_model" in m) == (judge == "model")
+    history = json.loads((tmp_path / "checkpoints" / "rl" / "checkpoint-2" / "trainer_state.json").read_text())
+    logged = [h for h in history["log_history"] if "objective/scores" in h]
+    assert len(logged) == 2
+    if judge == "task":  # the verifier scores every completion of a random model 0: no pair is told apart
+        assert all(h["objective/scores"] == 0 and h["objective/scores_margin"] == 0 for h in logged)
+    else:  # the reward model's scalar separates the two samples of each prompt: chosen above rejected
+        assert all(h["objective/scores_margin"] > 0 and h["objective/scores"] != 0 for h in logged)

@@ -121,6 +121,7 @@ def markdown(metrics: dict) -> str:
     for comp in metrics["comparisons"]:
         lines += _comparison(comp, metrics["results"])
     lines += rl_health_section(metrics.get("rl_health"))
+    lines += reward_model_section(metrics.get("reward_model"))
     if metrics["notes"]:
         lines += ["## Notes", "", *[f"- {n}" for n in metrics["notes"]], ""]
     if metrics["plots"]:
@@ -145,6 +146,29 @@ def rl_health_section(health: dict | None) -> list[str]:
         for name, s in health["signals"].items()
     ]
     return lines + [""]
+
+
+def reward_model_section(rm: dict | None) -> list[str]:
+    """The reward model the rl stage trained (rl.reward_model): how often it ranks a held-out pair right."""
+    if not rm:
+        return []
+    source = (
+        "the policy's own samples scored by the task verifier"
+        if rm["pairs"] == "verified"
+        else "collect's preference records"
+    )
+    return [
+        "## Reward model",
+        "",
+        f"{rm['train_pairs'] + rm['heldout_pairs']} pairs from {source}, {rm['gold_chosen']} of them with the "
+        f"gold solution as the chosen answer; trained on {rm['train_pairs']} (mean training loss "
+        f"{rm['train_loss']:.4g}), kept in models/rl/{rm['path']}/.",
+        "",
+        f"Held-out pair accuracy: {rm['heldout_accuracy']:.3f} ({rm['heldout_wins']} of {rm['heldout_pairs']} "
+        f"pairs ranked chosen above rejected), {rm['level']:.0%} interval [{rm['heldout_lo']:.3f}, "
+        f"{rm['heldout_hi']:.3f}]" + (" (excludes 0.5)." if rm["heldout_lo"] > 0.5 else "."),
+        "",
+    ]
 
 
 def _gate_line(gate: dict) -> str:

@@ -1,5 +1,5 @@
-"""The RL algorithms as configured TRL trainers: grpo and ppo (single- or multi-turn), rloo, dpo (and SimPO), kto,
-orpo.
+"""The RL algorithms as configured TRL trainers: grpo and ppo (single- or multi-turn), rloo, online_dpo, dpo (and
+SimPO), cpo, kto, orpo.
 Each builder takes (rl config, model, tokenizer, collect folder, stage io) and returns (trainer, report); the stage
 trains it with driver.train (checkpoints, resume). PPO is trainpipe's own subclass of TRL's GRPO trainer (rl.ppo):
 TRL 1.13 removed its PPO trainer."""
@@ -14,7 +14,7 @@ import torch
 
 from trainpipe.config import RlConfig
 from trainpipe.errors import UserError
-from trainpipe.rl import data, kl_control
+from trainpipe.rl import data, kl_control, reward_model
 from trainpipe.rl.rewards import build_rewards
 from trainpipe.tasks.environments import COLLECT_SEEDS_START
 from trainpipe.training import driver
@@ -44,6 +44,7 @@ PREFERENCE_LOSSES = {
         "simpo",
     ),
     "kto": ("kto", "apo_zero_unpaired"),
+    "online_dpo": ("sigmoid", "ipo"),
 }
 
 
@@ -59,9 +60,12 @@ def check(rl: RlConfig) -> None:
         _check_online(rl)
     if rl.algorithm == "ppo":
         _check_ppo(rl)
+    if rl.algorithm == "online_dpo" and rl.use_vllm:
+        raise UserError("rl.algorithm=online_dpo generates with transformers here; set rl.use_vllm=false")
     if rl.environment:
         _check_environment(rl)
     kl_control.check(rl)
+    reward_model.check(rl)
 
 
 def _check_losses(rl: RlConfig) -> None:
@@ -129,6 +133,11 @@ def build_trainer(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io):
     return trainer, report
 
 
+def _rewards(rl: RlConfig, io):
+    """The reward components; {name: model} scores with the reward model the stage trained into its output."""
+    return build_rewards(rl, reward_model.folder(io.out) if rl.reward_model.train else None)
+
+
 def _online_args(rl: RlConfig, model, io, weights: list[float]) -> dict:
     args = dict(
         driver.common_args(rl, io, driver.count_params(model)),
@@ -153,7 +162,7 @@ def _grpo(rl: RlConfig, model, tokenizer, collect_dir, io):
 
     from trainpipe.rl.rollout import TrainpipeGRPOTrainer
 
-    funcs, weights = build_rewards(rl)
+    funcs, weights = _rewards(rl, io)
     dataset, rollout, report = _rollout_data(rl, tokenizer, collect_dir)
     args = GRPOConfig(**_online_args(rl, model, io, weights), loss_type=rl.loss_type)
     trainer = TrainpipeGRPOTrainer(
@@ -195,7 +204,7 @@ def _ppo(rl: RlConfig, model, tokenizer, collect_dir, io):
             "rl.algorithm=ppo trains in one process: its value model is not synchronised across "
             "processes yet (set launch.num_processes=1, or use grpo or rloo)"
         )
-    funcs, weights = build_rewards(rl)
+    funcs, weights = _rewards(rl, io)
     dataset, rollout, report = _rollout_data(rl, tokenizer, collect_dir)
     value = value_model_from(model, driver.peft_config(rl.lora, task_type="FEATURE_EXTRACTION"), rl.seed)
     args = GRPOConfig(
@@ -235,7 +244,7 @@ def _rloo(rl: RlConfig, model, tokenizer, collect_dir, io):
     class TrainpipeRLOOTrainer(SharedPrefillMixin, DirectLogprobsMixin, RLOOTrainer):
         pass
 
-    funcs, weights = build_rewards(rl)
+    funcs, weights = _rewards(rl, io)
     dataset, report = data.prompt_dataset(collect_dir, rl, tokenizer)
     args = RLOOConfig(**_online_args(rl, model, io, weights))
     trainer = TrainpipeRLOOTrainer(
@@ -279,10 +288,16 @@ def _dpo(rl: RlConfig, model, tokenizer, collect_dir, io):
 
 def _simpo(rl: RlConfig, model, tokenizer, collect_dir, io):
     """SimPO: reference-free, length-normalised margin loss; TRL offers it as CPO's loss_type=simpo with cpo_alpha=0."""
+    return _cpo(rl, model, tokenizer, collect_dir, io, loss_type="simpo", cpo_alpha=0.0, simpo_gamma=rl.simpo_gamma)
+
+
+def _cpo(rl: RlConfig, model, tokenizer, collect_dir, io, **loss):
+    """CPO (Xu et al. 2024): reference-free; TRL's default is the sigmoid preference loss plus the NLL of the chosen
+    answer (cpo_alpha=1). `loss` overrides it (SimPO)."""
     from trl.experimental.cpo import CPOConfig, CPOTrainer
 
     dataset = data.preference_dataset(collect_dir)
-    args = CPOConfig(**_offline_args(rl, model, io), loss_type="simpo", cpo_alpha=0.0, simpo_gamma=rl.simpo_gamma)
+    args = CPOConfig(**_offline_args(rl, model, io), **loss)
     trainer = CPOTrainer(
         model=model,
         args=args,
@@ -290,7 +305,36 @@ def _simpo(rl: RlConfig, model, tokenizer, collect_dir, io):
         processing_class=tokenizer,
         peft_config=driver.peft_config(rl.lora),
     )
-    return trainer, {"pairs": len(dataset), "loss_type": "simpo"}
+    return trainer, {"pairs": len(dataset), "loss_type": args.loss_type}
+
+
+def _online_dpo(rl: RlConfig, model, tokenizer, collect_dir, io):
+    """Online DPO (Guo et al. 2024; TRL's experimental trainer): two completions sampled per prompt, the judge
+    (rl.rewards: the task verifier, the learned reward model ...) names the chosen one, DPO loss against the input
+    model (with LoRA the adapter-disabled model, else a frozen copy)."""
+    from trl.experimental.online_dpo import OnlineDPOConfig, OnlineDPOTrainer
+
+    funcs, weights = _rewards(rl, io)
+    dataset, report = data.prompt_dataset(collect_dir, rl, tokenizer)
+    args = OnlineDPOConfig(
+        **driver.common_args(rl, io, driver.count_params(model)),
+        max_new_tokens=rl.max_completion_length,
+        temperature=rl.temperature,
+        max_length=rl.max_prompt_length + rl.max_completion_length,
+        beta=[rl.preference_beta],
+        loss_type=rl.preference_loss or "sigmoid",
+        reward_weights=weights,
+    )
+    args.include_num_input_tokens_seen = "no"  # its batches hold prompts, not the input_ids the Trainer counts
+    trainer = OnlineDPOTrainer(
+        model=model,
+        reward_funcs=funcs,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=driver.peft_config(rl.lora),
+    )
+    return trainer, {**report, "loss_type": args.loss_type}
 
 
 def _kto(rl: RlConfig, model, tokenizer, collect_dir, io):
@@ -326,4 +370,13 @@ def _orpo(rl: RlConfig, model, tokenizer, collect_dir, io):
     return trainer, {"pairs": len(dataset)}
 
 
-ALGORITHMS: dict[str, Callable] = {"grpo": _grpo, "rloo": _rloo, "ppo": _ppo, "dpo": _dpo, "kto": _kto, "orpo": _orpo}
+ALGORITHMS: dict[str, Callable] = {
+    "grpo": _grpo,
+    "rloo": _rloo,
+    "ppo": _ppo,
+    "online_dpo": _online_dpo,
+    "dpo": _dpo,
+    "cpo": _cpo,
+    "kto": _kto,
+    "orpo": _orpo,
+}

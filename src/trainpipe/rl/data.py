@@ -20,18 +20,13 @@ def _train_split(collect_dir: Path, use: str):
     return load_split(collect_dir, use, "train") if has_use(collect_dir, use) else None
 
 
-def _task_rows(collect_dir: Path, tasks: list[str]) -> list[dict]:
+def task_prompts(collect_dir: Path, tasks: list[str]) -> list[dict]:
+    """The collected task prompts of `tasks` (train split) as chat, with their record id, task and gold answer."""
     records = _train_split(collect_dir, "prompts")
     if records is None:
         return []
     rows = [
-        {
-            "prompt": [{"role": "user", "content": r["prompt"]}],
-            "task": r["task"],
-            "answer": r["answer"],
-            "reference": None,
-            "external": None,
-        }
+        {"id": r["id"], "prompt": [{"role": "user", "content": r["prompt"]}], "task": r["task"], "answer": r["answer"]}
         for r in records
         if r["task"] in tasks
     ]
@@ -39,6 +34,23 @@ def _task_rows(collect_dir: Path, tasks: list[str]) -> list[dict]:
         found = sorted({r["task"] for r in records})
         raise UserError(f"rl.tasks={tasks}: collect has prompts only for {found}; set rl.tasks or data.sources")
     return rows
+
+
+def gold_solutions(collect_dir: Path) -> dict[str, str]:
+    """Task prompt id -> the gold worked solution that collect wrote as that task item's sft answer."""
+    records = _train_split(collect_dir, "sft")
+    return {
+        r["task_id"]: r["messages"][-1]["content"]
+        for r in records or []
+        if r.get("task_id") and r["messages"] and r["messages"][-1]["role"] == "assistant"
+    }
+
+
+def _task_rows(collect_dir: Path, tasks: list[str]) -> list[dict]:
+    return [
+        {"prompt": r["prompt"], "task": r["task"], "answer": r["answer"], "reference": None, "external": None}
+        for r in task_prompts(collect_dir, tasks)
+    ]
 
 
 def _external_rows(collect_dir: Path, rl: RlConfig) -> list[dict]:

@@ -1,4 +1,5 @@
-"""Reward components for GRPO/RLOO (task score, format, length, external score, environment return) as TRL reward
+"""Reward components for GRPO/RLOO/PPO (task score, format, length, external score, environment return, learned
+reward model) as TRL reward
 callables (prompts, completions, **columns) -> list[float | None], None meaning "not applicable to this row", and
 their blend r = (1 − α)·external + α·Σ wᵢ·internalᵢ expressed as TRL reward_weights."""
 
@@ -7,12 +8,15 @@ from __future__ import annotations
 import abc
 import json
 import math
+import os
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any, Callable
 
 from trainpipe.config import RewardConfig, RlConfig
 from trainpipe.errors import UserError
+from trainpipe.models.chat import chat_ids
 from trainpipe.tasks import get_task
 
 _SPACE = re.compile(r"\s+")
@@ -144,17 +148,74 @@ class EnvReward(Reward):
         return None if value is None else float(value)
 
 
-COMPONENTS: dict[str, Callable[[RewardConfig], Reward]] = {
+class Scorer:
+    """A reward model's scalar for one conversation, rendered and tokenised exactly as it was trained
+    (models.chat.chat_ids). One sequence per forward pass: no padding, so the score is the model's own output."""
+
+    def __init__(self, model, tokenizer):
+        self.model, self.tokenizer = model.eval(), tokenizer
+
+    @classmethod
+    def load(cls, folder: Path) -> "Scorer":
+
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if torch.cuda.is_available() else "cpu"
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(folder), dtype=torch.float32, local_files_only=True, use_safetensors=True
+        )
+        return cls(model.to(device), AutoTokenizer.from_pretrained(str(folder), local_files_only=True))
+
+    def __call__(self, messages: list[dict]) -> float:
+        import torch
+
+        ids = torch.tensor([chat_ids(self.tokenizer, messages)], device=self.model.device)
+        with torch.no_grad():
+            return float(self.model(input_ids=ids).logits[0, 0])
+
+
+class ModelReward(Reward):
+    """The learned reward model's scalar for the prompt's turns followed by the completion (rl.reward_model)."""
+
+    def __init__(self, spec: RewardConfig, scorer: Scorer):
+        super().__init__(spec)
+        self.scorer = scorer
+
+    def __call__(self, prompts: list, completions: list, **kwargs) -> list[float | None]:
+        return [
+            self.scorer(list(p) + [{"role": "assistant", "content": completion_text(c)}])
+            for p, c in zip(prompts, completions)
+        ]
+
+    def one(self, text, row):  # the score needs the prompt, which only __call__ receives
+        raise NotImplementedError("ModelReward scores prompt and completion together; call it like TRL does")
+
+
+COMPONENTS: dict[str, Callable[..., Reward]] = {
     "task": TaskReward,
     "format": FormatReward,
     "length": LengthReward,
     "external": ExternalReward,
     "env": EnvReward,
+    "model": ModelReward,
 }
 
 
-def build_rewards(rl: RlConfig) -> tuple[list[Reward], list[float]]:
-    """The configured components and their TRL reward_weights: (1 − α)·w for external, α·w for the others."""
+def _component(spec: RewardConfig, reward_model: Path | None) -> Reward:
+    if spec.name != "model":
+        return COMPONENTS[spec.name](spec)
+    if reward_model is None:
+        raise UserError(
+            "rl.rewards: {name: model} scores with the learned reward model; set "
+            "rl.reward_model.train=true to train one"
+        )
+    return ModelReward(spec, Scorer.load(reward_model))
+
+
+def build_rewards(rl: RlConfig, reward_model: Path | None = None) -> tuple[list[Reward], list[float]]:
+    """The configured components and their TRL reward_weights: (1 − α)·w for external, α·w for the others.
+    `reward_model` is the trained reward model's folder, which the `model` component scores with."""
     names = [r.name for r in rl.rewards]
     unknown = [n for n in names if n not in COMPONENTS]
     if unknown:
@@ -169,6 +230,6 @@ def build_rewards(rl: RlConfig) -> tuple[list[Reward], list[float]]:
     alpha = rl.blend_alpha
     if alpha < 1.0 and "external" not in names:
         raise UserError(f"rl.blend_alpha={alpha} blends in an external score, but rl.rewards has no 'external' entry")
-    funcs = [COMPONENTS[r.name](r) for r in rl.rewards]
+    funcs = [_component(r, reward_model) for r in rl.rewards]
     weights = [(1.0 - alpha) * r.weight if r.name == "external" else alpha * r.weight for r in rl.rewards]
     return funcs, weights

@@ -89,8 +89,10 @@ def _metrics(cfg: Config, io: StageIO, run: Evaluation) -> dict:
     run.plots = _plots(cfg, io, run.results)
     metrics = build_metrics(run)
     metrics["hardware"] = describe()  # greedy figures depend on the machine's kernels, so the report names it
-    if health := _rl_health(io):
+    if health := _rl_metric(io, "health"):
         metrics["rl_health"] = health  # the rl stage's telemetry summary and warnings, for the report
+    if learned := _rl_metric(io, "reward_model"):
+        metrics["reward_model"] = learned  # the rl stage's reward model: held-out pair accuracy and its interval
     # every task suite as an lm-eval task, so the numbers can be reproduced with lm-evaluation-harness
     stop = _stop_text(cfg, run.models)
     metrics["lm_eval_tasks"] = harness.export(run.suites, io.out / "lm_eval", stop, io.logs / "lm_eval")
@@ -158,12 +160,12 @@ def model_list(cfg: Config, io: StageIO) -> dict[str, tuple[Path, str]]:
     return out
 
 
-def _rl_health(io: StageIO) -> dict | None:
-    """The RL health summary (telemetry and warnings) in an upstream stage's manifest: the rl stage writes one for
-    online algorithms."""
+def _rl_metric(io: StageIO, key: str) -> dict | None:
+    """A summary the rl stage put in its manifest's metrics: `health` (telemetry and warnings, online
+    algorithms) or `reward_model` (rl.reward_model.train)."""
     for folder in io.upstream.values():
-        if health := ((artifacts.read_manifest(folder) or {}).get("metrics") or {}).get("health"):
-            return health
+        if found := ((artifacts.read_manifest(folder) or {}).get("metrics") or {}).get(key):
+            return found
     return None
 
 

@@ -1,5 +1,6 @@
 """RL stage: GRPO (default; multi-turn with an environment), RLOO, PPO, DPO/SimPO, KTO or ORPO on TRL, from the
-previous model. Reads data_cache/collect/ and models/sft (or cpt, or base); writes models/rl/ and checkpoints/rl/.
+previous model, optionally after training a reward model (rl.reward_model). Reads data_cache/collect/ and models/sft
+(or cpt, or base); writes models/rl/ (and models/rl/reward_model/) and checkpoints/rl/.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ def run(cfg: Config, io: StageIO) -> dict:
     import torch
 
     from trainpipe.models.load import load_model, load_tokenizer
-    from trainpipe.rl import algorithms, health
+    from trainpipe.rl import algorithms, health, reward_model
     from trainpipe.training import driver
 
     rl = cfg.rl
@@ -24,7 +25,12 @@ def run(cfg: Config, io: StageIO) -> dict:
     tokenizer = load_tokenizer(io.model_in, cfg.model)
     # Master weights stay fp32; driver.common_args turns on bf16 autocast where the hardware has it.
     model = load_model(io.model_in, cfg.model, dtype=torch.float32)
-    trainer, report = algorithms.build_trainer(rl, model, tokenizer, io.upstream.get("collect"), io)
+    collect, learned = io.upstream.get("collect"), {}
+    if rl.reward_model.train:  # before the policy trainer: the reward {name: model} loads it from io.out
+        learned["reward_model"] = reward_model.train(rl, model, tokenizer, collect, io)
+    trainer, report = algorithms.build_trainer(rl, model, tokenizer, collect, io)
+    if learned:  # kept beside the policy's checkpoints, so a rerun that resumes them reuses it
+        trainer.add_callback(reward_model.KeepForResume(io, learned["reward_model"]))
     log.info("rl: %s on %s", rl.algorithm, report)
     metrics = driver.train(trainer, rl, io, force=io.force)
     kind = driver.save_model(trainer.model, tokenizer, io.out, rl.merge_adapters)
@@ -35,13 +41,30 @@ def run(cfg: Config, io: StageIO) -> dict:
         logged["health"] = health.summarise(trainer.state.log_history, rl.kl_target, skip)
         for warning in logged["health"].get("warnings", []):
             log.warning("rl health: %s", warning["message"])
+    learned = {name: with_interval(rm) for name, rm in learned.items()}
     return {
         "algorithm": rl.algorithm,
         **report,
         **metrics,
         **logged,
+        **learned,
         "model_kind": kind,
         "key_metric": "last_reward" if online and "last_reward" in logged else "train_loss",
+    }
+
+
+def with_interval(rm: dict, level: float = 0.8) -> dict:
+    """The reward model's held-out pair accuracy and its Jeffreys interval (evaluation.stats, as for task scores)."""
+    from trainpipe.evaluation.stats import jeffreys_interval
+
+    lo, hi = jeffreys_interval(rm["heldout_wins"], rm["heldout_pairs"], level)
+    accuracy = rm["heldout_wins"] / rm["heldout_pairs"]
+    return {
+        **rm,
+        "heldout_accuracy": round(accuracy, 4),
+        "heldout_lo": round(lo, 4),
+        "heldout_hi": round(hi, 4),
+        "level": level,
     }
 
 
