@@ -40,11 +40,11 @@ def batch(vocab: int):
     return ids, mask
 
 
-def scores(trainer, method, ids, mask):
+def scores(trainer, method, ids, mask, batch_size=2):
     model = trainer.model
     model.zero_grad(set_to_none=True)
-    logps, ent, _ = method(trainer, model, ids, mask, 5, batch_size=2, compute_entropy=True)
-    (logps.sum() + 0.1 * ent.sum()).backward()
+    logps, ent, _ = method(trainer, model, ids, mask, 5, batch_size=batch_size, compute_entropy=True)
+    logps.sum().backward()  # entropies are logged and masked by, never differentiated (TRL's loss)
     grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
     return logps.detach(), ent.detach(), grads
 
@@ -75,3 +75,45 @@ def test_large_logits_and_extras_go_to_trl(tmp_path, tiny_dir, monkeypatch):  # 
     assert not logprobs.use_direct(trainer.model, ids, 5, 2, {})
     logps, _, _ = trainer._get_per_token_logps_and_entropies(trainer.model, ids, mask, 5, batch_size=2)
     assert logps.shape == (3, 5) and calls == []
+
+
+def grouped_batch(vocab: int):
+    """Two distinct left-padded prompts, each repeated by three rows with their own right-padded completions, in a
+    shuffled row order (as TRL splits a generation batch): 6 rows, 7 prompt + 5 completion tokens."""
+    g = torch.Generator().manual_seed(1)
+    prompts = torch.randint(3, vocab, (2, 7), generator=g)
+    prompt_mask = torch.ones_like(prompts)
+    prompt_mask[1, :3] = 0
+    order = [0, 1, 1, 0, 1, 0]
+    ids = torch.cat([prompts[order], torch.randint(3, vocab, (6, 5), generator=g)], dim=1)
+    mask = torch.cat([prompt_mask[order], torch.ones(6, 5, dtype=torch.long)], dim=1)
+    mask[2, -3:] = 0  # completions that ended early
+    mask[3, -1:] = 0
+    return ids, mask, order
+
+
+def test_prompt_groups_find_each_distinct_prompt():
+    ids, mask, order = grouped_batch(100)
+    first, inverse = logprobs.prompt_groups(ids[:, :7], mask[:, :7])
+    assert sorted(first.tolist()) == [0, 1]  # the first row of each prompt
+    assert [order[first[i]] for i in inverse.tolist()] == order
+
+
+def test_shared_prompt_path_matches_trl_values_and_gradients(tmp_path, tiny_dir, monkeypatch):  # noqa: F811
+    """Rows that repeat a prompt run it once: the model sees 2 prompts + 6 × 4 completion tokens, not 6 × 12, and
+    log-probs, entropies and LoRA gradients equal TRL's path."""
+    trainer = build(tmp_path, tiny_dir, "grpo")
+    ids, mask, _ = grouped_batch(trainer.model.get_output_embeddings().weight.shape[0])
+    seen = []
+    base = trainer.model.get_base_model()
+    hook = base.model.embed_tokens.register_forward_hook(lambda m, a, o: seen.append(tuple(a[0].shape)))
+    ours = scores(trainer, type(trainer)._get_per_token_logps_and_entropies, ids, mask, batch_size=6)
+    hook.remove()
+    assert seen == [(2, 7), (6, 4)]
+    theirs = scores(trainer, GRPOTrainer._get_per_token_logps_and_entropies, ids, mask, batch_size=6)
+    keep = mask[:, -5:] == 1
+    assert torch.allclose(ours[0], theirs[0], atol=1e-4) and (ours[0][~keep] == 0).all()
+    assert torch.allclose(ours[1], theirs[1], atol=1e-4)
+    assert ours[2].keys() == theirs[2].keys() and len(ours[2]) > 0
+    for name, grad in ours[2].items():
+        assert torch.allclose(grad, theirs[2][name], atol=1e-5, rtol=1e-3), name

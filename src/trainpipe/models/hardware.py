@@ -147,3 +147,38 @@ def apply_flash_attention(model, requested: bool) -> str:
         log.warning("FlashAttention-2 unavailable (%s); continuing with %s", exc, current)
         return current
     return "flash_attention_2"
+
+
+# Attribute that holds the full-precision originals of the weights `lower_frozen_linears` cast.
+_FROZEN_ORIGINALS = "_trainpipe_frozen_originals"
+
+
+def lower_frozen_linears(model, dtype: torch.dtype = torch.bfloat16) -> int:
+    """Store the frozen weights of `model`'s linear layers (a LoRA base) in `dtype`, keeping the originals aside
+    for `restore_frozen_linears`. Under autocast to `dtype` every forward casts each frozen weight anew (autocast
+    caches casts of trainable weights only): once per decoded token in generation, as much time as the matmuls on
+    a CPU. Stored in `dtype`, the matmuls see the same rounded weights and the casts are gone. A weight shared
+    with the input embeddings (tied LM head) stays as it is, so the residual stream keeps its precision.
+    Only for code that runs the model under autocast. Returns the number of weights cast."""
+    tied = model.get_input_embeddings().weight if hasattr(model, "get_input_embeddings") else None
+    originals = getattr(model, _FROZEN_ORIGINALS, {})
+    for module in model.modules():
+        weight = getattr(module, "weight", None)
+        if not isinstance(module, torch.nn.Linear) or weight is None or weight.requires_grad or weight is tied:
+            continue
+        if weight.dtype == dtype or not weight.dtype.is_floating_point:
+            continue
+        originals[module] = weight.data
+        weight.data = weight.data.to(dtype)
+    setattr(model, _FROZEN_ORIGINALS, originals)
+    return len(originals)
+
+
+def restore_frozen_linears(model) -> int:
+    """Put back the full-precision weights `lower_frozen_linears` set aside (before merging or saving)."""
+    originals = getattr(model, _FROZEN_ORIGINALS, None) or {}
+    for module, weight in originals.items():
+        module.weight.data = weight
+    if hasattr(model, _FROZEN_ORIGINALS):
+        delattr(model, _FROZEN_ORIGINALS)
+    return len(originals)

@@ -128,7 +128,11 @@ class MultiTurnRollout:
         config = GenerationConfig(
             **{**trainer.generation_kwargs, "max_new_tokens": self.turn_tokens}, disable_compile=True
         )
-        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model, torch.no_grad():
+        with (
+            unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model,
+            torch.no_grad(),
+            trainer.accelerator.autocast(),
+        ):
             out = model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
         replies = []
         for row in out[:, width:].tolist():

@@ -168,6 +168,7 @@ def save_model(source, tokenizer, out: Path, merge: bool) -> str:
 
     trainer = source if hasattr(source, "accelerator") else None
     model = trainer.model if trainer is not None else source
+    hardware.restore_frozen_linears(model)  # merge into the full-precision base, not its bf16 training copy
     kind = ("merged" if merge else "adapter") if isinstance(model, PeftModel) else "full"
     state = trainer.accelerator if trainer is not None else PartialState()
     if trainer is not None and _sharded(trainer):
