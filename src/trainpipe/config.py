@@ -292,6 +292,13 @@ class RlConfig(TrainConfig):
     ppo_value_lr: Optional[float] = None  # value model's learning rate (same schedule); None: rl.learning_rate
     ppo_missing_eos_penalty: float = 1.0  # subtracted from the score of a completion that never emitted EOS
     reward_model: RewardModelConfig = field(default_factory=RewardModelConfig)
+    # Tree rollouts (grpo on task prompts; trainpipe.rl.tree): per prompt a few roots, new continuations from their
+    # highest-entropy tokens, near-duplicate leaves pruned, exactly num_generations leaves kept
+    rollout: Literal["flat", "tree"] = "flat"  # flat: num_generations independent samples per prompt (TRL's)
+    tree_roots: int = 2  # tree: root completions sampled per prompt (fewer than num_generations)
+    tree_branch_points: int = 2  # tree: highest-entropy positions of each root that branch
+    tree_continuations: int = 1  # tree: new continuations sampled from each branch point
+    tree_similarity: float = 0.8  # tree: leaves at least this alike (token-bigram Jaccard) are near-duplicates
 
 
 @dataclass

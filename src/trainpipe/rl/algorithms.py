@@ -15,7 +15,7 @@ import torch
 from trainpipe.config import RlConfig
 from trainpipe.errors import UserError
 from trainpipe.models import hardware
-from trainpipe.rl import data, kl_control, reward_model
+from trainpipe.rl import data, kl_control, reward_model, tree
 from trainpipe.rl.rewards import build_rewards
 from trainpipe.tasks.environments import COLLECT_SEEDS_START
 from trainpipe.training import driver
@@ -52,6 +52,7 @@ PREFERENCE_LOSSES = {
 def check(rl: RlConfig) -> None:
     """Config problems that need no model or data, raised before anything is loaded."""
     _check_losses(rl)
+    tree.check(rl)  # before the vLLM and environment checks: a tree refuses them by name
     if rl.lora.quantize != "none":
         raise UserError(
             f"rl.lora.quantize={rl.lora.quantize}: QLoRA is built for cpt and sft; rl loads its policy "
@@ -179,6 +180,7 @@ def _grpo(rl: RlConfig, model, tokenizer, collect_dir, io):
         peft_config=driver.peft_config(rl.lora),
         rollout_func=rollout,
         step_advantages=rl.step_advantages and rollout is not None,
+        tree=tree.settings(rl),
     )
     return trainer, report
 

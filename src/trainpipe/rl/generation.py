@@ -57,6 +57,15 @@ class SharedPrefillMixin:
                 return super()._generate_single_turn(prompt_ids, images, multimodal_fields, *args, **kwargs)
             return self._generate_shared_prefill(prompt_ids)
 
+    def _decoding_model(self, model):
+        """The model to decode with: where the trainer computes in bf16 on a CPU and `decode` applies, the bf16
+        copy with the current LoRA update merged in (DecodeCopy), else `model` itself."""
+        if not (self.args.bf16 and decodable(self.generation_config) and self.accelerator.device.type == "cpu"):
+            return model
+        if getattr(self, "_decode_copy", None) is None:
+            self._decode_copy = DecodeCopy(model, torch.bfloat16)
+        return self._decode_copy.refresh(model)
+
     def _generate_shared_prefill(self, prompt_ids):
         from trl.models.utils import unwrap_model_for_generation
 
@@ -69,10 +78,7 @@ class SharedPrefillMixin:
                 gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs,
             ) as model,
         ):
-            if self.args.bf16 and decodable(self.generation_config) and self.accelerator.device.type == "cpu":
-                if getattr(self, "_decode_copy", None) is None:
-                    self._decode_copy = DecodeCopy(model, torch.bfloat16)
-                model = self._decode_copy.refresh(model)
+            model = self._decoding_model(model)
             completions = generate_shared(
                 model,
                 prompt_ids,
