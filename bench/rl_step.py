@@ -4,6 +4,7 @@
 Variants, each in its own child process on the same collected prompts, model, batch shape and seed:
   trainpipe      the rl stage's GRPO trainer from this checkout (rl.algorithms.build_trainer)
   trainpipe@REV  the same from a git revision (checked out into a temporary worktree; --ref REV)
+  tree           trainpipe with rl.rollout=tree (entropy-branching tree rollouts, rl.tree)
   trl            TRL's own GRPOTrainer, hand-tuned for this CPU as a knowledgeable user would: bf16 autocast where
                  the CPU computes it natively (else fp32), no gradient checkpointing, LoRA as trainpipe's, the same
                  reward function
@@ -47,10 +48,14 @@ def collect(root: Path, items: int, threads: int) -> None:
     subprocess.run(cmd, cwd=REPO, check=True, env=env, stdout=subprocess.DEVNULL)
 
 
-def rl_config(args):
+def rl_config(args, variant: str = "trainpipe"):
     from trainpipe.config import LoraConfig, RlConfig
 
+    # tree: 2 roots per prompt, each branching at its 2 highest-entropy tokens into 2 continuations: 10 candidates,
+    # pruned to the 8 leaves of a group
+    tree = dict(rollout="tree", tree_roots=2, tree_branch_points=2, tree_continuations=2) if variant == "tree" else {}
     return RlConfig(
+        **tree,
         enabled=True,
         algorithm="grpo",
         num_generations=args.generations,
@@ -142,7 +147,7 @@ def child(args) -> None:
     from trainpipe.training import driver
 
     root = Path(args.root)
-    rl = rl_config(args)
+    rl = rl_config(args, args.child)
     mcfg = ModelConfig(base=args.model)
     out = root / f"run-{args.child}"
     layout = Layout(out)
@@ -227,6 +232,7 @@ def child(args) -> None:
     wall = time.time() - started
     rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
     tokens = [h.get("completions/mean_length") for h in trainer.state.log_history if "reward" in h]
+    generated = [h.get("generated_tokens") for h in trainer.state.log_history if "reward" in h]
     measured = timer.steps[args.warmup :]
     mean = {k: round(sum(s.get(k, 0.0) for s in measured) / len(measured), 3) for k in (*PHASES, "total")}
     mean["other"] = round(mean["total"] - sum(mean[k] for k in PHASES), 3)
@@ -240,9 +246,15 @@ def child(args) -> None:
         "steps": timer.steps,
         "rewards": rewards,
         "completion_mean_length": tokens,
+        "generated_tokens": generated,
         "logprob_passes": shared,
     }
     Path(args.json).write_text(json.dumps(result, indent=1))
+
+
+def _mean(values: list | None) -> float | None:
+    values = [v for v in values or [] if v is not None]
+    return round(sum(values) / len(values), 1) if values else None
 
 
 def worktree(rev: str, where: Path) -> Path:
@@ -252,7 +264,7 @@ def worktree(rev: str, where: Path) -> Path:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, epilog=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--variants", default="trainpipe,trl", help="comma list of trainpipe, trl (plus --ref)")
+    p.add_argument("--variants", default="trainpipe,trl", help="comma list of trainpipe, tree, trl (plus --ref)")
     p.add_argument("--ref", help="also time trainpipe at this git revision")
     p.add_argument("--model", default="smollm2-135m-instruct")
     p.add_argument("--steps", type=int, default=4, help="optimizer steps measured")
@@ -292,13 +304,14 @@ def main() -> int:
         print(f"{name}: rc {proc['rc']}, {row.get('seconds_per_step')} s/step", flush=True)
     if args.ref:
         subprocess.run(["git", "worktree", "remove", "--force", str(root / "ref")], cwd=REPO, check=False)
-    headers = ["variant", "s/step", *PHASES, "other", "rewards per step", "peak RSS MiB"]
+    headers = ["variant", "s/step", *PHASES, "other", "rewards per step", "sampled tokens/step", "peak RSS MiB"]
     rows = [
         [
             r["variant"],
             r.get("seconds_per_step"),
             *[r.get("breakdown", {}).get(k) for k in (*PHASES, "other")],
             " ".join(f"{x:.2f}" for x in r.get("rewards", [])),
+            _mean(r.get("generated_tokens")),
             r.get("peak_rss_mib"),
         ]
         for r in results
