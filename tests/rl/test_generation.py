@@ -100,7 +100,10 @@ def test_bf16_decode_copy_follows_the_policy(tmp_path, tiny_dir):  # noqa: F811
             return policy(input_ids=ids).logits.float()
 
     copy = generation.DecodeCopy(policy, torch.bfloat16)
+    q_proj = policy.get_base_model().model.layers[0].self_attn.q_proj.base_layer
+    original = q_proj.weight.detach().clone()
     assert hardware.lower_frozen_linears(policy) > 0
+    assert q_proj.weight.dtype == torch.bfloat16
     for step in range(2):
         with torch.no_grad():
             for name, p in policy.named_parameters():
@@ -117,6 +120,7 @@ def test_bf16_decode_copy_follows_the_policy(tmp_path, tiny_dir):  # noqa: F811
             first = mine
     assert not torch.allclose(first, mine)  # it followed the adapter's change
     assert hardware.restore_frozen_linears(policy) > 0
+    assert q_proj.weight.dtype == torch.float32 and torch.equal(q_proj.weight, original)  # merges use the originals
 
 
 def test_continuing_from_the_shared_cache_gives_the_full_prefill_logits(tmp_path, tiny_dir):  # noqa: F811
