@@ -82,7 +82,15 @@ def test_other_sampling_settings_go_to_generate():
     from transformers import GenerationConfig
 
     assert generation.decodable(GenerationConfig(max_new_tokens=4, do_sample=True, temperature=0.7, top_p=0.9))
-    for extra in (dict(repetition_penalty=1.1), dict(min_p=0.1), dict(num_beams=2), dict(suppress_tokens=[3])):
+    extras = (
+        dict(repetition_penalty=1.1),
+        dict(min_p=0.1),
+        dict(num_beams=2),
+        dict(suppress_tokens=[3]),
+        dict(forced_eos_token_id=2),
+        dict(stop_strings=["\n"]),
+    )
+    for extra in extras:
         assert not generation.decodable(GenerationConfig(max_new_tokens=4, do_sample=True, **extra))
 
 

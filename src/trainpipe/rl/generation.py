@@ -129,25 +129,32 @@ def generate_shared(
     return completions
 
 
+# The generation settings `decode` implements; any other setting that differs from transformers' default
+# (penalties, min-p, beams, forced or suppressed tokens, stop strings ...) is left to `generate`.
+DECODE_SETTINGS = {
+    "max_new_tokens",
+    "do_sample",
+    "temperature",
+    "top_k",
+    "top_p",
+    "pad_token_id",
+    "bos_token_id",
+    "eos_token_id",
+    "disable_compile",
+    "cache_implementation",
+    "transformers_version",
+}
+NEUTRAL = {"repetition_penalty": 1.0, "min_p": None, "num_beams": 1, "cache_implementation": None}
+
+
 def decodable(config) -> bool:
     """Whether `decode` implements every setting of this generation config: greedy, or sampling shaped by
-    temperature, top-k and top-p alone; anything else (penalties, min-p, beams, suppressed tokens ...) is left
-    to `generate`."""
-    plain = (
-        (config.num_beams or 1) == 1
-        and (config.repetition_penalty or 1.0) == 1.0
-        and not config.min_p
-        and not config.suppress_tokens
-        and not config.bad_words_ids
-        and not config.begin_suppress_tokens
-        and not config.no_repeat_ngram_size
-        and not config.min_new_tokens
-        and not getattr(config, "top_h", None)
-        and config.typical_p in (None, 1.0)
-        and not config.epsilon_cutoff
-        and not config.eta_cutoff
-    )
-    return plain and config.max_new_tokens is not None
+    temperature, top-k and top-p alone."""
+    changed = config.to_diff_dict()
+    for key, value in NEUTRAL.items():
+        if changed.get(key, value) in (value, None):
+            changed.pop(key, None)
+    return config.max_new_tokens is not None and set(changed) <= DECODE_SETTINGS - set(NEUTRAL)
 
 
 def sample_tokens(logits: torch.Tensor, config) -> torch.Tensor:
