@@ -30,10 +30,12 @@ GOLDEN = {
     # GRPO's loss is zero up to rounding (on-policy ratios of 1, group advantages summing to zero); its gradient
     # is not, so grad_norm carries the loss computation.
     "grpo": {
-        "reward": [-0.22070938348770142, -0.1908462941646576, -0.2593562602996826],
-        "rewards/external/mean": [0.05858122929930687, 0.11830741912126541, -0.0187124852091074],
-        "grad_norm": [0.5928114056587219, 0.572985827922821, 0.38460302352905273],
-        "entropy": [10.78989028930664, 10.789898872375488, 10.789864540100098],
+        # regenerated 2026-12-02: decoding draws tokens by inverse CDF now (rl.generation), other draws than
+        # multinomial's from the same distribution
+        "reward": [-0.2322005331516266, -0.17478033900260925, -0.26564842462539673],
+        "rewards/external/mean": [0.03559892624616623, 0.1504393219947815, -0.03129684925079346],
+        "grad_norm": [0.4849805235862732, 0.56595778465271, 0.6750606894493103],
+        "entropy": [10.7898588180542, 10.789875030517578, 10.78987979888916],
     },
     "dpo": {
         "loss": [0.6931471824645996, 0.6906208992004395, 0.6932779550552368],
