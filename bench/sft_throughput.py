@@ -11,6 +11,7 @@ import math
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,7 @@ from mfu import LORA_TARGETS, Shape, train_flops  # noqa: E402
 USAGE = """examples:
   python bench/sft_throughput.py --knowlyr-src /tmp/peers/knowlyr-agent/packages/trainer/src   # the comparison
   python bench/sft_throughput.py --ablations --modes lora                                       # what makes it fast
+  python bench/sft_throughput.py --systems trainpipe --modes lora --ref HEAD~3                  # vs an earlier revision
   python bench/sft_throughput.py --model tiny-random --records 16 --repeats 1 --trl-default-steps 1  # plumbing"""
 LORA = {"r": 16, "alpha": 32, "dropout": 0.0}
 WORDS = (
@@ -235,9 +237,12 @@ def execute(run: Run, setup: dict, index: int, knowlyr_src: str | None, common_e
     log = root / "bench-logs" / f"{index:03d}-{run.key.replace('/', '_').replace(' ', '_').replace(':', '')}.log"
     env = {"TOKENIZERS_PARALLELISM": "false", **common_env, **run.env}
     if run.system == "trainpipe":
+        src = Path(run.settings.get("checkout", REPO))  # --ref: an earlier revision's worktree
+        if src != REPO:
+            env["PYTHONPATH"] = str(src / "src")
         cmd = [
             sys.executable,
-            str(REPO / "scripts" / "3_train_sft.py"),
+            str(src / "scripts" / "3_train_sft.py"),
             "--config",
             setup["config"],
             "--force",
@@ -549,6 +554,7 @@ def main() -> int:
         metavar="KEY=VALUE",
         help="environment for every system's runs alike (e.g. OMP_WAIT_POLICY=PASSIVE)",
     )
+    p.add_argument("--ref", help="also run trainpipe's SFT at this git revision (a temporary worktree)")
     p.add_argument("--root", help="work folder (default: a fresh temporary one)")
     p.add_argument("--out", help="results folder (default: bench/results)")
     args = p.parse_args()
@@ -571,6 +577,14 @@ def main() -> int:
         if args.ablations
         else comparison_runs(args.modes, systems, args.trl_batch, args.trl_default_steps)
     )
+    if args.ref:  # the same runs of trainpipe at the earlier revision, interleaved with the rest
+        checkout = root / "ref"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(checkout), args.ref], cwd=REPO, check=True)
+        runs = [
+            Run("trainpipe", r.mode, {**r.settings, "checkout": str(checkout)}, r.env, f"trainpipe@{args.ref}/{r.mode}")
+            for r in runs
+            if r.system == "trainpipe" and not r.name
+        ] + runs
     common_env = dict(e.split("=", 1) for e in args.env)
     (root / "bench-out").mkdir(exist_ok=True)
     samples = [peak(t, common_env, root) | {"threads": t} for t in (1, 2)]
@@ -617,6 +631,8 @@ def main() -> int:
         args.out,
     )
     print(f"results: {path}", file=sys.stderr)
+    if args.ref:
+        subprocess.run(["git", "worktree", "remove", "--force", str(root / "ref")], cwd=REPO, check=False)
     return 0
 
 

@@ -44,7 +44,9 @@ def scores(trainer, method, ids, mask, batch_size=2):
     model = trainer.model
     model.zero_grad(set_to_none=True)
     logps, ent, _ = method(trainer, model, ids, mask, 5, batch_size=batch_size, compute_entropy=True)
-    logps.sum().backward()  # entropies are logged and masked by, never differentiated (TRL's loss)
+    # Per-token weights, as advantages give them; entropies are logged and masked by, never differentiated.
+    weights = torch.randn(logps.shape, generator=torch.Generator().manual_seed(2))
+    (logps * weights).sum().backward()
     grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
     return logps.detach(), ent.detach(), grads
 
@@ -72,6 +74,9 @@ def test_large_logits_and_extras_go_to_trl(tmp_path, tiny_dir, monkeypatch):  # 
     calls = []
     monkeypatch.setattr(logprobs, "completion_logprobs", lambda *a, **k: calls.append(a))
     monkeypatch.setattr(logprobs, "DIRECT_LOGITS_BUDGET", 2 * 6 * 1000)  # rows x vocab of this batch is larger
+    assert logprobs.use_direct(trainer.model, ids, 5, 2, {})  # a frozen head forms no logits: no size limit
+    assert not logprobs.use_direct(trainer.model, ids, 5, 2, {}, one_process=False)
+    monkeypatch.setattr(logprobs, "frozen_head", lambda model: None)  # a trained head forms the logits
     assert not logprobs.use_direct(trainer.model, ids, 5, 2, {})
     logps, _, _ = trainer._get_per_token_logps_and_entropies(trainer.model, ids, mask, 5, batch_size=2)
     assert logps.shape == (3, 5) and calls == []
@@ -117,3 +122,25 @@ def test_shared_prompt_path_matches_trl_values_and_gradients(tmp_path, tiny_dir,
     assert ours[2].keys() == theirs[2].keys() and len(ours[2]) > 0
     for name, grad in ours[2].items():
         assert torch.allclose(grad, theirs[2][name], atol=1e-5, rtol=1e-3), name
+
+
+def test_linear_logprobs_match_log_softmax_values_entropies_and_gradients():
+    """Blocks of 16 rows (37 rows: the last block is short), temperature 0.7: log-probs, entropies and the
+    gradient with respect to the hidden states under per-row weights equal the logits path's; none reaches the
+    frozen head."""
+    g = torch.Generator().manual_seed(3)
+    hidden = torch.randn(37, 8, generator=g, requires_grad=True)
+    weight = torch.randn(50, 8, generator=g)
+    targets = torch.randint(0, 50, (37,), generator=g)
+    upstream = torch.randn(37, generator=g)
+    logps, ent = logprobs.LinearLogprobs.apply(hidden, weight, targets, 0.7, 16, True)
+    (logps * upstream).sum().backward()
+    ours = hidden.grad.clone()
+    hidden.grad = None
+    logp_all = torch.log_softmax(hidden @ weight.t() / 0.7, dim=-1)
+    expected = logp_all.gather(-1, targets[:, None]).squeeze(-1)
+    (expected * upstream).sum().backward()
+    assert torch.allclose(logps, expected.detach(), atol=1e-5)
+    assert torch.allclose(ent, -(logp_all.exp() * logp_all).sum(-1).detach(), atol=1e-5)
+    assert torch.allclose(ours, hidden.grad, atol=1e-5)
+    assert not ent.requires_grad

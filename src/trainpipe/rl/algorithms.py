@@ -14,7 +14,6 @@ import torch
 
 from trainpipe.config import RlConfig
 from trainpipe.errors import UserError
-from trainpipe.models import hardware
 from trainpipe.rl import data, kl_control, reward_model, tree
 from trainpipe.rl.rewards import build_rewards
 from trainpipe.tasks.environments import COLLECT_SEEDS_START
@@ -130,10 +129,10 @@ def _check_environment(rl: RlConfig) -> None:
 def build_trainer(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io):
     """The configured trainer and its report; `rl` has passed check() (the stage runs it before loading the model)."""
     trainer, report = ALGORITHMS[rl.algorithm](rl, model, tokenizer, collect_dir, io)
-    if rl.algorithm in ONLINE and rl.lora.enabled and trainer.args.bf16:
+    if rl.algorithm in ONLINE:
         # Their generation and log-prob passes run under autocast (rl.generation, rl.logprobs): the frozen LoRA
         # base is kept in bf16 so no pass re-casts it; driver.save_model merges into the fp32 originals.
-        report["bf16_frozen_weights"] = hardware.lower_frozen_linears(trainer.model)
+        report["bf16_frozen_weights"] = driver.frozen_in_bf16(trainer, rl.lora.enabled)
     if rl.kl_target is not None:  # check() allows it for the online algorithms only
         kl_control.attach(trainer, rl.beta, rl.kl_target, rl.kl_horizon)
     return trainer, report

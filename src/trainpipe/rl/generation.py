@@ -17,6 +17,8 @@ refreshed before each generation: no per-token casts and no adapter matmuls.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 
@@ -66,7 +68,10 @@ class SharedPrefillMixin:
             self._decode_copy = DecodeCopy(model, torch.bfloat16)
         return self._decode_copy.refresh(model)
 
-    def _generate_shared_prefill(self, prompt_ids):
+    @contextlib.contextmanager
+    def _sampling_models(self):
+        """(policy, decoder) for sampling outside TRL's generate: the policy unwrapped for generation (TRL's
+        unwrap_model_for_generation), and the model to decode with (`_decoding_model`), under no_grad."""
         from trl.models.utils import unwrap_model_for_generation
 
         with (
@@ -78,7 +83,10 @@ class SharedPrefillMixin:
                 gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs,
             ) as model,
         ):
-            model = self._decoding_model(model)
+            yield model, self._decoding_model(model)
+
+    def _generate_shared_prefill(self, prompt_ids):
+        with self._sampling_models() as (_, model):
             completions = generate_shared(
                 model,
                 prompt_ids,

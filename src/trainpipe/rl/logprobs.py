@@ -12,6 +12,11 @@ A GRPO batch repeats each prompt once per completion of its group. The direct pa
 through the model once (with gradients: the adapter sees every prompt token), copies its key/value cache to the
 rows that repeat it, and runs only the completion tokens per row on top: the same logits, a fraction of the
 tokens (8 prompts of 70 tokens instead of 64).
+
+Where the LM head is a plain frozen matrix (a LoRA run; tied or not) the logits are not formed at all: the body's
+hidden states at the real (unpadded) completion positions go through `LinearLogprobs`, which takes the head, the
+log-softmax, the entropy and the gradient with respect to the hidden states a block of rows at a time, so no
+[tokens, vocab] tensor outlives its block and padding costs nothing. That also lifts the size limit.
 """
 
 from __future__ import annotations
@@ -31,15 +36,78 @@ def _accepts_logits_to_keep(model) -> bool:
     return "logits_to_keep" in inspect.signature(type(base).forward).parameters
 
 
-def use_direct(model, input_ids: torch.Tensor, logits_to_keep: int, batch_size: int, extras: dict) -> bool:
+# Logit elements per block of LinearLogprobs (2^24 fp32 = 64 MiB): a few hundred rows for a 50k vocabulary.
+BLOCK_ELEMENTS = 1 << 24
+
+
+def frozen_head(model):
+    """(decoder body, head weight) when `model`'s LM head is a plain frozen matrix (no bias, no logit scaling or
+    soft-capping) that LinearLogprobs can apply to the body's hidden states; else None."""
+    from trainpipe.training.sft_trainer import supports_chunked_ce
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if not hasattr(base, "get_output_embeddings") or not supports_chunked_ce(model):
+        return None
+    weight = base.get_output_embeddings().weight
+    body = getattr(base, base.base_model_prefix, None)
+    if weight.requires_grad or body is None or body is base:
+        return None
+    return body, weight
+
+
+def use_direct(
+    model, input_ids: torch.Tensor, logits_to_keep: int, batch_size: int, extras: dict, one_process: bool = True
+) -> bool:
+    """Whether completion_logprobs scores this batch (else TRL's kernel does). `model` is unwrapped; with more
+    than one process the call goes through the wrapper (DDP's gradient hooks), so the logits path is taken."""
     from trl.kernels.chunked_logprob import _use_triton
 
     if _use_triton(input_ids.device) or any(v is not None for v in extras.values()):
         return False
+    if one_process and frozen_head(model) is not None:
+        return True  # LinearLogprobs holds one block of logits at a time
     vocab = model.get_output_embeddings().weight.shape[0] if hasattr(model, "get_output_embeddings") else None
     if vocab is None or min(batch_size, input_ids.size(0)) * (logits_to_keep + 1) * vocab > DIRECT_LOGITS_BUDGET:
         return False
     return _accepts_logits_to_keep(model)
+
+
+class LinearLogprobs(torch.autograd.Function):
+    """log softmax(hidden @ weight.T / temperature)[target] per row, and (no gradient) the entropy of that
+    distribution, for a frozen `weight`, a block of `rows` at a time. The softmax is at hand in the forward, so the
+    gradient with respect to `hidden` is formed there, ((onehot − p) / temperature) @ weight per row, and backward
+    only scales it by each row's incoming gradient: no [rows, vocab] tensor is kept for the backward pass."""
+
+    @staticmethod
+    def forward(ctx, hidden, weight, targets, temperature: float, rows: int, entropy: bool):
+        n = hidden.shape[0]
+        logps = torch.empty(n, dtype=torch.float32, device=hidden.device)
+        ent = torch.zeros(n, dtype=torch.float32, device=hidden.device)
+        grad_h = torch.empty_like(hidden) if ctx.needs_input_grad[0] else None
+        for start in range(0, n, rows):
+            h, y = hidden[start : start + rows], targets[start : start + rows]
+            z = (h @ weight.t()).float()  # under autocast (bf16 where native), as the model's own head would be
+            if temperature != 1.0:
+                z = z / temperature
+            z = z - torch.logsumexp(z, dim=-1, keepdim=True)  # log p
+            logps[start : start + rows] = z.gather(-1, y[:, None]).squeeze(-1)
+            if entropy or grad_h is not None:
+                p = z.exp()
+                if entropy:
+                    ent[start : start + rows] = -(p * z).sum(-1)
+                if grad_h is not None:
+                    p.neg_()[torch.arange(len(y), device=y.device), y] += 1.0  # onehot − p
+                    if temperature != 1.0:
+                        p.div_(temperature)
+                    grad_h[start : start + rows] = p.to(h.dtype) @ weight
+        ctx.save_for_backward(grad_h if grad_h is not None else hidden.new_empty(0))
+        ctx.mark_non_differentiable(ent)
+        return logps, ent
+
+    @staticmethod
+    def backward(ctx, grad_logps, _grad_ent):
+        (grad_h,) = ctx.saved_tensors
+        return grad_h * grad_logps[:, None].to(grad_h.dtype), None, None, None, None, None
 
 
 def completion_logprobs(
@@ -52,6 +120,9 @@ def completion_logprobs(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Log-probabilities (and entropies) of the last `logits_to_keep` tokens of each row under `model` at
     `temperature`; positions outside the attention mask give 0, as in TRL."""
+    head = frozen_head(model)  # None for a wrapped (multi-process) model, which keeps the logits path
+    if head is not None:
+        return _frozen_head_logprobs(*head, input_ids, attention_mask, logits_to_keep, temperature, compute_entropy)
     logits = shared_prompt_logits(model, input_ids, attention_mask, logits_to_keep)
     if logits is None:
         out = model(input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=logits_to_keep + 1)
@@ -72,6 +143,21 @@ def completion_logprobs(
     return logps, entropy
 
 
+def _frozen_head_logprobs(body, weight, input_ids, attention_mask, logits_to_keep, temperature, compute_entropy):
+    """completion_logprobs through the decoder body and LinearLogprobs, on the real completion positions only."""
+    hidden = shared_prompt_logits(body, input_ids, attention_mask, logits_to_keep, "last_hidden_state")
+    if hidden is None:
+        out = body(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+        hidden = out.last_hidden_state[:, -logits_to_keep - 1 : -1]
+    keep = attention_mask[:, -logits_to_keep:] != 0
+    targets = input_ids[:, -logits_to_keep:]
+    rows = max(16, BLOCK_ELEMENTS // weight.shape[0])
+    lp, ent = LinearLogprobs.apply(hidden[keep], weight, targets[keep], float(temperature), rows, compute_entropy)
+    logps = lp.new_zeros(keep.shape).masked_scatter(keep, lp)
+    entropy = ent.new_zeros(keep.shape).masked_scatter(keep, ent) if compute_entropy else None
+    return logps, entropy
+
+
 def prompt_groups(prompt: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For rows of (left-padded) prompt ids and their mask: the index of one row per distinct prompt, and for each
     row the position of its prompt among those."""
@@ -82,9 +168,12 @@ def prompt_groups(prompt: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tenso
     return first, inverse
 
 
-def shared_prompt_logits(model, input_ids, attention_mask, logits_to_keep: int) -> torch.Tensor | None:
+def shared_prompt_logits(
+    model, input_ids, attention_mask, logits_to_keep: int, field: str = "logits"
+) -> torch.Tensor | None:
     """The logits that predict the last `logits_to_keep` tokens of each row, with each distinct prompt (the tokens
-    before them) run once and its key/value cache shared by the rows that repeat it; None when no prompt repeats."""
+    before them) run once and its key/value cache shared by the rows that repeat it; None when no prompt repeats.
+    field="last_hidden_state" (with `model` a decoder body): the hidden states at those positions instead."""
     width = input_ids.size(1) - logits_to_keep
     if width < 1 or logits_to_keep < 1:
         return None
@@ -95,10 +184,11 @@ def shared_prompt_logits(model, input_ids, attention_mask, logits_to_keep: int) 
     unique_mask = prompt_mask[first]
     # Positions count real tokens only (left padding shifts a prompt right), as generation counted them.
     positions = (unique_mask.cumsum(-1) - 1).clamp(min=0)
+    keep_last = {"logits_to_keep": 1} if field == "logits" else {}
     out = model(
-        input_ids=prompt[first], attention_mask=unique_mask, position_ids=positions, use_cache=True, logits_to_keep=1
+        input_ids=prompt[first], attention_mask=unique_mask, position_ids=positions, use_cache=True, **keep_last
     )
-    head = out.logits[:, -1:][inverse]  # predicts each row's first completion token
+    head = out[field][:, -1:][inverse]  # predicts each row's first completion token
     if logits_to_keep == 1:
         return head
     cache = out.past_key_values
@@ -112,7 +202,7 @@ def shared_prompt_logits(model, input_ids, attention_mask, logits_to_keep: int) 
         position_ids=start + steps,
         past_key_values=cache,
         use_cache=True,
-    ).logits
+    )[field]
     return torch.cat([head, rest], dim=1)
 
 
@@ -132,9 +222,9 @@ class DirectLogprobsMixin:
         **extras,
     ):
         batch_size = batch_size or input_ids.size(0)
-        if compute_aux_loss or not use_direct(
-            self.accelerator.unwrap_model(model), input_ids, logits_to_keep, batch_size, extras
-        ):
+        one_process = self.accelerator.num_processes == 1
+        unwrapped = self.accelerator.unwrap_model(model)
+        if compute_aux_loss or not use_direct(unwrapped, input_ids, logits_to_keep, batch_size, extras, one_process):
             return super()._get_per_token_logps_and_entropies(
                 model,
                 input_ids,
@@ -145,6 +235,7 @@ class DirectLogprobsMixin:
                 compute_aux_loss=compute_aux_loss,
                 **extras,
             )
+        model = unwrapped if one_process else model  # one process: no wrapper's hooks to keep
         logps, entropies = [], []
         for start in range(0, input_ids.size(0), batch_size):
             rows = slice(start, start + batch_size)

@@ -141,22 +141,12 @@ class TreeRolloutMixin:
             out = super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations, *args, **kwargs)
             self._log_tree(sum(len(c) for c in out[0]), None)
             return out
-        from trl.models.utils import unwrap_model_for_generation
-
         groups = [prompt_ids[i : i + num_generations] for i in range(0, len(prompt_ids), num_generations)]
         if any(any(row != group[0] for row in group) for group in groups):
             raise RuntimeError("tree rollouts expect each prompt's rows together, as TRL's sampler yields them")
-        with (
-            torch.no_grad(),
-            self.accelerator.autocast(),  # the precision of the loss's log-probs (rl.generation)
-            unwrap_model_for_generation(
-                self.model_wrapped,
-                self.accelerator,
-                generation_kwargs=self.generation_kwargs,
-                gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs,
-            ) as model,
-        ):
-            leaves, generated, pruned = self._grow(model, [g[0] for g in groups], num_generations)
+        # Under autocast: the precision of the loss's log-probs (rl.generation).
+        with self.accelerator.autocast(), self._sampling_models() as (policy, decoder):
+            leaves, generated, pruned = self._grow(policy, decoder, [g[0] for g in groups], num_generations)
         self._tree_leaves = leaves
         self._log_tree(generated, pruned)
         return [list(leaf.ids) for leaf in leaves], None
@@ -169,10 +159,10 @@ class TreeRolloutMixin:
         return out
 
     # --- growing the trees --------------------------------------------------------------------------------------
-    def _grow(self, model, prompts: list[list[int]], keep: int) -> tuple[list[Leaf], int, int]:
-        """`keep` leaves per prompt (grouped in prompt order), the new tokens sampled, the candidates pruned."""
+    def _grow(self, policy, model, prompts: list[list[int]], keep: int) -> tuple[list[Leaf], int, int]:
+        """`keep` leaves per prompt (grouped in prompt order), the new tokens sampled on `model` (the bf16 decode
+        copy where there is one, else `policy`), the candidates pruned."""
         s, budget = self.tree, self.generation_config.max_new_tokens
-        policy, model = model, self._decoding_model(model)  # sample on the bf16 copy where there is one
         owner = [p for p in range(len(prompts)) for _ in range(s.roots)]
         roots = self._sample(model, [prompts[p] for p in owner], budget)
         generated = sum(map(len, roots))

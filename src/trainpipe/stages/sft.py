@@ -75,6 +75,8 @@ def run(cfg: Config, io: StageIO) -> dict:
             "sft.select scores checkpoints in one process; run SFT without accelerate launch or set "
             "sft.select.enabled=false"
         )
+    # Every SFT forward (task CE, the replay KL's adapter-off pass) runs under the trainer's autocast.
+    frozen_bf16 = driver.frozen_in_bf16(trainer, sft.lora.enabled)
     metrics = driver.train(trainer, sft, io, force=io.force, keep_all=sft.select.enabled)
     if sft.select.enabled:
         metrics["selection"] = _select(cfg, io, trainer, held_back)
@@ -89,6 +91,7 @@ def run(cfg: Config, io: StageIO) -> dict:
         "precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
         "cpu_threads": torch.get_num_threads(),
         "base_quantized": driver.quantized_bits(model),
+        "bf16_frozen_weights": frozen_bf16,
     }
 
 

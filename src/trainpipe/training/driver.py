@@ -160,6 +160,15 @@ def _on_main_then_shared(accelerator, fn):
     return box[0]
 
 
+def frozen_in_bf16(trainer, lora_enabled: bool) -> int:
+    """Keep a LoRA run's frozen base weights in bf16 while it trains under bf16 autocast
+    (hardware.lower_frozen_linears: autocast would re-cast every frozen matrix in every forward); save_model puts
+    the fp32 originals back before merging. Returns the number of weights lowered (0: not applicable)."""
+    if not lora_enabled or not trainer.args.bf16 or quantized_bits(trainer.model) is not None:
+        return 0
+    return hardware.lower_frozen_linears(trainer.model)
+
+
 def save_model(source, tokenizer, out: Path, merge: bool) -> str:
     """Write a plain HF folder from the main process only: LoRA merged into full-precision weights by default,
     or the adapter alone. `source` is the trainer (FSDP and ZeRO-3 shards are gathered through it) or a model."""
