@@ -144,3 +144,47 @@ def test_linear_logprobs_match_log_softmax_values_entropies_and_gradients():
     assert torch.allclose(ent, -(logp_all.exp() * logp_all).sum(-1).detach(), atol=1e-5)
     assert torch.allclose(ours, hidden.grad, atol=1e-5)
     assert not ent.requires_grad
+
+
+@pytest.mark.parametrize("loss_type", ["dapo", "grpo", "bnpo"])
+def test_rows_without_advantage_skip_the_loss_pass_with_the_same_loss_and_gradients(
+    tmp_path,
+    tiny_dir,
+    loss_type,  # noqa: F811
+):
+    """Two of six rows carry advantage (one group of equal rewards, one mixed): the loss forward runs on those two
+    only, and loss and LoRA gradients equal TRL's over all six rows. All-zero advantages still give a loss of 0."""
+    trainer = build(tmp_path, tiny_dir, "grpo")
+    trainer.loss_type = loss_type
+    trainer.model.train()
+    trainer.current_gradient_accumulation_steps = 1
+    ids, mask, _ = grouped_batch(trainer.model.get_output_embeddings().weight.shape[0])
+    inputs = {
+        "prompt_ids": ids[:, :7],
+        "prompt_mask": mask[:, :7],
+        "completion_ids": ids[:, 7:],
+        "completion_mask": mask[:, 7:],
+        "advantages": torch.tensor([0.0, 0.8, 0.0, 0.0, -0.5, 0.0]),
+        "num_items_in_batch": mask[:, 7:].sum(),
+    }
+
+    def run(method, batch):
+        trainer.model.zero_grad(set_to_none=True)
+        loss = method(trainer, trainer.model, batch)
+        loss.backward()
+        return loss.detach(), {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+
+    seen = []
+    embed = trainer.model.get_base_model().model.embed_tokens
+    hook = embed.register_forward_hook(lambda m, a, o: seen.append(a[0].shape[0]))
+    ours = run(type(trainer)._compute_loss, inputs)
+    hook.remove()
+    assert seen == [1, 2]  # the two rows with signal share a prompt: one prompt pass, then their completions
+    theirs = run(GRPOTrainer._compute_loss, inputs)
+    assert torch.allclose(ours[0], theirs[0], atol=1e-6) and ours[0] != 0
+    assert ours[1].keys() == theirs[1].keys() and len(ours[1]) > 0
+    for name, grad in ours[1].items():
+        assert torch.allclose(grad, theirs[1][name], atol=1e-6, rtol=1e-4), name
+    assert trainer._metrics["train"]["rows_trained"] == [2 / 6]
+    zero = run(type(trainer)._compute_loss, {**inputs, "advantages": torch.zeros(6)})
+    assert zero[0] == 0 and all((g == 0).all() for g in zero[1].values())

@@ -246,3 +246,58 @@ class DirectLogprobsMixin:
             logps.append(lp)
             entropies.append(ent)
         return torch.cat(logps), torch.cat(entropies) if compute_entropy else None, None
+
+
+# Loss types whose value over the rows with signal, rescaled by `_row_scale`, equals their value over all rows.
+SKIPPABLE_LOSSES = ("dapo", "grpo", "dr_grpo", "bnpo")
+
+
+class SignalRowsMixin:
+    """Put before GRPOTrainer in the bases: the loss forward and backward run on the rows whose advantage is not
+    zero. With beta 0 (no KL term in the loss) a row of zero advantage, such as every row of a group whose rewards
+    are all equal, contributes exactly zero to the loss and its gradient, so skipping it changes neither; the
+    loss is rescaled where its normaliser counts rows or tokens of the batch (dapo's count spans the generation
+    batch already). TRL's logged entropy and clip ratios are then means over the rows that train."""
+
+    def _compute_loss(self, model, inputs):
+        keep = self._signal_rows(inputs)
+        if keep is None:
+            return super()._compute_loss(model, inputs)
+        n, rows = inputs["completion_ids"].size(0), keep.nonzero().squeeze(1)
+        self._metrics["train"]["rows_trained"].append(len(rows) / n)
+        if len(rows) == 0:  # nothing to learn from: one row keeps the graph, and its loss and gradient are 0
+            rows = rows.new_zeros(1)
+        subset = {k: v[rows] if torch.is_tensor(v) and v.dim() > 0 and v.size(0) == n else v for k, v in inputs.items()}
+        return super()._compute_loss(model, subset) * _row_scale(self.loss_type, inputs, rows)
+
+    def _signal_rows(self, inputs) -> torch.Tensor | None:
+        """A mask of the rows with nonzero advantage, or None where skipping rows could change the loss."""
+        if (
+            self.beta != 0.0
+            or self.loss_type not in SKIPPABLE_LOSSES
+            or self.top_entropy_quantile < 1.0  # a quantile over the batch moves with the rows in it
+            or getattr(self, "aux_loss_enabled", False)
+            or self.accelerator.num_processes > 1  # every process must run the same collectives
+            or not self.model.training
+            or any(k in inputs for k in ("pixel_values", "image_grid_thw", "token_type_ids"))
+        ):
+            return None
+        adv = inputs["advantages"]
+        mask = (
+            inputs["completion_mask"] if "tool_mask" not in inputs else inputs["completion_mask"] * inputs["tool_mask"]
+        )
+        nonzero = adv != 0 if adv.dim() == 1 else ((adv != 0) & (mask != 0)).any(dim=1)
+        return None if bool(nonzero.all()) else nonzero
+
+
+def _row_scale(loss_type: str, inputs: dict, rows: torch.Tensor) -> float:
+    """What turns the loss over `rows` (TRL's normaliser) into the loss over the whole batch."""
+    n = inputs["completion_ids"].size(0)
+    if loss_type in ("grpo", "dr_grpo"):  # a mean over rows
+        return len(rows) / n
+    if loss_type == "bnpo":  # a mean over the batch's completion tokens
+        mask = (
+            inputs["completion_mask"] if "tool_mask" not in inputs else inputs["completion_mask"] * inputs["tool_mask"]
+        )
+        return float(mask[rows].sum().clamp(min=1) / mask.sum().clamp(min=1))
+    return 1.0  # dapo: num_items_in_batch counts the whole generation batch

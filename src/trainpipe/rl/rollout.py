@@ -12,7 +12,7 @@ from trl import GRPOTrainer
 from trainpipe.errors import UserError
 from trainpipe.models.chat import render
 from trainpipe.rl.generation import SharedPrefillMixin
-from trainpipe.rl.logprobs import DirectLogprobsMixin
+from trainpipe.rl.logprobs import DirectLogprobsMixin, SignalRowsMixin
 from trainpipe.rl.tree import TreeRolloutMixin
 from trainpipe.tasks.environments import Environment
 from trainpipe.training.losses import step_advantages
@@ -142,11 +142,12 @@ class MultiTurnRollout:
         return replies
 
 
-class TrainpipeGRPOTrainer(TreeRolloutMixin, SharedPrefillMixin, DirectLogprobsMixin, GRPOTrainer):
+class TrainpipeGRPOTrainer(TreeRolloutMixin, SharedPrefillMixin, SignalRowsMixin, DirectLogprobsMixin, GRPOTrainer):
     """GRPOTrainer whose multi-turn episodes (rows carrying token_step and step_rewards from MultiTurnRollout)
     get per-token advantages A_t = A · r_j / mean(r) for the tokens of turn j; TRL's loss takes (B, T) advantages.
     Each distinct prompt is prefilled once (rl.generation); off Triton devices, completion log-probs are scored
-    directly (rl.logprobs); `tree=TreeSettings(...)` grows entropy-branching tree rollouts (rl.tree)."""
+    directly (rl.logprobs), and rows whose advantage is zero skip the loss pass where that changes nothing
+    (rl.logprobs.SignalRowsMixin); `tree=TreeSettings(...)` grows entropy-branching tree rollouts (rl.tree)."""
 
     def __init__(self, *args, step_advantages: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
