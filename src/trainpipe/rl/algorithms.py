@@ -132,7 +132,9 @@ def build_trainer(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io):
     if rl.algorithm in ONLINE:
         # Their generation and log-prob passes run under autocast (rl.generation, rl.logprobs): the frozen LoRA
         # base is kept in bf16 so no pass re-casts it; driver.save_model merges into the fp32 originals.
-        report["bf16_frozen_weights"] = driver.frozen_in_bf16(trainer, rl.lora.enabled)
+        lowered = driver.frozen_in_bf16(trainer, rl.lora.enabled)
+        if lowered:
+            report["bf16_frozen_weights"] = lowered
     if rl.kl_target is not None:  # check() allows it for the online algorithms only
         kl_control.attach(trainer, rl.beta, rl.kl_target, rl.kl_horizon)
     return trainer, report
