@@ -41,6 +41,8 @@ def test_shared_prefill_decodes_what_trl_generation_decodes(tmp_path, tiny_dir, 
     ours = trainer._generate_single_turn(rows, None, {}, *extra)
     theirs = base._generate_single_turn(trainer, rows, None, {}, *extra)
     assert ours == theirs
+    # Ours decoded on the merged copy in the trainer's precision (fp32 too: no adapter matmuls per token).
+    assert trainer._decode_copy.dtype == (torch.bfloat16 if trainer.args.bf16 else torch.float32)
 
 
 def test_sampled_token_frequencies_follow_the_warped_distribution():

@@ -60,12 +60,19 @@ class SharedPrefillMixin:
             return self._generate_shared_prefill(prompt_ids)
 
     def _decoding_model(self, model):
-        """The model to decode with: where the trainer computes in bf16 on a CPU and `decode` applies, the bf16
-        copy with the current LoRA update merged in (DecodeCopy), else `model` itself."""
-        if not (self.args.bf16 and decodable(self.generation_config) and self.accelerator.device.type == "cpu"):
+        """The model to decode with: on a CPU where `decode` applies, a copy in the trainer's compute precision
+        (bf16 where it trains under bf16 autocast) with the current LoRA update merged in (DecodeCopy), so no
+        decoding step pays for casts or for the adapters' small matmuls; else `model` itself. An fp32 model
+        without LoRA gains nothing from a copy, and none is made where it would take much of the memory."""
+        dtype = torch.bfloat16 if self.args.bf16 else torch.float32
+        if not (decodable(self.generation_config) and self.accelerator.device.type == "cpu"):
             return model
         if getattr(self, "_decode_copy", None) is None:
-            self._decode_copy = DecodeCopy(model, torch.bfloat16)
+            from peft import PeftModel
+
+            if (dtype == torch.float32 and not isinstance(model, PeftModel)) or not _copy_fits(model, dtype):
+                return model
+            self._decode_copy = DecodeCopy(model, dtype)
         return self._decode_copy.refresh(model)
 
     @contextlib.contextmanager
@@ -210,6 +217,18 @@ def decode(model, ids: torch.Tensor, mask: torch.Tensor, cache, config, eos_ids:
         mask = torch.cat([mask, mask.new_ones(mask.size(0), 1)], dim=1)
         tokens, positions = chosen[:, None], positions + 1
     return completions
+
+
+def _copy_fits(model, dtype: torch.dtype, share: float = 0.25) -> bool:
+    """Whether a copy of `model` in `dtype` takes at most `share` of this machine's physical memory."""
+    import os
+
+    size = sum(p.numel() for p in model.parameters()) * torch.finfo(dtype).bits // 8
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): only small models get a copy
+        memory = 8 << 30
+    return size <= share * memory
 
 
 class DecodeCopy:
