@@ -233,6 +233,8 @@ def child(args) -> None:
     rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
     tokens = [h.get("completions/mean_length") for h in trainer.state.log_history if "reward" in h]
     generated = [h.get("generated_tokens") for h in trainer.state.log_history if "reward" in h]
+    # share of rows whose advantage is nonzero, the rows the loss pass runs on (rl.logprobs.SignalRowsMixin)
+    trained = [h.get("rows_trained") for h in trainer.state.log_history if "reward" in h]
     measured = timer.steps[args.warmup :]
     mean = {k: round(sum(s.get(k, 0.0) for s in measured) / len(measured), 3) for k in (*PHASES, "total")}
     mean["other"] = round(mean["total"] - sum(mean[k] for k in PHASES), 3)
@@ -247,6 +249,7 @@ def child(args) -> None:
         "rewards": rewards,
         "completion_mean_length": tokens,
         "generated_tokens": generated,
+        "rows_trained": trained,
         "logprob_passes": shared,
     }
     Path(args.json).write_text(json.dumps(result, indent=1))
@@ -255,6 +258,11 @@ def child(args) -> None:
 def _mean(values: list | None) -> float | None:
     values = [v for v in values or [] if v is not None]
     return round(sum(values) / len(values), 1) if values else None
+
+
+def _share(values: list | None) -> str | None:
+    values = [v for v in values or [] if v is not None]
+    return f"{sum(values) / len(values):.0%}" if values else None
 
 
 def worktree(rev: str, where: Path) -> Path:
@@ -304,7 +312,16 @@ def main() -> int:
         print(f"{name}: rc {proc['rc']}, {row.get('seconds_per_step')} s/step", flush=True)
     if args.ref:
         subprocess.run(["git", "worktree", "remove", "--force", str(root / "ref")], cwd=REPO, check=False)
-    headers = ["variant", "s/step", *PHASES, "other", "rewards per step", "sampled tokens/step", "peak RSS MiB"]
+    headers = [
+        "variant",
+        "s/step",
+        *PHASES,
+        "other",
+        "rewards per step",
+        "sampled tokens/step",
+        "rows in loss",
+        "peak RSS MiB",
+    ]
     rows = [
         [
             r["variant"],
@@ -312,6 +329,7 @@ def main() -> int:
             *[r.get("breakdown", {}).get(k) for k in (*PHASES, "other")],
             " ".join(f"{x:.2f}" for x in r.get("rewards", [])),
             _mean(r.get("generated_tokens")),
+            _share(r.get("rows_trained")),
             r.get("peak_rss_mib"),
         ]
         for r in results

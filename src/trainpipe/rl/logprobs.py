@@ -265,6 +265,8 @@ class SignalRowsMixin:
             return super()._compute_loss(model, inputs)
         n, rows = inputs["completion_ids"].size(0), keep.nonzero().squeeze(1)
         self._metrics["train"]["rows_trained"].append(len(rows) / n)
+        if len(rows) == n:
+            return super()._compute_loss(model, inputs)
         if len(rows) == 0:  # nothing to learn from: one row keeps the graph, and its loss and gradient are 0
             rows = rows.new_zeros(1)
         subset = {k: v[rows] if torch.is_tensor(v) and v.dim() > 0 and v.size(0) == n else v for k, v in inputs.items()}
@@ -286,8 +288,7 @@ class SignalRowsMixin:
         mask = (
             inputs["completion_mask"] if "tool_mask" not in inputs else inputs["completion_mask"] * inputs["tool_mask"]
         )
-        nonzero = adv != 0 if adv.dim() == 1 else ((adv != 0) & (mask != 0)).any(dim=1)
-        return None if bool(nonzero.all()) else nonzero
+        return adv != 0 if adv.dim() == 1 else ((adv != 0) & (mask != 0)).any(dim=1)
 
 
 def _row_scale(loss_type: str, inputs: dict, rows: torch.Tensor) -> float:
