@@ -68,3 +68,45 @@ def test_document_nll_matches_unbatched_loss(tiny, tokenizer):
         assert nll == pytest.approx(loss * count, rel=1e-4)
     capped = document_nll(tiny, tokenizer, texts[2:], max_tokens=4)
     assert capped[0][1] == 3
+
+
+def test_greedy_decode_loop_equals_generate(tokenizer, monkeypatch):
+    """Greedy completions through models.decoding (finished rows leave the batch) equal generate's, text and
+    token counts, and a row that ends early leaves the batch while the others go on."""
+    from trainpipe.models.load import build_tiny_random
+    from trainpipe.training import generation
+
+    tiny = build_tiny_random(tokenizer, seed=0)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # larger random weights: rows that differ from one another (the seeded one repeats a token)
+        for p in tiny.parameters():
+            if p.dim() == 2:
+                p.normal_(0, 0.3, generator=g)
+
+    fast = generate_completions(tiny, tokenizer, PROMPTS, max_new_tokens=8, batch_size=4)
+    monkeypatch.setattr(generation, "greedy_rows", lambda *a, **k: None)
+    slow = generate_completions(tiny, tokenizer, PROMPTS, max_new_tokens=8, batch_size=4)
+    assert fast == slow
+    monkeypatch.undo()
+    batch = generation._left_pad(
+        [generation.encode_prompt(tokenizer, [{"role": "user", "content": p}]) for p in PROMPTS],
+        tokenizer.pad_token_id,
+        "cpu",
+    )
+    with torch.inference_mode():
+        plain = tiny.generate(**batch, max_new_tokens=8, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        new = plain[:, batch["input_ids"].size(1) :].tolist()
+        # a token some rows produce and some do not plays EOS: those rows end there, the others run on
+        stop = next(t for row in new for t in row if any(t not in other for other in new))
+        widths = []
+        hook = tiny.model.embed_tokens.register_forward_hook(lambda m, a, o: widths.append(a[0].size(0)))
+        rows = generation.greedy_rows(tiny, batch, 8, stop)
+        hook.remove()
+        ref = tiny.generate(
+            **batch, max_new_tokens=8, do_sample=False, eos_token_id=stop, pad_token_id=tokenizer.pad_token_id
+        )[:, batch["input_ids"].size(1) :].tolist()
+    for row, expected in zip(rows, ref):
+        cut = expected.index(stop) + 1 if stop in expected else len(expected)
+        assert row == expected[:cut]
+    assert any(r[-1] == stop for r in rows) and any(len(r) == 8 and stop not in r for r in rows)
+    assert min(widths[1:]) < len(PROMPTS)  # the finished rows left the batch
