@@ -69,9 +69,7 @@ def test_finished_rows_leave_the_decode_batch(tmp_path, tiny_dir, monkeypatch): 
     model, pad_id = trainer.model, trainer.processing_class.pad_token_id
     rows = prompts(trainer.processing_class)
     script = iter([[5, 9, 5, 5, 5, 5], [6, 6, 9, 6, 6], [7, 7, 7, 9]])  # token per active row, 9 = EOS
-    from trainpipe.models import decoding
-
-    monkeypatch.setattr(decoding, "sample_tokens", lambda logits, config: torch.tensor(next(script)))
+    monkeypatch.setattr(generation, "sample_tokens", lambda logits, config: torch.tensor(next(script)))
     widths = []
     hook = model.get_base_model().model.embed_tokens.register_forward_hook(lambda m, a, o: widths.append(a[0].size(0)))
     with torch.no_grad():

@@ -67,13 +67,6 @@ def chat_completions(
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         batch = _left_pad([encoded[i] for i in idx], pad_id, model.device)
-        rows = None if sampling or samples != 1 else greedy_rows(model, batch, max_new_tokens, tokenizer.eos_token_id)
-        if rows is not None:
-            texts = tokenizer.batch_decode(rows, skip_special_tokens=True)
-            for j, i in enumerate(idx):  # a row's length counts the tokens before its EOS, as _lengths does
-                ended = bool(rows[j]) and rows[j][-1] == tokenizer.eos_token_id
-                out[i] = [Completion(texts[j], len(rows[j]) - ended)]
-            continue
         # Seeding per batch keeps a sampled run reproducible whatever ran before it in this process.
         torch.manual_seed(seed + start)
         gen = model.generate(
@@ -95,44 +88,6 @@ def chat_completions(
             rows = range(j * samples, (j + 1) * samples)
             out[i] = [Completion(texts[r], lengths[r]) for r in rows]
     return out
-
-
-# Generation-config fields at these values change what generate returns, not which tokens it picks.
-OUTPUT_ONLY = {
-    "use_cache": True,
-    "output_attentions": False,
-    "output_hidden_states": False,
-    "output_scores": False,
-    "output_logits": False,
-    "return_dict_in_generate": False,
-    "_from_model_config": True,
-}
-
-
-def greedy_rows(model, batch: dict, max_new_tokens: int, eos_id: int | None) -> list[list[int]] | None:
-    """Greedy continuations of a left-padded batch by models.decoding.decode, each row leaving the batch at its
-    EOS (generate keeps finished rows computing until the last one ends), EOS included; None where `decode`
-    does not implement the model's generation settings or cache, and `generate` should run instead."""
-    from transformers import GenerationConfig
-
-    from trainpipe.models.decoding import decodable, decode
-
-    ids, mask = batch["input_ids"], batch["attention_mask"]
-    base = getattr(model, "generation_config", None) or GenerationConfig()
-    settings = {k: v for k, v in base.to_diff_dict().items() if OUTPUT_ONLY.get(k, object()) != v}
-    for key in ("temperature", "top_p", "top_k"):  # generate ignores them when it does not sample
-        settings.pop(key, None)
-    config = GenerationConfig(**{**settings, "max_new_tokens": max_new_tokens, "do_sample": False})
-    config.eos_token_id = eos_id
-    if eos_id is None or ids.size(1) < 2 or model.config.is_encoder_decoder or not decodable(config):
-        return None
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    cache = model(
-        input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1], use_cache=True
-    ).past_key_values
-    if not hasattr(cache, "reorder_cache"):
-        return None
-    return decode(model, ids, mask, cache, config, [eos_id])
 
 
 def _lengths(new: torch.Tensor, eos_id: int | None) -> list[int]:
