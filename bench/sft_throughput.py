@@ -432,6 +432,16 @@ def peak(threads: int, env: dict, root: Path) -> dict:
     return {r["dtype"]: r for r in rates} | {"load": child["load_before"]}
 
 
+def _median_or_none(values: list) -> float | None:
+    """The median of the measured rates; None where none was measured (bf16 on a CPU without native bf16)."""
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _rate(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "not measured (no native bf16)"
+
+
 def summarise(rows: list[dict], setup: dict, peaks: dict) -> list[dict]:
     """Medians per run key; MFU against the median matmul peak measured with the run's own thread count."""
     shape = Shape(**setup["shape"])
@@ -466,7 +476,7 @@ def summarise(rows: list[dict], setup: dict, peaks: dict) -> list[dict]:
                 "tokens": runs[0]["tokens"],
                 "gflops": round(achieved / 1e9, 1),
                 "mfu_fp32": round(achieved / (peak["float32"] * 1e9), 3),
-                "mfu_bf16": round(achieved / (peak["bfloat16"] * 1e9), 3),
+                "mfu_bf16": round(achieved / (peak["bfloat16"] * 1e9), 3) if peak["bfloat16"] else None,
                 "precision": runs[0].get("precision"),
                 "load": round(statistics.mean((r["load_before"][0] + r["load_after"][0]) / 2 for r in runs), 2),
             }
@@ -496,7 +506,7 @@ def render(summary: list[dict]) -> str:
                 s["peak_rss_mib"],
                 s["gflops"],
                 f"{100 * s['mfu_fp32']:.0f}%",
-                f"{100 * s['mfu_bf16']:.0f}%",
+                f"{100 * s['mfu_bf16']:.0f}%" if s["mfu_bf16"] is not None else "– (no native bf16)",
                 vs("trl-tuned"),
                 vs("trl-tuned-bf16"),
                 vs("knowlyr"),
@@ -603,7 +613,7 @@ def main() -> int:
     samples += [peak(t, common_env, root) | {"threads": t} for t in (1, 2)]
     peaks = {
         t: {
-            d: statistics.median(p[d]["gflops_median"] for p in samples if p["threads"] == t)
+            d: _median_or_none([p[d]["gflops_median"] for p in samples if p["threads"] == t])
             for d in ("float32", "bfloat16")
         }
         for t in (1, 2)
@@ -613,7 +623,7 @@ def main() -> int:
     print(text)
     print(
         "\nmatmul peak (2048², median of before/after; GFLOP/s): "
-        + "; ".join(f"{t} thread(s): fp32 {p['float32']:.1f}, bf16 {p['bfloat16']:.1f}" for t, p in peaks.items())
+        + "; ".join(f"{t} thread(s): fp32 {p['float32']:.1f}, bf16 {_rate(p['bfloat16'])}" for t, p in peaks.items())
         + f"; load average now {load_average()}"
     )
     path = write_results(
