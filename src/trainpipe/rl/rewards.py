@@ -82,12 +82,12 @@ class Reward(abc.ABC):
     def __call__(self, prompts: list, completions: list, **kwargs) -> list[float | None]:
         n = len(completions)
         # TRL passes every dataset column as a list aligned with completions, plus scalars such as trainer_state.
-        columns = {k: v for k, v in kwargs.items() if isinstance(v, list) and len(v) == n}
+        columns = {k: v for k, v in kwargs.items() if isinstance(v, list) and len(v) == n} | {"prompt": prompts}
         return [self.one(completion_text(c), {k: v[i] for k, v in columns.items()}) for i, c in enumerate(completions)]
 
     @abc.abstractmethod
     def one(self, text: str, row: dict) -> float | None:
-        """The reward of one completion given its row's columns."""
+        """The reward of one completion given its row's columns (its prompt under "prompt")."""
 
 
 class TaskReward(Reward):
@@ -182,14 +182,8 @@ class ModelReward(Reward):
         super().__init__(spec)
         self.scorer = scorer
 
-    def __call__(self, prompts: list, completions: list, **kwargs) -> list[float | None]:
-        return [
-            self.scorer(list(p) + [{"role": "assistant", "content": completion_text(c)}])
-            for p, c in zip(prompts, completions)
-        ]
-
-    def one(self, text, row):  # the score needs the prompt, which only __call__ receives
-        raise NotImplementedError("ModelReward scores prompt and completion together; call it like TRL does")
+    def one(self, text, row):
+        return self.scorer(list(row["prompt"]) + [{"role": "assistant", "content": text}])
 
 
 COMPONENTS: dict[str, Callable[..., Reward]] = {
