@@ -64,10 +64,10 @@ class SharedPrefillMixin:
         (bf16 where it trains under bf16 autocast) with the current LoRA update merged in (DecodeCopy), so no
         decoding step pays for casts or for the adapters' small matmuls; else `model` itself. An fp32 model
         without LoRA gains nothing from a copy, and none is made where it would take much of the memory."""
-        dtype = torch.bfloat16 if self.args.bf16 else torch.float32
         if not (decodable(self.generation_config) and self.accelerator.device.type == "cpu"):
             return model
         if getattr(self, "_decode_copy", None) is None:
+            dtype = torch.bfloat16 if self.args.bf16 else torch.float32
             from peft import PeftModel
 
             if (dtype == torch.float32 and not isinstance(model, PeftModel)) or not _copy_fits(model, dtype):

@@ -285,10 +285,13 @@ class SignalRowsMixin:
         ):
             return None
         adv = inputs["advantages"]
-        mask = (
-            inputs["completion_mask"] if "tool_mask" not in inputs else inputs["completion_mask"] * inputs["tool_mask"]
-        )
-        return adv != 0 if adv.dim() == 1 else ((adv != 0) & (mask != 0)).any(dim=1)
+        return adv != 0 if adv.dim() == 1 else ((adv != 0) & (_loss_mask(inputs) != 0)).any(dim=1)
+
+
+def _loss_mask(inputs: dict) -> torch.Tensor:
+    """The completion tokens TRL's loss counts: the completion mask, tool-output tokens masked out."""
+    mask = inputs["completion_mask"]
+    return mask if "tool_mask" not in inputs else mask * inputs["tool_mask"]
 
 
 def _row_scale(loss_type: str, inputs: dict, rows: torch.Tensor) -> float:
@@ -297,8 +300,6 @@ def _row_scale(loss_type: str, inputs: dict, rows: torch.Tensor) -> float:
     if loss_type in ("grpo", "dr_grpo"):  # a mean over rows
         return len(rows) / n
     if loss_type == "bnpo":  # a mean over the batch's completion tokens
-        mask = (
-            inputs["completion_mask"] if "tool_mask" not in inputs else inputs["completion_mask"] * inputs["tool_mask"]
-        )
+        mask = _loss_mask(inputs)
         return float(mask[rows].sum().clamp(min=1) / mask.sum().clamp(min=1))
     return 1.0  # dapo: num_items_in_batch counts the whole generation batch
