@@ -1,4 +1,4 @@
-"""Retention suites: built-in everyday prompts with checkable answers (evaluation/retention_items.py), split into a
+"""Retention suites: built-in everyday prompts with checkable answers (evaluation/retention_items/), split into a
 dev part (the only part automatic choices may look at) and a test part (only reported). Every item stays in, right
 or wrong for base: the paired test then weighs items a model gets newly wrong against items it gets newly right.
 Suites of only the items base gets right could only get worse (any change to the weights flips some borderline
