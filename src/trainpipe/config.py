@@ -97,6 +97,9 @@ class TrainConfig:
     learning_rate: float = 2e-4
     epochs: float = 1.0
     max_steps: int = -1  # > 0 overrides epochs
+    # > 0: stop once this run has trained for this many minutes (the step under way ends, a checkpoint is saved
+    # and the stage publishes it); steps and lr schedule stay as epochs/max_steps set them
+    max_minutes: float = 0.0
     batch_size: int = 8  # per device
     grad_accum: int = 1
     warmup_ratio: float = 0.03

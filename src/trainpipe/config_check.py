@@ -29,6 +29,7 @@ RANGES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "warmup_ratio": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "drop_top": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "save_steps": (lambda v: v >= 1, "an integer ≥ 1"),
+    "max_minutes": (lambda v: v >= 0, "a number of minutes ≥ 0 (0: no time limit)"),
     "save_total_limit": (lambda v: v >= 1, "an integer ≥ 1"),
     "num_generations": (lambda v: v >= 2, "an integer ≥ 2"),
     "level": (lambda v: 0 < v < 1, "a number in (0, 1)"),

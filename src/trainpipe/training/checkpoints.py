@@ -10,10 +10,12 @@ import logging
 import os
 import re
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import torch
 from transformers import TrainerCallback
 
 from trainpipe import artifacts
@@ -175,6 +177,30 @@ class FinishGuard(TrainerCallback):
     def on_step_begin(self, args, state, control, **kwargs):
         if 0 < state.max_steps <= state.global_step:
             raise AlreadyFinished(f"global step {state.global_step} of {state.max_steps}")
+        return control
+
+
+class TimeBudget(TrainerCallback):
+    """Stops training once `seconds` of this run's training have passed (train.max_minutes): the step under way
+    finishes, then a checkpoint is saved and train() returns as after the last step. Under several processes rank
+    0's clock decides for all, so every rank stops at the same step."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.started, self.stopped_at = seconds, None, None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.monotonic()
+        return control
+
+    def on_step_end(self, args, state, control, **kwargs):
+        over = time.monotonic() - self.started >= self.seconds
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            flag = torch.tensor([float(over)], device=args.device)
+            torch.distributed.broadcast(flag, src=0)
+            over = bool(flag.item())
+        if over and state.global_step < state.max_steps:
+            control.should_training_stop = control.should_save = True
+            self.stopped_at = state.global_step
         return control
 
 

@@ -110,6 +110,9 @@ def train(trainer, tc: TrainConfig, io, force: bool = False, keep_all: bool = Fa
             shutil.rmtree(io.logs / "tensorboard", ignore_errors=True)
         trainer.add_callback(checkpoints.CompleteMarker(1 << 30 if keep_all else tc.save_total_limit))
         trainer.add_callback(checkpoints.FinishGuard())
+        budget = checkpoints.TimeBudget(tc.max_minutes * 60) if tc.max_minutes > 0 else None
+        if budget:
+            trainer.add_callback(budget)
         started = time.time()
         try:
             loss = float(trainer.train(resume_from_checkpoint=resume).training_loss)
@@ -127,6 +130,8 @@ def train(trainer, tc: TrainConfig, io, force: bool = False, keep_all: bool = Fa
         "tokens_seen": tokens,
         "processes": trainer.accelerator.num_processes,
         "distributed": str(trainer.accelerator.distributed_type.value),  # e.g. NO, MULTI_GPU (DDP), FSDP, DEEPSPEED
+        # the step at which rl/sft/cpt.max_minutes ran out (None: the run reached its own end)
+        "stopped_by_time_budget": budget.stopped_at if budget else None,
         "first_logged_loss": history[0]["loss"] if history else None,
         "last_logged_loss": history[-1]["loss"] if history else None,
     }
