@@ -44,15 +44,16 @@ def test_sft_trains_publishes_plain_hf_folder(smoke_cfg, tmp_path):
 def test_time_budget_stops_after_the_step_under_way_saves_and_publishes(smoke_cfg, tmp_path):
     # a budget of a microsecond runs out during the first step: that step ends, is checkpointed and published,
     # and the remaining 49 steps are not trained
-    cfg = smoke_cfg("sft.max_steps=50", "sft.save_steps=100", "sft.max_minutes=0.00000002")
+    cfg = smoke_cfg("sft.max_steps=4", "sft.save_steps=100", "sft.max_minutes=0.00000002")
     run_stage(cfg, "collect")
     m = run_stage(cfg, "sft")["metrics"]
     assert m["steps"] == 1 and m["stopped_by_time_budget"] == 1
     assert (tmp_path / "checkpoints" / "sft" / "checkpoint-1" / "trainer_state.json").is_file()
     assert (tmp_path / "models" / "sft" / "model.safetensors").is_file()
-    # without a budget the same run goes to its end and says so
-    m = run_stage(smoke_cfg("sft.max_steps=3", "sft.save_steps=100"), "sft")["metrics"]
-    assert m["steps"] == 3 and m["stopped_by_time_budget"] is None
+    # going on from the stop without a budget: the run reaches its own end and says so
+    cfg = smoke_cfg("sft.max_steps=4", "sft.save_steps=100", "sft.resume=checkpoint-1")
+    m = run_stage(cfg, "sft", force=True)["metrics"]
+    assert m["steps"] == 4 and m["stopped_by_time_budget"] is None and m["resumed_from"].endswith("checkpoint-1")
 
 
 def test_sft_keeps_adapter_when_asked(smoke_cfg, tmp_path):
