@@ -48,6 +48,8 @@ def compute_fingerprint(cfg: Config, stage: Stage, upstream_fps: dict[str, str])
     for sec in sections.values():
         if isinstance(sec, dict):
             sec.pop("resume", None)  # where to resume from never changes what is produced
+            if sec.get("max_minutes") == 0:  # no time budget: the run is the one made before budgets existed
+                sec.pop("max_minutes")
     files = {str(p): artifacts.file_digest(p) for p in (stage.input_files(cfg) if stage.input_files else [])}
     base = base_fingerprint(cfg.model) if stage.uses_base else None
     return artifacts.fingerprint(stage.name, sections, upstream_fps, files, base), sections
