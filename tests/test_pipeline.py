@@ -32,6 +32,16 @@ def test_changing_a_section_changes_only_downstream_fingerprints(smoke_cfg):
     assert before["cpt"] is None and before["rl"] is None  # disabled stages
 
 
+def test_a_time_budget_is_in_the_fingerprint_and_none_leaves_it_as_before_budgets(smoke_cfg):
+    from trainpipe.pipeline import compute_fingerprint
+    from trainpipe.stages import stages
+
+    none, budget = smoke_cfg("sft.max_minutes=0"), smoke_cfg("sft.max_minutes=5")
+    assert expected_fingerprints(none)["sft"] != expected_fingerprints(budget)["sft"]
+    _, sections = compute_fingerprint(none, stages()["sft"], {})
+    assert "max_minutes" not in sections["sft"] and "learning_rate" in sections["sft"]
+
+
 def test_status_table_moves_from_missing_to_done_to_stale(smoke_cfg):
     cfg = smoke_cfg()
     states = {r["stage"]: r["state"] for r in status_rows(cfg)}
