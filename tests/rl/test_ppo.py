@@ -86,6 +86,17 @@ def test_rollout_returns_are_the_score_at_every_chosen_token_and_advantages_are_
         return outs[-1]
 
     monkeypatch.setattr(PPOTrainer, "_generate_and_score_completions", spy)
+    # The head starts at zero; drawn at random here so that V differs by token and R − V is not one constant
+    # (whitening a constant leaves nothing to check, and the policy no gradient).
+    from trainpipe.rl.ppo import ValueModel
+
+    init = ValueModel.__init__
+
+    def random_head(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        torch.nn.init.normal_(self.head.weight, std=0.5)
+
+    monkeypatch.setattr(ValueModel, "__init__", random_head)
     # γ = λ = 1 and beta = 0: every token's return is the completion's score. A random model's completions run
     # the full 6 tokens without EOS: length reward −(6 − 4)/4 = −0.5, missing-EOS penalty −1.
     rl = small_rl(
@@ -196,7 +207,10 @@ def test_value_model_starts_from_the_policy_and_its_new_weights_from_the_seed(ti
     torch.rand(100)  # whatever the global generator did in between (a fresh start after a kill, another process)
     b, c = value_model_from(policy, lora, seed=3), value_model_from(policy, lora, seed=4)
     assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
-    assert not torch.equal(a.head.weight, c.head.weight)
+    lora_a = [k for k in a.state_dict() if "lora_A" in k]
+    assert lora_a and not any(torch.equal(a.state_dict()[k], c.state_dict()[k]) for k in lora_a)
+    # The head starts at zero (V = 0 everywhere), whatever the seed.
+    assert not a.head.weight.any() and not c.head.weight.any() and not a.head.bias.any()
     # The backbone is the policy's (LoRA on top, its B factors zero: the same hidden states at the start).
     ids = torch.tensor([[5, 6, 7, 8]])
     with torch.no_grad():
