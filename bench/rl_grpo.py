@@ -105,7 +105,9 @@ def run_pipeline(root: Path, overrides: list[str], threads: int | None) -> float
         # GRPO steps ~10x faster here under load. Set through the environment so every stage process gets it.
         env["OMP_NUM_THREADS"] = str(threads)
     started = time.time()
-    subprocess.run(cmd, cwd=REPO, check=True, env=env)
+    code = subprocess.run(cmd, cwd=REPO, env=env).returncode
+    if code not in (0, 3):  # 3: evaluate's gate rejected the candidate, after writing every figure this reads
+        raise SystemExit(f"the pipeline failed with exit status {code}")
     return time.time() - started
 
 
@@ -132,6 +134,7 @@ def grpo_timing(root: Path) -> dict:
         # Logged step times first: after a resume, train_seconds covers only the resumed part of the run.
         "seconds_per_step": m.get("mean_step_seconds") or round(m["train_seconds"] / max(1, m["steps"]), 2),
         "mean_step_seconds": m.get("mean_step_seconds"),
+        "stopped_by_time_budget": m.get("stopped_by_time_budget"),  # rl.max_minutes: equal wall time per variant
         "first_reward": m.get("first_reward"),
         "last_reward": m.get("last_reward"),
         "reward_components": m.get("reward_components"),
@@ -169,6 +172,7 @@ def main() -> int:
     )
     wall = run_pipeline(root, overrides, args.threads)
     (acc, pair), timing = accuracies(root, args.task), grpo_timing(root)
+    gate = json.loads((root / "logs" / "evaluate" / "metrics.json").read_text()).get("gate") or {}
     gain = acc["rl"]["accuracy"] - acc["sft"]["accuracy"] if {"rl", "sft"} <= acc.keys() else None
     report = {
         "mode": args.mode,
@@ -178,6 +182,7 @@ def main() -> int:
         "accuracy": acc,
         "rl_minus_sft": gain,
         "rl_vs_sft": pair,
+        "gate": {"passed": gate.get("passed"), "reasons": gate.get("reasons")},
         "grpo": timing,
     }
     print(json.dumps(report, indent=2))
