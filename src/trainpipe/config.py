@@ -292,6 +292,10 @@ class RlConfig(TrainConfig):
     ppo_lambda: float = 0.95  # GAE λ
     ppo_value_clip: float = 0.2  # clip range of the value update around the rollout's values
     ppo_vf_coef: float = 0.1  # weight of the value loss beside the policy loss
+    # backbone: the value model's copy of the backbone trains (LoRA or full, as rl.lora); head: it stays frozen and
+    # only the scalar head trains, on features computed once per rollout (no value forward or backward in the
+    # update: about half a PPO step's compute on CPU, for a linear critic)
+    ppo_value_train: Literal["backbone", "head"] = "backbone"
     ppo_value_lr: Optional[float] = None  # value model's learning rate (same schedule); None: rl.learning_rate
     # subtracted from the score of a completion that never emitted EOS. 0 by default: with a 0/1 verifier score a
     # penalty of 1 taught the embedded model to answer "Answer: <first operand>" at once (greedy arithmetic

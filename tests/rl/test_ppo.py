@@ -236,3 +236,35 @@ def test_without_lora_the_whole_value_model_trains_in_its_own_optimizer_group(tm
     # The value model is a copy: training it leaves the policy's weights alone.
     policy_ids = {id(p) for p in trainer.model.parameters()}
     assert not policy_ids & {id(p) for p in value_params}
+
+
+def test_head_only_value_trains_its_head_on_rollout_features_and_no_backbone(tmp_path, tiny_dir, monkeypatch):  # noqa: F811
+    seen = []
+    original = PPOTrainer._compute_loss
+
+    def spy(self, model, inputs):
+        seen.append(inputs)
+        return original(self, model, inputs)
+
+    monkeypatch.setattr(PPOTrainer, "_compute_loss", spy)
+    rl = small_rl(
+        algorithm="ppo",
+        ppo_value_train="head",
+        rewards=[RewardConfig("length", target_length=4)],
+        max_steps=2,
+        batch_size=4,
+        max_completion_length=6,
+    )
+    metrics, report, delta, trainer = train(rl, tiny_dir, write_collect(tmp_path, prompts=PROMPTS), tmp_path)
+    value = trainer.value_model
+    assert metrics["steps"] == 2 and report["value_trained_parameters"] == value.head.in_features + 1
+    assert not any(p.requires_grad for p in value.backbone.parameters())
+    assert value.head.bias.item() != 0  # it started at zero and learned the returns' level
+    # The features the update used are the frozen backbone's on that batch: the same values as a full forward.
+    batch = seen[-1]
+    ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
+    attention = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
+    n = batch["completion_ids"].size(1)
+    assert batch["value_features"].shape == (ids.size(0), n, value.head.in_features)
+    with torch.no_grad():
+        torch.testing.assert_close(value.value(batch["value_features"]), value(ids, attention, n))

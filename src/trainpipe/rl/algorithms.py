@@ -214,7 +214,10 @@ def _ppo(rl: RlConfig, model, tokenizer, collect_dir, io):
         )
     funcs, weights = _rewards(rl, io)
     dataset, rollout, report = _rollout_data(rl, tokenizer, collect_dir)
-    value = value_model_from(model, driver.peft_config(rl.lora, task_type="FEATURE_EXTRACTION"), rl.seed)
+    head_only = rl.ppo_value_train == "head"
+    value = value_model_from(
+        model, driver.peft_config(rl.lora, task_type="FEATURE_EXTRACTION"), rl.seed, head_only=head_only
+    )
     args = GRPOConfig(
         **_online_args(rl, model, io, weights),
         loss_type=rl.loss_type,
@@ -228,6 +231,7 @@ def _ppo(rl: RlConfig, model, tokenizer, collect_dir, io):
         vf_coef=rl.ppo_vf_coef,
         value_lr=rl.ppo_value_lr or rl.learning_rate,
         missing_eos_penalty=rl.ppo_missing_eos_penalty,
+        head_only=head_only,
     )
     trainer = PPOTrainer(
         model=model,
@@ -240,7 +244,8 @@ def _ppo(rl: RlConfig, model, tokenizer, collect_dir, io):
         value_model=value,
         ppo=settings,
     )
-    return trainer, {**report, "value_parameters": driver.count_params(value)}
+    trained = sum(p.numel() for p in value.parameters() if p.requires_grad)
+    return trainer, {**report, "value_parameters": driver.count_params(value), "value_trained_parameters": trained}
 
 
 def _rloo(rl: RlConfig, model, tokenizer, collect_dir, io):

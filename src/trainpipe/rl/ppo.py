@@ -39,21 +39,31 @@ class ValueModel(nn.Module):
     def train(self, mode: bool = True):
         return super().train(False)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, n_completion: int) -> torch.Tensor:
-        """V(s_t) for each of the last n_completion tokens: the head on the hidden state before token t, which
-        is where the policy's logits for token t come from."""
+    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, n_completion: int) -> torch.Tensor:
+        """The backbone's last hidden state before each of the last n_completion tokens (fp32): where the
+        policy's logits for token t come from."""
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.head(hidden[:, -n_completion - 1 : -1].float()).squeeze(-1)
+        return hidden[:, -n_completion - 1 : -1].float()
+
+    def value(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features).squeeze(-1)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, n_completion: int) -> torch.Tensor:
+        """V(s_t) for each of the last n_completion tokens."""
+        return self.value(self.features(input_ids, attention_mask, n_completion))
 
 
-def value_model_from(policy, lora_config, seed: int) -> ValueModel:
+def value_model_from(policy, lora_config, seed: int, head_only: bool = False) -> ValueModel:
     """A value model initialised from the policy's weights: LoRA on a frozen copy of the backbone when the policy
-    trains LoRA (`lora_config`, a peft config; else None and the whole copy trains). The new weights (head, LoRA)
-    are drawn from `seed`: they are made before the Trainer seeds the run, and a fresh start must repeat them."""
+    trains LoRA (`lora_config`, a peft config; else None and the whole copy trains); `head_only`: the copy stays
+    frozen and only the scalar head trains. The new weights (head, LoRA) are drawn from `seed`: they are made
+    before the Trainer seeds the run, and a fresh start must repeat them."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         backbone = copy.deepcopy(policy.base_model)
-        if lora_config is not None:
+        if head_only:
+            backbone.requires_grad_(False)
+        elif lora_config is not None:
             from peft import get_peft_model
 
             backbone = get_peft_model(backbone, copy.deepcopy(lora_config))
@@ -69,6 +79,7 @@ class PPOSettings:
     vf_coef: float
     value_lr: float
     missing_eos_penalty: float
+    head_only: bool = False  # rl.ppo_value_train=head: values from features computed once, at the rollout
 
 
 class _ValueStep(TrainerCallback):
@@ -116,7 +127,11 @@ class PPOTrainer(TrainpipeGRPOTrainer):
                 logps, _, _ = self._get_per_token_logps_and_entropies(
                     self.model, ids, attention, n, batch_size=self.args.per_device_train_batch_size
                 )
-            values = self._values(ids, attention, n) * mask
+            if self.ppo.head_only:  # the frozen backbone's features serve the update too: no forward there
+                out["value_features"] = self._values(ids, attention, n, features=True)
+                values = self.value_model.value(out["value_features"]) * mask
+            else:
+                values = self._values(ids, attention, n) * mask
         scores, turns = self._split_episode_rewards(inputs, self._local_scores(out), n)
         rewards = ppo_losses.token_rewards(scores, logps, out.get("ref_per_token_logps"), mask, self.beta)
         if turns is not None:
@@ -127,13 +142,13 @@ class PPOTrainer(TrainpipeGRPOTrainer):
         self._log_rollout(logps, out.get("ref_per_token_logps"), values, returns, mask)
         return out
 
-    def _values(self, ids: torch.Tensor, attention: torch.Tensor, n: int) -> torch.Tensor:
-        """The value model on a generation batch, a training batch at a time, in the loss's precision."""
+    def _values(self, ids: torch.Tensor, attention: torch.Tensor, n: int, features: bool = False) -> torch.Tensor:
+        """The value model (or, `features`, its backbone's features) on a generation batch, a training batch at a
+        time, in the loss's precision."""
         size = self.args.per_device_train_batch_size
+        fn = self.value_model.features if features else self.value_model
         with self.accelerator.autocast():
-            return torch.cat(
-                [self.value_model(ids[i : i + size], attention[i : i + size], n) for i in range(0, ids.size(0), size)]
-            )
+            return torch.cat([fn(ids[i : i + size], attention[i : i + size], n) for i in range(0, ids.size(0), size)])
 
     def _local_scores(self, out) -> torch.Tensor:
         """This process's completions' scores, less the penalty for those that never emitted EOS."""
@@ -170,7 +185,10 @@ class PPOTrainer(TrainpipeGRPOTrainer):
         finally:
             self.beta = beta
         ids, attention, n, mask = _sequences(inputs)
-        values = self.value_model(ids, attention, n)
+        if "value_features" in inputs:
+            values = self.value_model.value(inputs["value_features"])
+        else:
+            values = self.value_model(ids, attention, n)
         loss, fraction = ppo_losses.value_loss(
             values, inputs["old_values"], inputs["returns"], mask, self.ppo.value_clip
         )
