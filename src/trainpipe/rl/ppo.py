@@ -133,13 +133,13 @@ class PPOTrainer(TrainpipeGRPOTrainer):
             else:
                 values = self._values(ids, attention, n) * mask
         scores, turns = self._split_episode_rewards(inputs, self._local_scores(out), n)
-        rewards = ppo_losses.token_rewards(scores, logps, out.get("ref_per_token_logps"), mask, self.beta)
+        rewards = ppo_losses.token_rewards(scores, logps, ref, mask, self.beta)
         if turns is not None:
             rewards = rewards + turns.to(rewards.device)
         advantages = ppo_losses.gae(rewards, values, mask, self.ppo.gamma, self.ppo.lam)
         returns = (advantages + values) * mask
         out.update(advantages=ppo_losses.whiten(advantages, mask), old_values=values, returns=returns)
-        self._log_rollout(logps, out.get("ref_per_token_logps"), values, returns, mask)
+        self._log_rollout(logps, ref, values, returns, mask)
         return out
 
     def _values(self, ids: torch.Tensor, attention: torch.Tensor, n: int, features: bool = False) -> torch.Tensor:
@@ -185,7 +185,7 @@ class PPOTrainer(TrainpipeGRPOTrainer):
         finally:
             self.beta = beta
         ids, attention, n, mask = _sequences(inputs)
-        if "value_features" in inputs:
+        if self.ppo.head_only:
             values = self.value_model.value(inputs["value_features"])
         else:
             values = self.value_model(ids, attention, n)
