@@ -58,6 +58,27 @@ def test_a_pair_rejects_a_wrong_sample_and_chooses_a_correct_one_else_the_verifi
     assert reward_model._pair(ROW, [wrong], "Answer: 4") is None  # a gold that the verifier rejects is not used
 
 
+def test_samples_come_per_prompt_from_the_shared_prefill_sampler(tokenizer):
+    """At a temperature near 0 every sample is the greedy answer, the same text `generate` gives for that prompt
+    alone (prompts of different lengths padded and grouped right); at temperature 1 the samples differ."""
+    from trainpipe.models.chat import encode_prompt
+    from trainpipe.models.load import build_tiny_random
+
+    model = build_tiny_random(tokenizer, seed=0).eval()
+    prompts = [PROMPT, [{"role": "user", "content": "Name a colour often used for the sky at noon, please."}]]
+    rl = RlConfig(temperature=1e-6, max_completion_length=12, reward_model=RewardModelConfig(train=True, samples=3))
+    got = reward_model.sample(model, tokenizer, prompts, rl)
+    assert [len(s) for s in got] == [3, 3]
+    for prompt, samples in zip(prompts, got):
+        ids = torch.tensor([encode_prompt(tokenizer, prompt)])
+        with torch.no_grad():
+            out = model.generate(input_ids=ids, do_sample=False, max_new_tokens=12, pad_token_id=tokenizer.pad_token_id)
+        greedy = tokenizer.decode(out[0, ids.size(1) :], skip_special_tokens=True)
+        assert samples == [greedy] * 3
+    rl.temperature = 1.0  # each row draws for itself
+    assert all(len(set(samples)) == 3 for samples in reward_model.sample(model, tokenizer, prompts, rl))
+
+
 def test_split_holds_out_a_seeded_share_and_needs_two_pairs():
     pairs = [{"i": i} for i in range(10)]
     fit, held = reward_model.split(pairs, 0.2, seed=0)

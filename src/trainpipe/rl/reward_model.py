@@ -156,6 +156,9 @@ def verified_pairs(rl: RlConfig, model, tokenizer, collect_dir: Path | None) -> 
         for row, samples in zip(batch, sample(model, tokenizer, [r["prompt"] for r in batch], rl)):
             if (pair := _pair(row, samples, gold.get(row["id"]))) is not None:
                 pairs.append(pair)
+        done = min(start + step, len(prompts))
+        if done % (step * 8) == 0 or done == len(prompts):
+            log.info("rl: reward model pairs: %d/%d prompts sampled, %d pairs", done, len(prompts), len(pairs))
     log.info("rl: %d verified pairs from %d prompts", len(pairs), len(prompts))
     return pairs
 
@@ -179,28 +182,30 @@ def _pair(row: dict, samples: list[str], gold: str | None) -> dict | None:
 
 
 def sample(model, tokenizer, prompts: list[list[dict]], rl: RlConfig) -> list[list[str]]:
-    """rl.reward_model.samples completions per prompt, sampled as the online trainers sample (left-padded batch)."""
+    """rl.reward_model.samples completions per prompt, sampled as GRPO samples (trainpipe.rl.generation: each
+    prompt prefilled once, finished rows leave the batch)."""
+    from transformers import GenerationConfig
+
+    from trainpipe.rl.generation import generate_shared
+
     n = rl.reward_model.samples
-    encoded = [encode_prompt(tokenizer, p) for p in prompts]
-    width = max(len(e) for e in encoded)
-    pad = tokenizer.pad_token_id
-    ids = torch.tensor([[pad] * (width - len(e)) + e for e in encoded])
-    mask = torch.tensor([[0] * (width - len(e)) + [1] * len(e) for e in encoded])
+    rows = [encode_prompt(tokenizer, p) for p in prompts for _ in range(n)]
+    eos = model.generation_config.eos_token_id if model.generation_config.eos_token_id is not None else []
+    eos_ids = sorted({*(eos if isinstance(eos, list) else [eos]), tokenizer.eos_token_id} - {None})
+    config = GenerationConfig(
+        do_sample=True,
+        temperature=rl.temperature,
+        max_new_tokens=rl.max_completion_length,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=eos_ids,
+    )
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        out = model.generate(
-            input_ids=ids.to(device),
-            attention_mask=mask.to(device),
-            do_sample=True,
-            temperature=rl.temperature,
-            max_new_tokens=rl.max_completion_length,
-            num_return_sequences=n,
-            pad_token_id=pad,
-        )
+        completions = generate_shared(model, rows, tokenizer.pad_token_id, config, eos_ids, device)
     model.train(was_training)
-    texts = tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
+    texts = tokenizer.batch_decode(completions, skip_special_tokens=True)
     return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
 
 
