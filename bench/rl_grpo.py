@@ -188,8 +188,14 @@ def main() -> int:
     print(json.dumps(report, indent=2))
     (root / "bench_rl_grpo.json").write_text(json.dumps(report, indent=2))
     if args.mode == "full":
-        verdict = gain is not None and gain > 0
-        print("PASS: GRPO raised held-out accuracy" if verdict else "FAIL: GRPO did not beat the SFT model")
+        # a gain is a paired win on the held-out items (sign test, p < 0.05), not a higher mean
+        paired = (pair or {}).get("paired") or {}
+        verdict = gain is not None and paired.get("better", 0) > paired.get("worse", 0) and paired.get("p", 1) < 0.05
+        print(
+            "PASS: RL raised held-out accuracy over SFT (paired p < 0.05)"
+            if verdict
+            else "FAIL: RL did not beat the SFT model on the held-out items (paired sign test)"
+        )
         return 0 if verdict else 1
     return 0
 
