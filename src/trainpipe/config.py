@@ -239,6 +239,10 @@ class RewardModelConfig:
     # sample, else the gold solution, chosen); preference: collect's preference records
     pairs: Literal["verified", "preference"] = "verified"
     samples: int = 4  # verified: completions sampled per prompt (rl.temperature, rl.max_completion_length tokens)
+    # verified: reject only wrong answers stated in the task's format (a final answer line), not cut-off or
+    # answerless samples. Without it, pairs of the cold-start SFT model were told apart by whether an answer was
+    # given (47 of 49 held out) and GRPO on that reward finished more answers but got no more right (bench/README.md)
+    hard_negatives: bool = True
     max_pairs: int = 256  # pairs used at most (verified: prompts sampled; each gives at most one pair)
     heldout: float = 0.2  # share of pairs held out to measure pair accuracy
     epochs: float = 1.0

@@ -56,6 +56,11 @@ def test_a_pair_rejects_a_wrong_sample_and_chooses_a_correct_one_else_the_verifi
     assert reward_model._pair(ROW, [right, right], gold) is None  # nothing wrong to reject
     assert reward_model._pair(ROW, [wrong], None) is None  # no correct answer at all
     assert reward_model._pair(ROW, [wrong], "Answer: 4") is None  # a gold that the verifier rejects is not used
+    # hard negatives: a wrong sample that states no answer line is no rejected answer, unless they are off
+    cut_off = "2 + 3 = 6, so the"
+    assert reward_model._pair(ROW, [cut_off, right], gold) is None
+    assert reward_model._pair(ROW, [cut_off, wrong, right], gold)["rejected"][0]["content"] == wrong
+    assert reward_model._pair(ROW, [cut_off, right], gold, hard_negatives=False)["rejected"][0]["content"] == cut_off
 
 
 def test_samples_come_per_prompt_from_the_shared_prefill_sampler(tokenizer):

@@ -154,7 +154,7 @@ def verified_pairs(rl: RlConfig, model, tokenizer, collect_dir: Path | None) -> 
     for start in range(0, len(prompts), step):
         batch = prompts[start : start + step]
         for row, samples in zip(batch, sample(model, tokenizer, [r["prompt"] for r in batch], rl)):
-            if (pair := _pair(row, samples, gold.get(row["id"]))) is not None:
+            if (pair := _pair(row, samples, gold.get(row["id"]), rl.reward_model.hard_negatives)) is not None:
                 pairs.append(pair)
         done = min(start + step, len(prompts))
         if done % (step * 8) == 0 or done == len(prompts):
@@ -163,10 +163,12 @@ def verified_pairs(rl: RlConfig, model, tokenizer, collect_dir: Path | None) -> 
     return pairs
 
 
-def _pair(row: dict, samples: list[str], gold: str | None) -> dict | None:
+def _pair(row: dict, samples: list[str], gold: str | None, hard_negatives: bool = True) -> dict | None:
     task = get_task(row["task"])
     scored = [(task.score(s, row["answer"]), s) for s in samples]
-    wrong = [s for score, s in scored if score <= 0]
+    # hard negatives: only a wrong answer stated in the task's format is rejected, so that the pair differs in
+    # correctness rather than in whether an answer was given at all (a cut-off sample against a finished one)
+    wrong = [s for score, s in scored if score <= 0 and (not hard_negatives or task.format_ok(s))]
     right = [s for score, s in scored if score >= 1]
     if not wrong:
         return None
