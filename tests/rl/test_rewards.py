@@ -122,6 +122,13 @@ def test_blend_weights_external_by_one_minus_alpha_and_the_rest_by_alpha():
     assert weights == pytest.approx([0.5, 0.75, 0.1])
 
 
+def test_a_zero_weight_component_is_scored_but_weighs_nothing():
+    """{name: task, weight: 0} beside a trained reward: TRL scores and logs it, and its weight leaves it out of r."""
+    funcs, weights = build_rewards(RlConfig(rewards=[RewardConfig("format"), RewardConfig("task", weight=0.0)]))
+    assert [f.__name__ for f in funcs] == ["format", "task"]
+    assert weights == [1.0, 0.0]
+
+
 @pytest.mark.parametrize(
     "rewards, alpha, message",
     [
@@ -129,6 +136,8 @@ def test_blend_weights_external_by_one_minus_alpha_and_the_rest_by_alpha():
         ([RewardConfig("task"), RewardConfig("task")], 1.0, "once"),
         ([RewardConfig("task")], 0.5, "no 'external' entry"),
         ([RewardConfig("external", low=3, high=1)], 0.0, "must be above low"),
+        ([RewardConfig("task", weight=0.0), RewardConfig("length", weight=0.0)], 1.0, "every weight is 0"),
+        ([RewardConfig("task"), RewardConfig("external")], 0.0, "every weight is 0"),
     ],
 )
 def test_bad_reward_configs_are_user_errors(rewards, alpha, message):

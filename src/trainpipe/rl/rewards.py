@@ -224,6 +224,9 @@ def build_rewards(rl: RlConfig, reward_model: Path | None = None) -> tuple[list[
     alpha = rl.blend_alpha
     if alpha < 1.0 and "external" not in names:
         raise UserError(f"rl.blend_alpha={alpha} blends in an external score, but rl.rewards has no 'external' entry")
-    funcs = [_component(r, reward_model) for r in rl.rewards]
     weights = [(1.0 - alpha) * r.weight if r.name == "external" else alpha * r.weight for r in rl.rewards]
+    if not any(weights):
+        # weight 0 logs a component without training on it; with every weight 0 no advantage is ever non-zero
+        raise UserError(f"rl.rewards: every weight is 0 (after rl.blend_alpha={alpha}), so nothing would train")
+    funcs = [_component(r, reward_model) for r in rl.rewards]
     return funcs, weights
