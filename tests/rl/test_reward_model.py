@@ -92,6 +92,8 @@ def test_split_holds_out_a_seeded_share_and_needs_two_pairs():
     assert [len(x) for x in reward_model.split(pairs[:2], 0.9, 0)] == [1, 1]
     with pytest.raises(UserError, match="1 preference pair"):
         reward_model.split(pairs[:1], 0.2, 0)
+    with pytest.raises(UserError, match="samples; rl.reward_model.hard_negatives=false also"):
+        reward_model.split([], 0.2, 0, "; rl.reward_model.hard_negatives=false also rejects ...")
 
 
 def test_model_reward_is_the_reward_model_output_on_prompt_plus_completion(tokenizer, tmp_path):

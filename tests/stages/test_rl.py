@@ -225,6 +225,8 @@ def _scalars(history: list[dict]) -> list[tuple]:
     ]
 
 
+# The random model's babble states no answer, so hard negatives (tests/rl/test_reward_model.py) would give no pair.
+NO_HARD = "rl.reward_model.hard_negatives=false"
 RM = (
     "sft.max_steps=2",
     "rl.enabled=true",
@@ -248,7 +250,7 @@ def test_grpo_with_a_reward_model_trained_on_verified_pairs_as_its_only_reward(s
 
     from trainpipe.evaluation.stats import jeffreys_interval
 
-    cfg = smoke_cfg(*RM, "rl.max_steps=2", "rl.save_steps=1")
+    cfg = smoke_cfg(*RM, "rl.max_steps=2", "rl.save_steps=1", NO_HARD)
     run_stage(cfg, "collect")
     run_stage(cfg, "sft")
     m = run_stage(cfg, "rl")["metrics"]
@@ -339,7 +341,7 @@ def test_cpo_stage_trains_on_preference_pairs_with_trl_default_loss(smoke_cfg, t
 @pytest.mark.parametrize("judge", ["task", "model"])
 def test_online_dpo_judged_by_the_verifier_or_the_learned_reward_model(smoke_cfg, tmp_path, judge):
     extra = (
-        ("rl.reward_model.train=true", "rl.reward_model.max_pairs=8", "rl.reward_model.samples=2")
+        ("rl.reward_model.train=true", "rl.reward_model.max_pairs=8", "rl.reward_model.samples=2", NO_HARD)
         if (judge == "model")
         else ()
     )

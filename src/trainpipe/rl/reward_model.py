@@ -75,7 +75,12 @@ def train(rl: RlConfig, model, tokenizer, collect_dir: Path | None, io) -> dict:
         if rm.pairs == "verified"
         else preference_pairs(collect_dir, rm.max_pairs)
     )
-    fit, held = split(pairs, rm.heldout, rl.seed)
+    hint = (
+        "; rl.reward_model.hard_negatives=false also rejects wrong samples that state no answer"
+        if rm.pairs == "verified" and rm.hard_negatives
+        else ""
+    )
+    fit, held = split(pairs, rm.heldout, rl.seed, hint)
     reward, loss = _fit(rl, tokenizer, io, fit)
     scorer = Scorer(reward, tokenizer)
     wins = sum(scorer(p["prompt"] + p["chosen"]) > scorer(p["prompt"] + p["rejected"]) for p in held)
@@ -119,12 +124,12 @@ class KeepForResume(TrainerCallback):
         (kept / META).write_text(json.dumps(meta), encoding="utf-8")  # last: marks the copy complete
 
 
-def split(pairs: list[dict], heldout: float, seed: int) -> tuple[list[dict], list[dict]]:
+def split(pairs: list[dict], heldout: float, seed: int, hint: str = "") -> tuple[list[dict], list[dict]]:
     """A seeded shuffle, then the last round(heldout · n) pairs (at least one) are held out."""
     if len(pairs) < 2:
         raise UserError(
             f"rl.reward_model: {len(pairs)} preference pair(s); training and held-out accuracy need "
-            "at least 2 (more prompts in data.sources, or raise rl.reward_model.samples)"
+            f"at least 2 (more prompts in data.sources, or raise rl.reward_model.samples{hint})"
         )
     order = list(pairs)
     random.Random(seed).shuffle(order)
