@@ -57,7 +57,12 @@ def build(rl, tiny_dir, collect, root):
 def test_a_horizon_one_step_could_overshoot_is_refused(tmp_path, tiny_dir):
     collect = write_collect(tmp_path, sft=SCORED)
     rl = small_rl(
-        rewards=[RewardConfig("external", low=0, high=10)], beta=0.04, kl_target=0.05, kl_horizon=1, batch_size=8
+        rewards=[RewardConfig("external", low=0, high=10)],
+        blend_alpha=0.0,
+        beta=0.04,
+        kl_target=0.05,
+        kl_horizon=1,
+        batch_size=8,
     )
     with pytest.raises(UserError, match=r"rl.kl_horizon=1: one step trains on 8 completions.*horizon above 1"):
         build(rl, tiny_dir, collect, tmp_path)

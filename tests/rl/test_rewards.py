@@ -138,6 +138,7 @@ def test_a_zero_weight_component_is_scored_but_weighs_nothing():
         ([RewardConfig("external", low=3, high=1)], 0.0, "must be above low"),
         ([RewardConfig("task", weight=0.0), RewardConfig("length", weight=0.0)], 1.0, "every weight is 0"),
         ([RewardConfig("task"), RewardConfig("external", weight=0.0)], 0.0, "every weight is 0"),
+        ([RewardConfig("external")], 1.0, "every weight is 0 .*set rl.blend_alpha below 1"),
     ],
 )
 def test_bad_reward_configs_are_user_errors(rewards, alpha, message):
