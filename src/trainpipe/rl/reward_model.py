@@ -197,8 +197,8 @@ def sample(model, tokenizer, prompts: list[list[dict]], rl: RlConfig) -> list[li
 
     n = rl.reward_model.samples
     rows = [encode_prompt(tokenizer, p) for p in prompts for _ in range(n)]
-    eos = model.generation_config.eos_token_id if model.generation_config.eos_token_id is not None else []
-    eos_ids = sorted({*(eos if isinstance(eos, list) else [eos]), tokenizer.eos_token_id} - {None})
+    eos = model.generation_config.eos_token_id
+    eos_ids = sorted({tokenizer.eos_token_id, *(eos if isinstance(eos, list) else [eos])} - {None})
     config = GenerationConfig(
         do_sample=True,
         temperature=rl.temperature,

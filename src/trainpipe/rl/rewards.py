@@ -227,7 +227,8 @@ def build_rewards(rl: RlConfig, reward_model: Path | None = None) -> tuple[list[
     weights = [(1.0 - alpha) * r.weight if r.name == "external" else alpha * r.weight for r in rl.rewards]
     if not any(weights):
         # weight 0 logs a component without training on it; with every weight 0 no advantage is ever non-zero
-        hint = "; the external score weighs 1 − rl.blend_alpha: set rl.blend_alpha below 1" if alpha >= 1.0 else ""
+        external_off = alpha >= 1.0 and "external" in names
+        hint = "; the external score weighs 1 − rl.blend_alpha: set rl.blend_alpha below 1" if external_off else ""
         raise UserError(f"rl.rewards: every weight is 0 (after rl.blend_alpha={alpha}), so nothing would train{hint}")
     funcs = [_component(r, reward_model) for r in rl.rewards]
     return funcs, weights
