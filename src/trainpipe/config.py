@@ -221,7 +221,7 @@ class SftConfig(TokenLossConfig):
 
 @dataclass
 class RewardConfig:
-    name: str = "task"  # task, format, length, external, env, model (see trainpipe.rl.rewards)
+    name: str = "task"  # task, format, steps, length, external, env, model (see trainpipe.rl.rewards)
     weight: float = 1.0
     target_length: int = 256  # length: tokens beyond this are penalised
     field: str = "reward"  # external: sft record column, or key of its meta JSON, holding the raw score

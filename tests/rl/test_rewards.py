@@ -11,6 +11,7 @@ from trainpipe.rl.rewards import (
     ExternalReward,
     FormatReward,
     LengthReward,
+    StepsReward,
     TaskReward,
     build_rewards,
     char_f1,
@@ -48,6 +49,13 @@ def test_task_and_format_rewards_skip_rows_without_a_task():
     rows = {"task": ["arithmetic", None], "answer": ["5", None]}
     assert TaskReward(RewardConfig("task"))(PROMPTS[:2], COMPLETIONS[:2], **rows) == [1.0, None]
     assert FormatReward(RewardConfig("format"))(PROMPTS[:2], COMPLETIONS[:2], **rows) == [1.0, None]
+
+
+def test_steps_reward_scores_the_share_of_true_steps_and_skips_families_without_them():
+    rows = {"task": ["arithmetic", "arithmetic", "sat", None], "answer": ["5", "5", "x1=1", None]}
+    completions = [chat("2 + 3 = 5\nAnswer: 5"), chat("2 + 3 = 6\n6 - 0 = 6\nAnswer: 6")] + COMPLETIONS[:2]
+    got = StepsReward(RewardConfig("steps"))(PROMPTS, completions, **rows)
+    assert got == [1.0, 0.5, None, None]
 
 
 def test_format_reward_checks_the_answer_line_not_correctness():

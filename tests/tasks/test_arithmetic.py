@@ -119,3 +119,11 @@ def test_format_ok():
     assert TASK.format_ok("blah\nAnswer: 12")
     assert not TASK.format_ok("the answer is 12")
     assert not TASK.format_ok("Answer: twelve")
+
+
+def test_step_score_is_the_share_of_true_equations_and_the_gold_solution_scores_one():
+    task = ArithmeticTask()
+    for item in task.generate(seed=3, n=20, difficulty=3):
+        assert task.step_score(item.solution) == 1.0
+    assert task.step_score("tens: 60 - 70 = 10\nones: 5 - 8 = -3\nAnswer: -13") == 0.5
+    assert task.step_score("Answer: 12") == 0.0  # no working shown earns no step credit

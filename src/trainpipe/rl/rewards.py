@@ -106,6 +106,17 @@ class FormatReward(Reward):
         return None if not task else float(get_task(task).format_ok(text))
 
 
+class StepsReward(Reward):
+    """A process reward a verifier can check: the share of the completion's intermediate steps that hold (the
+    family's step_score; arithmetic: its equations). Groups whose answers are all wrong still differ in how many
+    steps they got right, so GRPO learns from them too; None for families without checkable steps."""
+
+    def one(self, text, row):
+        task = row.get("task")
+        step_score = getattr(get_task(task), "step_score", None) if task else None
+        return None if step_score is None else float(step_score(text))
+
+
 class LengthReward(Reward):
     """0 up to target_length model tokens, then −(excess / target_length), floored at −1."""
 
@@ -189,6 +200,7 @@ class ModelReward(Reward):
 COMPONENTS: dict[str, Callable[..., Reward]] = {
     "task": TaskReward,
     "format": FormatReward,
+    "steps": StepsReward,
     "length": LengthReward,
     "external": ExternalReward,
     "env": EnvReward,

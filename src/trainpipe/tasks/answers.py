@@ -106,3 +106,54 @@ def normalize_output(text: str) -> str:
     while lines and not lines[-1]:
         lines.pop()
     return "\n".join(lines)
+
+
+# An integer expression: digits, + - * × (and the minus sign), parentheses, spaces; nothing else.
+_EXPR = re.compile(r"^[\d\s+\-*×\u2212()]+$")
+_MAX_EXPR_CHARS = 80  # no worked step is longer; bounds the work an adversarial completion can cause
+
+
+def _int_expr(text: str) -> int | None:
+    """The value of an integer arithmetic expression (+, −, ×, parentheses), or None if `text` is not one."""
+    import ast
+
+    text = text.strip().replace("×", "*").replace("\u2212", "-")
+    if not text or len(text) > _MAX_EXPR_CHARS or not _EXPR.match(text) or not any(c.isdigit() for c in text):
+        return None
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+
+    def value(node) -> int:
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            v = value(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+            a, b = value(node.left), value(node.right)
+            return a + b if isinstance(node.op, ast.Add) else a - b if isinstance(node.op, ast.Sub) else a * b
+        raise ValueError(node)
+
+    try:
+        return value(tree)
+    except (ValueError, RecursionError):
+        return None
+
+
+def equations(text: str) -> tuple[int, int]:
+    """(holding, checked): the lines of the think-stripped text that state an integer equation ("12 + 7 = 19",
+    "tens: 50 - 30 = 20", "(3 + 4) * 5 = 7 * 5 = 35"), and how many of them hold. A line is checked when at
+    least two of its "="-separated parts are integer expressions (a label before a colon is dropped); it holds
+    when all of those parts have the same value."""
+    holding = checked = 0
+    for line in strip_think(text).splitlines():
+        if "=" not in line:
+            continue
+        parts = [p.rsplit(":", 1)[-1] for p in line.split("=")]
+        values = [v for v in (_int_expr(p) for p in parts) if v is not None]
+        if len(values) >= 2:
+            checked += 1
+            holding += len(set(values)) == 1
+    return holding, checked

@@ -119,3 +119,10 @@ class ArithmeticTask:
 
     def format_ok(self, completion: str) -> bool:
         return answers.has_answer_int_line(completion)
+
+    def step_score(self, completion: str) -> float:
+        """The share of the completion's equations that hold (answers.equations); 0.0 with none, since every
+        worked solution shows its steps. A wrong answer almost always comes from a false step: all 71 wrong
+        greedy answers of the default run's SFT model on its 176 held-out items held one (bench/README.md)."""
+        holding, checked = answers.equations(completion)
+        return holding / checked if checked else 0.0

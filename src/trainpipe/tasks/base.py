@@ -34,6 +34,9 @@ class TaskFamily(Protocol):
 
     def format_ok(self, completion: str) -> bool: ...
 
+    # Optional: step_score(completion) -> float in [0, 1], the share of the completion's checkable intermediate
+    # steps that hold (the rl reward `steps`); families without checkable steps leave it out.
+
 
 # A maker draws one candidate item from rng: (prompt, answer, solution).
 Maker = Callable[[random.Random, int], "tuple[str, str, str]"]
