@@ -1,10 +1,10 @@
-"""Config accepts only what it uses: every field of the schema (config.py, every section, recursively) is read by
+"""Config accepts only what it uses: every field of the schema (config.py, config_train.py, config_rl.py, every section, recursively) is read by
 code under src/trainpipe, and read on that section, not merely a field of the same name in another one.
 
 The rule: the source is parsed (not run), every expression whose schema class can be told (see `Reads`) is typed,
 and a field counts as read when it is loaded from an expression of its class or of a base class declaring it.
 So `rl.packing` stays unread while sft reads `sft.packing`, and hashing a section into a stage's fingerprint
-(config_sections) is not a read. config.py and config_check.py do not count: they handle every field by design.
+(config_sections) is not a read. the schema modules and config_check.py do not count: they handle every field by design.
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ from pathlib import Path
 from trainpipe import config
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "trainpipe"
-SKIP = ("config.py", "config_check.py")  # the schema and its validation read every field by construction
+SKIP = (
+    "config.py",
+    "config_train.py",
+    "config_rl.py",
+    "config_check.py",
+)  # the schema and its validation read every field by construction
 
 
 def schema_classes() -> dict[str, type]:
