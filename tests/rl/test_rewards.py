@@ -51,9 +51,11 @@ def test_task_and_format_rewards_skip_rows_without_a_task():
     assert FormatReward(RewardConfig("format"))(PROMPTS[:2], COMPLETIONS[:2], **rows) == [1.0, None]
 
 
-def test_steps_reward_scores_the_share_of_true_steps_and_skips_families_without_them():
+def test_steps_reward_credits_the_gold_steps_stated_and_skips_families_without_them():
     rows = {"task": ["arithmetic", "arithmetic", "sat", None], "answer": ["5", "5", "x1=1", None]}
-    completions = [chat("2 + 3 = 5\nAnswer: 5"), chat("2 + 3 = 6\n6 - 0 = 6\nAnswer: 6")] + COMPLETIONS[:2]
+    gold = "tens: 0 + 0 = 0\nones: 2 + 3 = 5\n0 + 5 = 5\n2 + 3 = 5\nAnswer: 5"  # the task's worked 2 + 3
+    true_but_useless = "tens: 2 + 0 = 2\nones: 3 + 0 = 3\n0 + 5 = 5\n2 + 3 = 5\nAnswer: 5"  # true, not its steps
+    completions = [chat(gold), chat(true_but_useless)] + COMPLETIONS[:2]
     got = StepsReward(RewardConfig("steps"))(PROMPTS, completions, **rows)
     assert got == [1.0, 0.5, None, None]
 

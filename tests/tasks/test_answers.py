@@ -1,8 +1,6 @@
 import gc
 import time
 
-import pytest
-
 from trainpipe.tasks import answers
 
 
@@ -95,18 +93,3 @@ def test_normalize_output():
     assert answers.normalize_output("a  \r\nb\t\n\n\n") == "a\nb"
     assert answers.normalize_output("  a\n") == "  a"
     assert answers.normalize_output("") == ""
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("tens: 50 + 40 = 90\nones: 4 + 1 = 5\n90 + 5 = 95\n54 + 41 = 95\nAnswer: 95", (4, 4)),
-        ("tens: 60 - 70 = 10\nones: 5 - 8 = -3\n-10 + -3 = -13\nAnswer: -13", (2, 3)),  # the first is false
-        ("(3 + 4) * 5 = 7 * 5 = 35\n7 × 5 = 36", (1, 2)),  # chains and the × sign
-        ("x = 5\nthe answer = 12\nAnswer: 12", (0, 0)),  # one side is not an integer expression
-        ("<think>1 + 1 = 3</think>2 + 2 = 4", (1, 1)),  # reasoning is not checked
-        ("2 ** 9999 = 1\n9" + "9" * 200 + " * 9 = 1\n1 / 2 = 0", (0, 0)),  # powers, huge and non-integer ops
-    ],
-)
-def test_equations_counts_the_steps_that_hold(text, expected):
-    assert answers.equations(text) == expected

@@ -121,9 +121,15 @@ def test_format_ok():
     assert not TASK.format_ok("Answer: twelve")
 
 
-def test_step_score_is_the_share_of_true_equations_and_the_gold_solution_scores_one():
+def test_step_score_credits_the_gold_steps_the_completion_states():
     task = ArithmeticTask()
-    for item in task.generate(seed=3, n=20, difficulty=3):
-        assert task.step_score(item.solution) == 1.0
-    assert task.step_score("tens: 60 - 70 = 10\nones: 5 - 8 = -3\nAnswer: -13") == 0.5
-    assert task.step_score("Answer: 12") == 0.0  # no working shown earns no step credit
+    for item in task.generate(seed=3, n=20, difficulty=3) + task.generate(seed=1, n=20, difficulty=1):
+        assert task.step_score(item.solution, item.prompt) == 1.0
+    prompt = 'What is 94 - 30? Give the final answer on its own line as "Answer: <number>".'
+    right = "tens: 90 - 30 = 60\nones: 4 - 0 = 4\n60 + 4 = 64\n94 - 30 = 64\nAnswer: 64"
+    # true equations that are not this problem's steps earn nothing: only "ones: 4 - 0 = 4" is a gold step
+    gamed = "tens: 90 - 0 = 90\nones: 4 - 0 = 4\n90 + 4 = 94\n94 - 30 = 94\nAnswer: 94"
+    assert task.step_score(gamed, prompt) == 0.25
+    assert task.step_score(right + "\n" + right, prompt) == 0.5  # repeated or extra lines dilute the credit
+    assert task.step_score("Answer: 64", prompt) == 0.0
+    assert task.step_score(right, "What is the capital of France?") is None

@@ -107,14 +107,20 @@ class FormatReward(Reward):
 
 
 class StepsReward(Reward):
-    """A process reward a verifier can check: the share of the completion's intermediate steps that hold (the
-    family's step_score; arithmetic: its equations). Groups whose answers are all wrong still differ in how many
-    steps they got right, so GRPO learns from them too; None for families without checkable steps."""
+    """A process reward a verifier can check: how much of the gold worked solution the completion states (the
+    family's step_score, computed from the prompt: arithmetic re-derives its worked steps). Groups whose answers
+    are all wrong still differ in how far they got, so GRPO learns from them too; None for families without it."""
 
     def one(self, text, row):
-        task = row.get("task")
+        task, prompt = row.get("task"), row.get("prompt")
         step_score = getattr(get_task(task), "step_score", None) if task else None
-        return None if step_score is None else float(step_score(text))
+        if step_score is None or not prompt:
+            return None
+        user = (
+            prompt if isinstance(prompt, str) else next(m["content"] for m in reversed(prompt) if m["role"] == "user")
+        )
+        score = step_score(text, user)
+        return None if score is None else float(score)
 
 
 class LengthReward(Reward):

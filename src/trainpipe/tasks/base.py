@@ -34,8 +34,8 @@ class TaskFamily(Protocol):
 
     def format_ok(self, completion: str) -> bool: ...
 
-    # Optional: step_score(completion) -> float in [0, 1], the share of the completion's checkable intermediate
-    # steps that hold (the rl reward `steps`); families without checkable steps leave it out.
+    # Optional: step_score(completion, prompt) -> float in [0, 1] or None, how much of the prompt's gold worked
+    # solution the completion states (the rl reward `steps`); families without worked steps leave it out.
 
 
 # A maker draws one candidate item from rng: (prompt, answer, solution).
