@@ -19,7 +19,7 @@ LAYERS = [
     ("data", "models"),
     ("tasks",),
     ("tracking", "runlog"),
-    ("config", "config_check", "artifacts", "errors", "secrets"),
+    ("config", "config_train", "config_rl", "config_check", "artifacts", "errors", "secrets"),
 ]
 RANK = {unit: rank for rank, layer in enumerate(LAYERS) for unit in layer}
 
