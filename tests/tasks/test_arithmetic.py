@@ -133,3 +133,4 @@ def test_step_score_credits_the_gold_steps_the_completion_states():
     assert task.step_score(right + "\n" + right, prompt) == 0.5  # repeated or extra lines dilute the credit
     assert task.step_score("Answer: 64", prompt) == 0.0
     assert task.step_score(right, "What is the capital of France?") is None
+    assert task.step_score("Answer: 5", "What is 5?") is None  # a bare number has no steps

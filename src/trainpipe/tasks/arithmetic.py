@@ -132,9 +132,9 @@ class ArithmeticTask:
         Anchored to the problem on purpose: a reward for equations that merely hold was gamed within 28 GRPO
         steps ("tens: 90 - 0 = 90" is true and useless; greedy accuracy fell 0.597 -> 0.528, bench/README.md)."""
         expr = parse_prompt(prompt)
-        if expr is None:
+        gold = Counter(worked_solution(expr).splitlines()[:-1]) if expr is not None else None
+        if not gold:  # no expression, or a bare number: no steps to credit
             return None
-        gold = Counter(worked_solution(expr).splitlines()[:-1])
         stated = Counter(_steps(completion))
         matched = sum((gold & stated).values())
         return matched / max(sum(gold.values()), sum(stated.values()))
