@@ -107,6 +107,30 @@ def test_chunked_ce_matches_cross_entropy_in_value_and_gradients(grad_weight):
         assert torch.allclose(got_w, weight.grad, atol=1e-6)
 
 
+@pytest.mark.parametrize("grad_weight", [True, False], ids=["full", "frozen_head"])
+def test_chunked_ce_under_bf16_autocast_matches_bf16_logits(grad_weight):
+    """Under autocast the head is cast to bf16 once per batch (a frozen one is not cached by autocast): value and
+    gradients equal the CE of bf16 GEMM logits, up to bf16 rounding of the gradient GEMMs."""
+    torch.manual_seed(0)
+    hidden = torch.randn(37, 16, requires_grad=True)
+    weight = torch.randn(50, 16, requires_grad=grad_weight)
+    targets = torch.randint(0, 50, (37,))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        total, _ = ChunkedLinearCE.apply(hidden, weight, targets, 8)
+        total.backward()
+        logits = hidden @ weight.t()
+    assert logits.dtype == torch.bfloat16
+    got_h, got_w = hidden.grad.clone(), weight.grad.clone() if grad_weight else None
+    hidden.grad = weight.grad = None
+    h, w = hidden.detach().clone().requires_grad_(), weight.detach().clone().requires_grad_(grad_weight)
+    want = F.cross_entropy((h.bfloat16() @ w.bfloat16().t()).float(), targets, reduction="sum")
+    want.backward()
+    assert total.item() == pytest.approx(want.item(), rel=1e-3)
+    assert torch.allclose(got_h, h.grad, rtol=0.02, atol=0.02)
+    if grad_weight:
+        assert torch.allclose(got_w, w.grad, rtol=0.02, atol=0.05)
+
+
 def test_trainer_chunked_loss_equals_trl_fused_loss(tokenizer, tmp_path):
     from datasets import Dataset
     from trl import SFTConfig

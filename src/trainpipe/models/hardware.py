@@ -175,10 +175,87 @@ def lower_frozen_linears(model, dtype: torch.dtype = torch.bfloat16) -> int:
 
 
 def restore_frozen_linears(model) -> int:
-    """Put back the full-precision weights `lower_frozen_linears` set aside (before merging or saving)."""
+    """Put back the full-precision weights `lower_frozen_linears` set aside (before merging or saving), and
+    remove the shared input casts of `share_input_casts`."""
     originals = getattr(model, _FROZEN_ORIGINALS, None) or {}
     for module, weight in originals.items():
         module.weight.data = weight
     if hasattr(model, _FROZEN_ORIGINALS):
         delattr(model, _FROZEN_ORIGINALS)
+    for handle in getattr(model, _SHARED_CASTS, ()):
+        handle.remove()
+    if hasattr(model, _SHARED_CASTS):
+        delattr(model, _SHARED_CASTS)
     return len(originals)
+
+
+_SHARED_CASTS = "_trainpipe_shared_casts"
+
+
+class _SharedCast(torch.autograd.Function):
+    """Hands a consumer the one low-precision copy of `x` its siblings share; the backward casts this consumer's
+    gradient back to x's dtype on its own, exactly as autocast's per-consumer cast does, so gradients still sum
+    in x's precision."""
+
+    @staticmethod
+    def forward(ctx, x, low):
+        ctx.dtype = x.dtype
+        return low.view_as(low)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.to(ctx.dtype), None
+
+
+class _CastCache:
+    """One low-precision copy per live input tensor, dropped when that tensor is freed."""
+
+    def __init__(self):
+        self.copies: dict[int, tuple] = {}
+
+    def get(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        key = id(x)
+        hit = self.copies.get(key)
+        if hit is not None and hit[0]() is x and hit[1] == x._version:
+            return hit[2]
+        import weakref
+
+        low = x.detach().to(dtype)
+        if hit is None:
+            weakref.finalize(x, self.copies.pop, key, None)
+        self.copies[key] = (weakref.ref(x), x._version, low)
+        return low
+
+
+def share_input_casts(model, dtype: torch.dtype = torch.bfloat16) -> int:
+    """Under autocast every linear layer casts its input anew: q, k, v and their LoRA A matrices (and gate, up
+    and theirs) each cast the same normalised hidden states, ten copies per decoder layer that autocast never
+    caches. These hooks give every frozen (lowered) linear and LoRA layer one shared `dtype` copy per input
+    tensor instead: the forward is bit-identical (the same rounding of the same tensor) and so are the
+    per-consumer gradient casts of the backward (`_SharedCast`). Call after `lower_frozen_linears`; undone by
+    `restore_frozen_linears`. Returns the number of layers hooked."""
+    cache = _CastCache()
+
+    def pre_hook(module, args):
+        x = args[0] if args else None
+        if (
+            not isinstance(x, torch.Tensor)
+            or x.dtype == dtype
+            or not x.is_floating_point()
+            or not torch.is_autocast_enabled(x.device.type)
+            or torch.get_autocast_dtype(x.device.type) != dtype
+        ):
+            return None
+        low = cache.get(x, dtype)
+        return (_SharedCast.apply(x, low) if x.requires_grad else low, *args[1:])
+
+    hooked = getattr(model, _SHARED_CASTS, [])
+    targets = list(getattr(model, _FROZEN_ORIGINALS, {}))  # frozen linears, LoRA base layers among them
+    for module in model.modules():  # and each adapter's A matrix, which reads the same input as its base layer
+        if isinstance(getattr(module, "lora_A", None), torch.nn.ModuleDict):
+            targets += [a for a in module.lora_A.values() if isinstance(a, torch.nn.Linear)]
+    # Each consumer is hooked by itself, so each gets its own _SharedCast node and its gradient is cast back to
+    # fp32 before the sum, as under autocast (hooking the LoRA wrapper instead would sum base and adapter in bf16).
+    hooked += [module.register_forward_pre_hook(pre_hook) for module in targets]
+    setattr(model, _SHARED_CASTS, hooked)
+    return len(hooked)

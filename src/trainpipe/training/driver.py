@@ -171,7 +171,9 @@ def frozen_in_bf16(trainer, lora_enabled: bool) -> int:
     the fp32 originals back before merging. Returns the number of weights lowered (0: not applicable)."""
     if not lora_enabled or not trainer.args.bf16 or quantized_bits(trainer.model) is not None:
         return 0
-    return hardware.lower_frozen_linears(trainer.model)
+    lowered = hardware.lower_frozen_linears(trainer.model)
+    hardware.share_input_casts(trainer.model)  # one bf16 copy of each layer input, not one per consumer
+    return lowered
 
 
 def save_model(source, tokenizer, out: Path, merge: bool) -> str:

@@ -62,9 +62,13 @@ class ChunkedLinearCE(torch.autograd.Function):
         grad_w = torch.zeros_like(weight, dtype=torch.float32) if ctx.needs_input_grad[1] else None
         total = hidden.new_zeros((), dtype=torch.float32)
         correct = torch.zeros((), dtype=torch.long, device=hidden.device)
+        # Autocast caches its casts of trainable weights only: a frozen head (LoRA; tied to the frozen
+        # embedding) would be re-cast for each of a chunk's two GEMMs. Cast it once for the whole batch.
+        device = hidden.device.type
+        w = weight.to(torch.get_autocast_dtype(device)) if torch.is_autocast_enabled(device) else weight
         for start in range(0, hidden.shape[0], rows):
             h, y = hidden[start : start + rows], targets[start : start + rows]
-            probs = (h @ weight.t()).float()  # autocast, when on, runs this GEMM in bf16
+            probs = (h @ w.t()).float()  # autocast, when on, runs this GEMM in bf16
             top = probs.amax(-1, keepdim=True)
             target = probs.gather(-1, y[:, None])
             correct += (target >= top).sum()
@@ -74,7 +78,7 @@ class ChunkedLinearCE(torch.autograd.Function):
             probs.div_(norm)
             probs[torch.arange(len(y), device=y.device), y] -= 1  # d(sum CE)/d(logits) = softmax - onehot
             g = probs.to(h.dtype)
-            grad_h[start : start + rows] = g @ weight
+            grad_h[start : start + rows] = g @ w
             if grad_w is not None:
                 grad_w += g.t() @ h
         ctx.save_for_backward(grad_h, grad_w if grad_w is not None else hidden.new_empty(0))
