@@ -9,6 +9,7 @@ import logging
 import os
 import statistics
 import time
+import weakref
 from pathlib import Path
 
 import torch
@@ -151,6 +152,8 @@ def apply_flash_attention(model, requested: bool) -> str:
 
 # Attribute that holds the full-precision originals of the weights `lower_frozen_linears` cast.
 _FROZEN_ORIGINALS = "_trainpipe_frozen_originals"
+# Attribute that holds the hook handles of `share_input_casts`.
+_SHARED_CASTS = "_trainpipe_shared_casts"
 
 
 def lower_frozen_linears(model, dtype: torch.dtype = torch.bfloat16) -> int:
@@ -189,9 +192,6 @@ def restore_frozen_linears(model) -> int:
     return len(originals)
 
 
-_SHARED_CASTS = "_trainpipe_shared_casts"
-
-
 class _SharedCast(torch.autograd.Function):
     """Hands a consumer the one low-precision copy of `x` its siblings share; the backward casts this consumer's
     gradient back to x's dtype on its own, exactly as autocast's per-consumer cast does, so gradients still sum
@@ -218,8 +218,6 @@ class _CastCache:
         hit = self.copies.get(key)
         if hit is not None and hit[0]() is x and hit[1] == x._version:
             return hit[2]
-        import weakref
-
         low = x.detach().to(dtype)
         if hit is None:
             weakref.finalize(x, self.copies.pop, key, None)
